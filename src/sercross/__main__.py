@@ -1,0 +1,3 @@
+from sercross.cli import main
+
+main()

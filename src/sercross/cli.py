@@ -1,0 +1,329 @@
+"""The ``sercross`` command line: one thin command per pipeline stage, exchanging artifacts via the cache."""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+
+from sercross import __version__
+from sercross.errors import SercrossError
+from sercross.ui import confusion_table, consoles, metrics_table, progress_bar
+
+app = typer.Typer(
+    name="sercross",
+    help="Cross-corpus speech emotion recognition: openSMILE features, TLMLDA and baselines, honest results.\n\n"
+    "Typical use: `sercross extract berlin --root ~/data/emodb`, `sercross extract casia --root ~/data/casia`, "
+    "`sercross train --source berlin --target casia`, `sercross evaluate --source berlin --target casia`. "
+    "Try everything on synthetic data with `sercross demo`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out, err = consoles()
+
+
+@dataclass(frozen=True)
+class Settings:
+    cache: Path
+    verbose: bool = False
+    cache_given: bool = False  # by --cache or $SERCROSS_CACHE, rather than the default
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    if isinstance(ctx.obj, Settings):
+        return ctx.obj
+    from sercross.cache import resolve_cache
+
+    return Settings(resolve_cache(None))
+
+
+def command(*args, **kwargs):
+    """``app.command`` that turns a SercrossError into one line, a hint and exit code 2."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(ctx: typer.Context, *a, **kw):
+            try:
+                return fn(ctx, *a, **kw)
+            except SercrossError as exc:
+                if _settings(ctx).verbose:
+                    raise
+                err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+                if exc.hint:
+                    err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+                raise typer.Exit(2) from None
+            except KeyboardInterrupt:
+                err.print("[yellow]interrupted[/]: finished work is kept in the cache; run the same command to go on")
+                raise typer.Exit(130) from None
+
+        return app.command(*args, **kwargs)(wrapper)
+
+    return decorate
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"sercross {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    cache: Path | None = typer.Option(
+        None, "--cache", envvar="SERCROSS_CACHE", show_envvar=True,
+        help="Cache directory for features, pairs and runs. Default: ~/.cache/sercross.",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    from sercross.cache import resolve_cache
+
+    ctx.obj = Settings(resolve_cache(cache), verbose, cache is not None)
+
+
+FEATURES_OPT = typer.Option("IS10", "--features", "-f", help="openSMILE feature set (IS10 = INTERSPEECH 2010, 1582-d).")
+
+
+def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: int | None):
+    from sercross.features import extract_corpus
+
+    with progress_bar(err, f"extract {manifest.name}") as progress:
+        task = progress.add_task(f"extract {manifest.name} ({feature_set})", total=None, rate="")
+        t0 = [time.perf_counter(), 0]
+
+        def on_start(todo: int, total: int) -> None:
+            progress.update(task, total=todo)
+            if todo < total:
+                err.print(f"{total - todo} of {total} files already in the cache")
+
+        def on_progress(n: int) -> None:
+            t0[1] += n
+            rate = t0[1] / max(time.perf_counter() - t0[0], 1e-9)
+            progress.update(task, advance=n, rate=f"{rate:.1f} files/s")
+
+        summary = extract_corpus(manifest, root, s.cache, feature_set, jobs, on_progress, on_start)
+    hours = summary.audio_seconds / 3600
+    speed = summary.audio_seconds / max(summary.seconds, 1e-9)
+    err.print(
+        f"[green]extracted[/] {summary.n_extracted} new, reused {summary.n_cached}, "
+        f"skipped {len(summary.skipped)} of {summary.n_files} labelled files in {summary.seconds:.1f} s "
+        f"({hours:.3f} h of new audio, {speed:.0f} s of audio per second)",
+        highlight=False,
+    )
+    for sk in summary.skipped[: (None if s.verbose else 10)]:
+        err.print(f"  [yellow]skipped[/] {sk.file}: {sk.reason}", highlight=False, markup=False)
+    if len(summary.skipped) > 10 and not s.verbose:
+        err.print(f"  … and {len(summary.skipped) - 10} more (all listed in meta.json; --verbose shows them)")
+    out.print(f"features written to {summary.out_dir}", highlight=False)
+    return summary
+
+
+@command("extract")
+def extract(
+    ctx: typer.Context,
+    corpus: str = typer.Argument(..., help="Corpus name (berlin, casia, …) or a manifest .toml."),
+    root: Path | None = typer.Option(
+        None, "--root", "-r", help="Folder of the corpus as downloaded. Default: $SERCROSS_ROOT_<NAME>."
+    ),
+    features: str = FEATURES_OPT,
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes. Default: all cores."),
+) -> None:
+    """Extract openSMILE functionals for every labelled utterance of a corpus (cached, incremental)."""
+    from sercross.corpora import load_manifest, resolve_root
+    from sercross.features import check_feature_set
+
+    check_feature_set(features)
+    manifest = load_manifest(corpus)
+    _run_extraction(_settings(ctx), manifest, resolve_root(manifest, root), features, jobs)
+
+
+def _tables(s: Settings, source: str, target: str, feature_set: str):
+    from sercross.corpora import load_manifest
+    from sercross.pipeline import features_or_extract
+
+    tables = []
+    for name in (source, target):
+        m = load_manifest(name)
+        tables.append(
+            features_or_extract(s.cache, m, feature_set, lambda m, r: _run_extraction(s, m, r, feature_set, None))
+        )
+    return tables
+
+
+def _parse_classes(classes: str | None) -> tuple[str, ...] | None:
+    if not classes:
+        return None
+    return tuple(c.strip() for c in classes.split(",") if c.strip())
+
+
+SOURCE_OPT = typer.Option(..., "--source", "-s", help="Source (labelled, training) corpus, e.g. berlin or B.")
+TARGET_OPT = typer.Option(..., "--target", "-t", help="Target (unlabelled for training, scored) corpus.")
+CLASSES_OPT = typer.Option(
+    None, "--classes", help="Comma-separated shared classes. Default: the paper's Table 2 set, else the intersection."
+)
+
+
+@command("pair")
+def pair(
+    ctx: typer.Context,
+    source: str = SOURCE_OPT,
+    target: str = TARGET_OPT,
+    classes: str | None = CLASSES_OPT,
+    features: str = FEATURES_OPT,
+) -> None:
+    """Build the label-aligned source/target pair, each corpus min-max scaled to [0,1] on its own."""
+    from sercross.cache import pair_dir
+    from sercross.pipeline import pair_for
+
+    s = _settings(ctx)
+    src, tgt = _tables(s, source, target, features)
+    p = pair_for(s.cache, src, tgt, _parse_classes(classes), force=True)
+    out.print(
+        f"pair {p.name}: classes {', '.join(p.classes)}; {len(p.ys)} source and {len(p.yt)} target utterances",
+        highlight=False,
+    )
+    out.print(f"written to {pair_dir(s.cache, p.source, p.target, p.feature_set)}", highlight=False)
+
+
+@command("train")
+def train(
+    ctx: typer.Context,
+    source: str = SOURCE_OPT,
+    target: str = TARGET_OPT,
+    method: str = typer.Option("tlmlda", "--method", "-m", help="tlmlda, an ablation (tlmlda_w, tlmlda_alpha, "
+                               "tlmlda_l, tlmlda_m), only_cls or pca_svm. See README, 'Methods'."),
+    preset: str = typer.Option("paper", "--preset", "-p", help="Training recipe: paper (lr 1e-5, batch 100, 500 "
+                               "epochs) or demo (tiny synthetic corpora only)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (weights, noise, batch order)."),
+    epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override the preset's number of epochs."),
+    lr: float | None = typer.Option(None, "--lr", min=0.0, help="Override the preset's learning rate."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=2, help="Override the preset's batch size."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads. Default: all cores."),
+    classes: str | None = CLASSES_OPT,
+    features: str = FEATURES_OPT,
+    force: bool = typer.Option(False, "--force", help="Train again even if this run is finished in the cache."),
+) -> None:
+    """Train a method on source → target (extracting/pairing what the cache lacks) and score it on the target."""
+    from sercross.cache import run_dir
+    from sercross.config import get_method, get_preset
+    from sercross.pipeline import pair_for
+
+    s = _settings(ctx)
+    spec = get_method(method)
+    tag = preset if (epochs, lr, batch_size) == (None, None, None) else _override_tag(preset, epochs, lr, batch_size)
+    cfg = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size, threads=threads)
+    src, tgt = _tables(s, source, target, features)
+    p = pair_for(s.cache, src, tgt, _parse_classes(classes))
+    rdir = run_dir(s.cache, p.source, p.target, method, tag, seed)
+    if (rdir / "metrics.json").is_file() and not force:
+        err.print(f"run already finished in {rdir} (use --force to train again)", highlight=False)
+    else:
+        _train_with_progress(s.cache, p, method, tag, cfg, seed, spec.kind)
+    _show_metrics(rdir)
+
+
+def _override_tag(preset, epochs, lr, batch_size) -> str:
+    parts = [preset] + [f"{k}{v:g}" for k, v in (("e", epochs), ("lr", lr), ("b", batch_size)) if v is not None]
+    return "_".join(parts)
+
+
+def _train_with_progress(cache, p, method, tag, cfg, seed, kind) -> Path:
+    from sercross.runs import train_run
+
+    desc = f"train {method} {p.source}→{p.target} seed {seed}"
+    if kind != "network":
+        with err.status(desc + " (PCA + SVM, source cross-validation)"):
+            return train_run(cache, p, method, tag, cfg, seed)
+    with progress_bar(err, desc) as progress:
+        task = progress.add_task(desc, total=cfg.epochs, rate="")
+
+        def on_epoch(epoch: int, row: dict) -> None:
+            info = f"L_y {row['loss_L_y']:.3f} src acc {row['source_train_acc']:.2f}"
+            progress.update(task, advance=1, rate=info)
+
+        return train_run(cache, p, method, tag, cfg, seed, on_epoch=on_epoch)
+
+
+def _show_metrics(rdir: Path) -> None:
+    from sercross.cache import read_json
+
+    m = read_json(rdir / "metrics.json")
+    out.print(metrics_table(m, f"{m['scheme']}  {m['method']}  {m['preset']}  seed {m['seed']}  (last epoch)"))
+    out.print(confusion_table(m))
+    out.print(f"run folder: {rdir}", highlight=False)
+
+
+@command("evaluate")
+def evaluate(
+    ctx: typer.Context,
+    run: Path | None = typer.Argument(None, help="A run folder. Or give --source/--target (and method etc.)."),
+    source: str | None = typer.Option(None, "--source", "-s", help="Source corpus of the run."),
+    target: str | None = typer.Option(None, "--target", "-t", help="Target corpus of the run."),
+    method: str = typer.Option("tlmlda", "--method", "-m", help="Method of the run."),
+    preset: str = typer.Option("paper", "--preset", "-p", help="Preset tag of the run."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the run."),
+    features: str = FEATURES_OPT,
+) -> None:
+    """Score a trained run on its target: WAR, UAR, per-class recall, confusion (metrics.json, predictions.csv)."""
+    from sercross.cache import run_dir
+    from sercross.pairs import load_pair
+    from sercross.pipeline import corpus_name
+    from sercross.runs import evaluate_run, read_run_config
+
+    s = _settings(ctx)
+    if run is None:
+        if not (source and target):
+            raise SercrossError("give a run folder or --source and --target", hint="see `sercross evaluate --help`")
+        run = run_dir(s.cache, corpus_name(source), corpus_name(target), method, preset, seed)
+    cfg = read_run_config(run)
+    p = load_pair(s.cache, cfg["source"], cfg["target"], cfg["feature_set"])
+    evaluate_run(run, p)
+    _show_metrics(run)
+    out.print(f"wrote {run / 'metrics.json'} and {run / 'predictions.csv'}", highlight=False)
+
+
+@command("demo")
+def demo(
+    ctx: typer.Context,
+    out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Where the synthetic corpora and cache go."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the synthetic corpora and of training."),
+    method: str = typer.Option("tlmlda", "--method", "-m", help="Method to train on the demo pair."),
+) -> None:
+    """Generate two small synthetic corpora, then run extract → pair → train → evaluate on them."""
+    from sercross.config import get_method, get_preset
+    from sercross.corpora import load_manifest
+    from sercross.demo import DemoConfig, synthesize_corpora
+    from sercross.features import load_features
+    from sercross.pipeline import pair_for
+
+    t0 = time.perf_counter()
+    s = _settings(ctx)
+    s = s if s.cache_given else Settings(out_dir / "cache", s.verbose, True)
+    cache = s.cache
+    with err.status("synthesizing two demo corpora"):
+        roots = synthesize_corpora(out_dir / "corpora", DemoConfig(seed=seed))
+    err.print(f"synthetic corpora in {out_dir / 'corpora'}", highlight=False)
+    tables = []
+    for name, root in roots.items():
+        m = load_manifest(name)
+        _run_extraction(s, m, root, "IS10", None)
+        tables.append(load_features(cache, name, "IS10"))
+    p = pair_for(cache, tables[0], tables[1])
+    out.print(f"pair {p.name}: classes {', '.join(p.classes)}; {len(p.ys)} source, {len(p.yt)} target", highlight=False)
+    cfg = get_preset("demo")
+    rdir = _train_with_progress(cache, p, method, "demo", cfg, seed, get_method(method).kind)
+    _show_metrics(rdir)
+    out.print(f"demo finished in {time.perf_counter() - t0:.0f} s; cache: {cache}", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

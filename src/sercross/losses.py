@@ -1,0 +1,94 @@
+"""Distribution-matching losses as pure tensor functions.
+
+MMD and LMMD use a sum of Gaussian kernels, as in DAN (Long et al., ICML 2015) and DSAN (Zhu et al.,
+IEEE TNNLS 2021, the paper's reference [33]): bandwidths ``base * mul**k`` for k = 0..num-1, centred on the
+mean pairwise squared distance of the joint batch. One distance matrix serves all bandwidths.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def multi_gaussian_kernel(
+    source: torch.Tensor,
+    target: torch.Tensor,
+    kernel_num: int = 5,
+    kernel_mul: float = 2.0,
+    bandwidth: float | None = None,
+) -> torch.Tensor:
+    """Kernel matrix of the stacked batch ``[source; target]`` (size (n+m) x (n+m))."""
+    z = torch.cat([source, target], dim=0)
+    sq = (z * z).sum(dim=1, keepdim=True)
+    # ||a-b||^2 = |a|^2 + |b|^2 - 2ab, clamped because rounding can make it slightly negative.
+    d2 = (sq + sq.T - 2.0 * (z @ z.T)).clamp_min_(0.0)
+    if bandwidth is None:
+        n = z.shape[0]
+        # The bandwidth is a statistic of the batch, not something to optimise: keep it out of the graph.
+        bandwidth = float(d2.detach().sum()) / max(n * n - n, 1)
+    bandwidth = max(bandwidth, 1e-12)
+    base = bandwidth / (kernel_mul ** (kernel_num // 2))
+    k = torch.zeros_like(d2)
+    for i in range(kernel_num):
+        k = k + torch.exp(-d2 / (base * kernel_mul**i))
+    return k
+
+
+def mmd(source: torch.Tensor, target: torch.Tensor, kernel_num: int = 5, kernel_mul: float = 2.0) -> torch.Tensor:
+    """Biased estimate of the squared MMD between two samples (the paper's eq. 3, squared as in DAN)."""
+    n = source.shape[0]
+    k = multi_gaussian_kernel(source, target, kernel_num, kernel_mul)
+    return k[:n, :n].mean() + k[n:, n:].mean() - 2.0 * k[:n, n:].mean()
+
+
+def class_weights(
+    source_labels: torch.Tensor, target_probs: torch.Tensor, num_classes: int
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """DSAN's per-class sample weights ``mu_{i,c}``: each class column sums to one.
+
+    Source weights come from the true source labels; target weights from the classifier's softmax on the
+    target (never from target labels). A class takes part only when it is present in the source batch and
+    predicted at least once on the target batch. Returns (w_s [n, C], w_t [m, C], number of classes used).
+    """
+    probs = target_probs.detach()
+    ws = torch.nn.functional.one_hot(source_labels, num_classes).to(probs.dtype)
+    src_count = ws.sum(dim=0)
+    tgt_mass = probs.sum(dim=0)
+    predicted = torch.zeros(num_classes, dtype=torch.bool, device=probs.device)
+    predicted[probs.argmax(dim=1)] = True
+    active = (src_count > 0) & predicted
+    ws = ws / src_count.clamp_min(1.0)
+    wt = probs / tgt_mass.clamp_min(1e-12)
+    mask = active.to(probs.dtype)
+    return ws * mask, wt * mask, int(active.sum())
+
+
+def lmmd(
+    source: torch.Tensor,
+    target: torch.Tensor,
+    source_labels: torch.Tensor,
+    target_probs: torch.Tensor,
+    num_classes: int,
+    kernel_num: int = 5,
+    kernel_mul: float = 2.0,
+) -> torch.Tensor:
+    """Local (class-conditional) MMD, the paper's eq. 4 in DSAN's form, averaged over the active classes."""
+    n = source.shape[0]
+    ws, wt, used = class_weights(source_labels, target_probs, num_classes)
+    if used == 0:
+        return source.sum() * 0.0  # keeps the graph connected; no class to align in this batch
+    k = multi_gaussian_kernel(source, target, kernel_num, kernel_mul)
+    # sum_c [ws_c' Kss ws_c + wt_c' Ktt wt_c - 2 ws_c' Kst wt_c]
+    ss = (ws.T @ k[:n, :n] @ ws).diagonal().sum()
+    tt = (wt.T @ k[n:, n:] @ wt).diagonal().sum()
+    st = (ws.T @ k[:n, n:] @ wt).diagonal().sum()
+    return (ss + tt - 2.0 * st) / used
+
+
+def dynamic_weights(loss_values: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """The paper's eq. 6: ``w_i = alpha_i * L_i / sum_j L_j`` from detached loss values."""
+    values = loss_values.detach()
+    total = values.sum()
+    if not torch.isfinite(total) or total <= 0:
+        return alpha.clone()
+    return alpha * values / total

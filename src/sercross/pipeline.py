@@ -1,0 +1,57 @@
+"""Glue between stages: reuse what the cache has, build what is missing, say exactly what cannot be built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sercross.cache import features_dir
+from sercross.corpora import Manifest, load_manifest, resolve_root
+from sercross.errors import SercrossError
+from sercross.features import FeatureTable, load_features
+from sercross.pairs import Pair, build_pair, default_classes, load_pair, save_pair
+
+
+def corpus_name(name: str) -> str:
+    """Canonical corpus id for a name or alias (``B`` -> ``berlin``)."""
+    return load_manifest(name).name
+
+
+def features_or_extract(cache: Path, manifest: Manifest, feature_set: str, extract) -> FeatureTable:
+    """Cached features of a corpus; when absent, extract them if a root is configured.
+
+    ``extract(manifest, root)`` runs the extraction (the CLI passes one that shows progress).
+    """
+    if (features_dir(cache, manifest.name, feature_set) / "meta.json").is_file():
+        return load_features(cache, manifest.name, feature_set)
+    try:
+        root = resolve_root(manifest)
+    except SercrossError as exc:
+        raise SercrossError(
+            f"corpus {manifest.name!r} has no {feature_set} features in {cache} and no root is configured",
+            hint=f"run `sercross extract {manifest.name} --root PATH` (or set {manifest.env_var})",
+        ) from exc
+    extract(manifest, root)
+    return load_features(cache, manifest.name, feature_set)
+
+
+def pair_for(
+    cache: Path, source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None,
+    force: bool = False,
+) -> Pair:
+    """The cached pair if it was built from these very features and classes, else a new one (saved)."""
+    classes = tuple(classes) if classes else default_classes(source, target)
+    if not force:
+        try:
+            pair = load_pair(cache, source.corpus, target.corpus, source.feature_set)
+        except SercrossError:
+            pair = None
+        if (
+            pair is not None
+            and pair.meta.get("source_features") == source.meta.get("fingerprint")
+            and pair.meta.get("target_features") == target.meta.get("fingerprint")
+            and classes == pair.classes
+        ):
+            return pair
+    pair = build_pair(source, target, classes)
+    save_pair(cache, pair)
+    return pair

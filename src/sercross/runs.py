@@ -1,0 +1,175 @@
+"""A run on disk: train one method on one pair with one seed and preset, then score it on the target.
+
+``<cache>/runs/<source>__<target>/<method>/<preset>-seed<k>/`` holds config.json, the model
+(model.pt, or model.pkl for pca_svm), history.csv, metrics.json and predictions.csv.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from sercross import CACHE_VERSION, __version__
+from sercross.baselines import PCASVM
+from sercross.cache import (
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_json,
+    check_meta,
+    read_json,
+    run_dir,
+)
+from sercross.config import TrainConfig, alpha_for, get_method
+from sercross.errors import SercrossError
+from sercross.metrics import score, war
+from sercross.pairs import Pair
+
+
+def train_run(
+    cache: Path,
+    pair: Pair,
+    method: str,
+    preset: str,
+    config: TrainConfig,
+    seed: int,
+    on_epoch: Callable[[int, dict], None] | None = None,
+) -> Path:
+    """Train and write every artifact of a run; returns the run folder."""
+    spec = get_method(method)
+    out = run_dir(cache, pair.source, pair.target, method, preset, seed)
+    alpha = alpha_for(pair.source, pair.target)
+    t0 = time.perf_counter()
+    if spec.kind == "pca_svm":
+        est = PCASVM(random_state=seed).fit(pair.Xs, pair.ys, np.array(pair.source_speakers))
+        history_header = ["pca_variance", "C", "source_cv_uar"]
+        history_rows = [[r["pca_variance"], r["C"], r["source_cv_uar"]] for r in est.cv_results_]
+        model_bytes, model_name = pickle.dumps(est), "model.pkl"
+        extra = {"chosen": est.best_params_, "n_components": est.n_components_}
+    else:
+        from sercross.train import TLMLDA
+
+        def monitor(epoch: int, row: dict) -> None:
+            # Monitoring only: recorded for plots, never read by training or selection.
+            if config.monitor_target:
+                row["target_war_monitor"] = war(pair.yt, est.predict(pair.Xt))
+            if on_epoch is not None:
+                on_epoch(epoch, row)
+
+        est = TLMLDA(method=method, config=config, alpha=alpha, random_state=seed)
+        est.fit(pair.Xs, pair.ys, pair.Xt, n_classes=len(pair.classes), on_epoch=monitor)
+        history_header = list(est.history_[0].keys()) if est.history_ else ["epoch"]
+        history_rows = [[row.get(k) for k in history_header] for row in est.history_]
+        model_bytes, model_name = _torch_bytes(est), "model.pt"
+        extra = {}
+    seconds = time.perf_counter() - t0
+
+    config_doc = {
+        "cache_version": CACHE_VERSION,
+        "sercross_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": pair.source,
+        "target": pair.target,
+        "feature_set": pair.feature_set,
+        "classes": list(pair.classes),
+        "pair_fingerprint": pair.meta.get("fingerprint"),
+        "method": method,
+        "method_description": spec.description,
+        "preset": preset,
+        "seed": seed,
+        "alpha": list(alpha),
+        "train": config.to_dict(),
+        "model_file": model_name,
+        "train_seconds": seconds,
+        "reported_epoch": "last",
+        **extra,
+    }
+    # The model and history go first and config.json last: a run counts as finished only once its
+    # config.json exists, so an interrupted run never masquerades as a complete one.
+    atomic_write_bytes(out / model_name, model_bytes)
+    atomic_write_csv(out / "history.csv", history_header, history_rows)
+    atomic_write_json(out / "config.json", config_doc)
+    evaluate_run(out, pair, estimator=est)
+    return out
+
+
+def _torch_bytes(est) -> bytes:
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(
+        {
+            "state_dict": est.model_.state_dict(),
+            "n_features": est.n_features_in_,
+            "n_classes": est.n_classes_,
+            "method": est.method,
+            "config": asdict(est.config),
+            "alpha": list(est.alpha),
+            "random_state": est.random_state,
+        },
+        buf,
+    )
+    return buf.getvalue()
+
+
+def load_estimator(out: Path):
+    """Rebuild the fitted estimator of a run folder."""
+    cfg = read_run_config(out)
+    path = out / cfg["model_file"]
+    if cfg["model_file"].endswith(".pkl"):
+        with open(path, "rb") as fh:
+            return pickle.load(fh)  # written by sercross itself, see train_run
+    import torch
+
+    from sercross.model import TLMLDANet
+    from sercross.train import TLMLDA
+
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    tc = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in blob["config"].items()})
+    est = TLMLDA(method=blob["method"], config=tc, alpha=tuple(blob["alpha"]), random_state=blob["random_state"])
+    est.model_ = TLMLDANet(blob["n_features"], blob["n_classes"], tc.encoder_sizes, tc.dnn_sizes, tc.dropout)
+    est.model_.load_state_dict(blob["state_dict"])
+    est.model_.eval()
+    est.n_features_in_, est.n_classes_ = blob["n_features"], blob["n_classes"]
+    return est
+
+
+def read_run_config(out: Path) -> dict:
+    path = out / "config.json"
+    if not path.is_file():
+        raise SercrossError(
+            f"no finished run in {out}",
+            hint="train it first with `sercross train --source A --target B` (see `sercross train --help`)",
+        )
+    cfg = read_json(path)
+    check_meta(cfg, path, "run")
+    return cfg
+
+
+def evaluate_run(out: Path, pair: Pair, estimator=None) -> dict:
+    """Score a run on its target; writes metrics.json and predictions.csv. Target labels only score."""
+    cfg = read_run_config(out)
+    if cfg.get("pair_fingerprint") != pair.meta.get("fingerprint"):
+        raise SercrossError(
+            f"the run in {out} was trained on another version of pair {pair.name}",
+            hint="re-train it (`sercross train ... --force`)",
+        )
+    est = estimator if estimator is not None else load_estimator(out)
+    pred = np.asarray(est.predict(pair.Xt))
+    metrics = score(pair.yt, pred, pair.classes)
+    metrics.update(
+        scheme=pair.name, method=cfg["method"], preset=cfg["preset"], seed=cfg["seed"],
+        epoch="last", evaluated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    atomic_write_json(out / "metrics.json", metrics)
+    atomic_write_csv(
+        out / "predictions.csv", ["file", "true", "predicted"],
+        [(f, pair.classes[t], pair.classes[p]) for f, t, p in zip(pair.target_files, pair.yt, pred)],
+    )
+    return metrics

@@ -1,0 +1,201 @@
+"""Training TLMLDA and its ablations: the five losses, their dynamic weights, and the loop.
+
+:class:`TLMLDA` follows scikit-learn's conventions (``fit`` / ``predict`` / ``transform``, explicit
+``random_state``). ``fit`` sees source features, source labels and *unlabelled* target features only;
+target labels cannot reach it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sercross.config import LOSS_NAMES, MethodSpec, TrainConfig, get_method
+from sercross.errors import SercrossError
+from sercross.losses import dynamic_weights, lmmd, mmd
+from sercross.model import TLMLDANet
+
+
+def combine_weights(
+    method: MethodSpec, alpha: torch.Tensor, losses: torch.Tensor, active: torch.Tensor
+) -> torch.Tensor:
+    """Weights w_i of the five losses for a method; inactive terms get 0."""
+    mask = active.to(losses.dtype)
+    if method.weighting == "unit":
+        return mask.clone()
+    if method.weighting == "alpha":
+        return alpha * mask
+    a = alpha if method.weighting == "dynamic_alpha" else torch.ones_like(alpha)
+    return dynamic_weights(losses * mask, a * mask)
+
+
+def _recon_loss(kind: str, recon: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    if kind == "sse":
+        return ((recon - clean) ** 2).sum(dim=1).mean()
+    if kind == "bce":
+        return F.binary_cross_entropy(recon, clean, reduction="none").sum(dim=1).mean()
+    raise SercrossError(f"unknown reconstruction loss {kind!r}", hint="use 'sse' or 'bce'")
+
+
+def _index_stream(n: int, batch: int, steps: int, rng: np.random.Generator) -> np.ndarray:
+    """``steps`` batches of indices into n samples, reshuffled each time all samples were seen."""
+    need = steps * batch
+    parts, have = [], 0
+    while have < need:
+        parts.append(rng.permutation(n))
+        have += n
+    return np.concatenate(parts)[:need].reshape(steps, batch)
+
+
+@dataclass
+class TLMLDA:
+    """TLMLDA (or one of its ablations / Only_cls) as an estimator."""
+
+    method: str = "tlmlda"
+    config: TrainConfig = field(default_factory=TrainConfig)
+    alpha: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)
+    random_state: int = 0
+
+    def fit(
+        self,
+        Xs: np.ndarray,
+        ys: np.ndarray,
+        Xt: np.ndarray,
+        n_classes: int | None = None,
+        on_epoch: Callable[[int, dict], None] | None = None,
+    ) -> TLMLDA:
+        spec = get_method(self.method)
+        if spec.kind != "network":
+            raise SercrossError(f"method {self.method!r} is not a network method")
+        cfg = self.config
+        _check_inputs(Xs, ys, Xt)
+        torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+        torch.manual_seed(self.random_state)  # weight init and dropout masks
+        gen = torch.Generator().manual_seed(self.random_state)  # input noise
+        rng = np.random.default_rng(self.random_state)  # batch order
+
+        self.n_classes_ = int(n_classes or int(ys.max()) + 1)
+        self.n_features_in_ = Xs.shape[1]
+        model = TLMLDANet(self.n_features_in_, self.n_classes_, cfg.encoder_sizes, cfg.dnn_sizes, cfg.dropout)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        xs_all, xt_all = torch.from_numpy(np.ascontiguousarray(Xs, np.float32)), torch.from_numpy(
+            np.ascontiguousarray(Xt, np.float32)
+        )
+        ys_all = torch.from_numpy(np.asarray(ys, dtype=np.int64))
+        ns, nt = len(xs_all), len(xt_all)
+        bs_s, bs_t = min(cfg.batch_size, ns), min(cfg.batch_size, nt)
+        steps = math.ceil(max(ns, nt) / cfg.batch_size)
+        active = torch.tensor(spec.terms)
+        alpha = torch.tensor(self.alpha, dtype=torch.float32)
+        uses_target = bool(active[[1, 3, 4]].any())
+        uses_decoder = bool(active[[0, 1]].any())
+        prev_epoch_losses: torch.Tensor | None = None
+        self.history_ = []
+        self.model_ = model
+        for epoch in range(cfg.epochs):
+            t0 = time.perf_counter()
+            model.train()
+            idx_s = _index_stream(ns, bs_s, steps, rng)
+            idx_t = _index_stream(nt, bs_t, steps, rng)
+            sums = torch.zeros(3, 5)  # rows: losses, weights, weighted losses
+            correct = seen = 0
+            for step in range(steps):
+                xs, yb = xs_all[idx_s[step]], ys_all[idx_s[step]]
+                noisy_s = xs + cfg.noise_std * torch.randn(xs.shape, generator=gen)
+                rec_s, fs, logit_s = model(noisy_s, reconstruct=uses_decoder)
+                zero = logit_s.sum() * 0.0
+                terms = [zero] * 5
+                terms[2] = F.cross_entropy(logit_s, yb)
+                if active[0]:
+                    terms[0] = _recon_loss(cfg.recon_loss, rec_s, xs)
+                if uses_target:
+                    xt = xt_all[idx_t[step]]
+                    noisy_t = xt + cfg.noise_std * torch.randn(xt.shape, generator=gen)
+                    # Source and target pass separately: batch-norm sees one domain per batch (see README).
+                    rec_t, ft, logit_t = model(noisy_t, reconstruct=uses_decoder)
+                    if active[1]:
+                        terms[1] = _recon_loss(cfg.recon_loss, rec_t, xt)
+                    if active[3]:
+                        terms[3] = mmd(fs, ft, cfg.kernel_num, cfg.kernel_mul)
+                    if active[4]:
+                        probs_t = torch.softmax(logit_t, dim=1)
+                        terms[4] = lmmd(fs, ft, yb, probs_t, self.n_classes_, cfg.kernel_num, cfg.kernel_mul)
+                losses = torch.stack(terms)
+                values = losses.detach()
+                basis = prev_epoch_losses if (cfg.weight_update == "epoch" and prev_epoch_losses is not None) \
+                    else values
+                w = combine_weights(spec, alpha, basis, active)
+                total = (w * losses).sum()
+                if not torch.isfinite(total):
+                    raise SercrossError(
+                        f"training diverged at epoch {epoch + 1}, step {step + 1}: the loss is "
+                        f"{float(total.detach())} ({', '.join(f'{n}={float(v):.4g}' for n, v in zip(LOSS_NAMES, values))})",
+                        hint="lower the learning rate (--lr) and check the features for extreme values",
+                    )
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                opt.step()
+                sums += torch.stack([values, w, w * values])
+                correct += int((logit_s.detach().argmax(1) == yb).sum())
+                seen += len(yb)
+            means = sums / steps
+            prev_epoch_losses = means[0]
+            row = {"epoch": epoch + 1}
+            row.update({f"loss_{n}": float(v) for n, v in zip(LOSS_NAMES, means[0])})
+            row.update({f"weight_{n}": float(v) for n, v in zip(LOSS_NAMES, means[1])})
+            row.update({f"effective_{n}": float(v) for n, v in zip(LOSS_NAMES, means[2])})
+            row["loss_total"] = float(means[2].sum())
+            row["source_train_acc"] = correct / max(seen, 1)
+            row["seconds"] = time.perf_counter() - t0
+            if on_epoch is not None:
+                on_epoch(epoch + 1, row)  # may add monitoring columns to row
+            self.history_.append(row)
+        model.eval()
+        return self
+
+    def _forward(self, X: np.ndarray, what: str) -> np.ndarray:
+        model = self.model_
+        model.eval()
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(X), 1024):
+                xb = torch.from_numpy(np.ascontiguousarray(X[i : i + 1024], np.float32))
+                _, feats, logits = model(xb, reconstruct=False)
+                out.append({"features": feats, "logits": logits, "proba": torch.softmax(logits, 1)}[what].numpy())
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self._forward(X, "proba")
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.predict_proba(X).argmax(axis=1)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """The learned 256-d emotion features (input of the classifier)."""
+        return self._forward(X, "features")
+
+
+def _check_inputs(Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray) -> None:
+    for name, X in (("source", Xs), ("target", Xt)):
+        if X.ndim != 2 or len(X) == 0:
+            raise SercrossError(f"{name} features must be a non-empty 2-D matrix, got shape {X.shape}")
+        if not np.isfinite(X).all():
+            raise SercrossError(
+                f"{name} features contain NaN or inf values",
+                hint="re-extract the corpus; files with non-finite features are left out by `sercross extract`",
+            )
+    if Xs.shape[1] != Xt.shape[1]:
+        raise SercrossError(f"source has {Xs.shape[1]} features but target has {Xt.shape[1]}")
+    if len(Xs) < 2 or len(Xt) < 2:
+        raise SercrossError("need at least two source and two target utterances (batch-norm needs pairs)")
+    if len(ys) != len(Xs):
+        raise SercrossError(f"{len(ys)} source labels for {len(Xs)} source utterances")
+    if len(np.unique(ys)) < 2:
+        raise SercrossError("the source has a single class", hint="a classifier needs at least two classes")

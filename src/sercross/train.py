@@ -134,9 +134,10 @@ class TLMLDA:
                 w = combine_weights(spec, alpha, basis, active)
                 total = (w * losses).sum()
                 if not torch.isfinite(total):
+                    parts = ", ".join(f"{n}={float(v):.4g}" for n, v in zip(LOSS_NAMES, values))
                     raise SercrossError(
                         f"training diverged at epoch {epoch + 1}, step {step + 1}: the loss is "
-                        f"{float(total.detach())} ({', '.join(f'{n}={float(v):.4g}' for n, v in zip(LOSS_NAMES, values))})",
+                        f"{float(total.detach())} ({parts})",
                         hint="lower the learning rate (--lr) and check the features for extreme values",
                     )
                 opt.zero_grad(set_to_none=True)

@@ -1,89 +1,31 @@
-"""The ``sercross`` command line: one thin command per pipeline stage, exchanging artifacts via the cache."""
+"""Pipeline commands: extract, pair, train, evaluate, demo."""
 
 from __future__ import annotations
 
-import functools
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
-from sercross import __version__
+from sercross.cli.common import Settings, err, guarded, out
+from sercross.cli.common import settings as _settings
 from sercross.errors import SercrossError
-from sercross.ui import confusion_table, consoles, metrics_table, progress_bar
+from sercross.ui import confusion_table, metrics_table, progress_bar
 
-app = typer.Typer(
-    name="sercross",
-    help="Cross-corpus speech emotion recognition: openSMILE features, TLMLDA and baselines, honest results.\n\n"
-    "Typical use: `sercross extract berlin --root ~/data/emodb`, `sercross extract casia --root ~/data/casia`, "
-    "`sercross train --source berlin --target casia`, `sercross evaluate --source berlin --target casia`. "
-    "Try everything on synthetic data with `sercross demo`.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-out, err = consoles()
+_COMMANDS: list = []
 
 
-@dataclass(frozen=True)
-class Settings:
-    cache: Path
-    verbose: bool = False
-    cache_given: bool = False  # by --cache or $SERCROSS_CACHE, rather than the default
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    if isinstance(ctx.obj, Settings):
-        return ctx.obj
-    from sercross.cache import resolve_cache
-
-    return Settings(resolve_cache(None))
-
-
-def command(*args, **kwargs):
-    """``app.command`` that turns a SercrossError into one line, a hint and exit code 2."""
-
+def _command(name: str):
     def decorate(fn):
-        @functools.wraps(fn)
-        def wrapper(ctx: typer.Context, *a, **kw):
-            try:
-                return fn(ctx, *a, **kw)
-            except SercrossError as exc:
-                if _settings(ctx).verbose:
-                    raise
-                err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-                if exc.hint:
-                    err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
-                raise typer.Exit(2) from None
-            except KeyboardInterrupt:
-                err.print("[yellow]interrupted[/]: finished work is kept in the cache; run the same command to go on")
-                raise typer.Exit(130) from None
-
-        return app.command(*args, **kwargs)(wrapper)
+        _COMMANDS.append((name, guarded(fn)))
+        return fn
 
     return decorate
 
 
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"sercross {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_options(
-    ctx: typer.Context,
-    cache: Path | None = typer.Option(
-        None, "--cache", envvar="SERCROSS_CACHE", show_envvar=True,
-        help="Cache directory for features, pairs and runs. Default: ~/.cache/sercross.",
-    ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show full tracebacks on errors."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
-) -> None:
-    from sercross.cache import resolve_cache
-
-    ctx.obj = Settings(resolve_cache(cache), verbose, cache is not None)
+def register(app: typer.Typer) -> None:
+    for name, fn in _COMMANDS:
+        app.command(name)(fn)
 
 
 FEATURES_OPT = typer.Option("IS10", "--features", "-f", help="openSMILE feature set (IS10 = INTERSPEECH 2010, 1582-d).")
@@ -123,7 +65,7 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
     return summary
 
 
-@command("extract")
+@_command("extract")
 def extract(
     ctx: typer.Context,
     corpus: str = typer.Argument(..., help="Corpus name (berlin, casia, …) or a manifest .toml."),
@@ -168,7 +110,7 @@ CLASSES_OPT = typer.Option(
 )
 
 
-@command("pair")
+@_command("pair")
 def pair(
     ctx: typer.Context,
     source: str = SOURCE_OPT,
@@ -190,7 +132,7 @@ def pair(
     out.print(f"written to {pair_dir(s.cache, p.source, p.target, p.feature_set)}", highlight=False)
 
 
-@command("train")
+@_command("train")
 def train(
     ctx: typer.Context,
     source: str = SOURCE_OPT,
@@ -258,7 +200,7 @@ def _show_metrics(rdir: Path) -> None:
     out.print(f"run folder: {rdir}", highlight=False)
 
 
-@command("evaluate")
+@_command("evaluate")
 def evaluate(
     ctx: typer.Context,
     run: Path | None = typer.Argument(None, help="A run folder. Or give --source/--target (and method etc.)."),
@@ -287,7 +229,7 @@ def evaluate(
     out.print(f"wrote {run / 'metrics.json'} and {run / 'predictions.csv'}", highlight=False)
 
 
-@command("demo")
+@_command("demo")
 def demo(
     ctx: typer.Context,
     out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Where the synthetic corpora and cache go."),
@@ -319,11 +261,3 @@ def demo(
     rdir = _train_with_progress(cache, p, method, "demo", cfg, seed, get_method(method).kind)
     _show_metrics(rdir)
     out.print(f"demo finished in {time.perf_counter() - t0:.0f} s; cache: {cache}", highlight=False)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

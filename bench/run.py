@@ -1,4 +1,4 @@
-"""Speed measurements for sercross, each printed as a ratio of two timings taken in this one run.
+"""Speed measurements for sercross, each printed as a ratio of timings taken in this one run.
 
 Usage: python bench/run.py [--quick]
 """
@@ -8,86 +8,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sercross.config import get_preset
-from sercross.train import TLMLDA
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
-
-
-def matmul_flops(threads: int, n: int = 2048, reps: int = 10) -> float:
-    """fp32 FLOP/s of a large square matmul with the given thread count."""
-    torch.set_num_threads(threads)
-    a, b = torch.rand(n, n), torch.rand(n, n)
-    a @ b  # warm-up
-    t = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    return 2 * n**3 * reps / (time.perf_counter() - t)
-
-
-def model_flops_per_step(d: int, batch: int, cfg) -> float:
-    """Dense-layer FLOPs of one training step (forward 2·in·out per sample, backward twice that)."""
-    sizes = [d, *cfg.encoder_sizes]
-    enc = sum(a * b for a, b in zip(sizes, sizes[1:]))
-    dec_sizes = [cfg.encoder_sizes[-1], *reversed(cfg.encoder_sizes[:-1]), d]
-    dec = sum(a * b for a, b in zip(dec_sizes, dec_sizes[1:]))
-    dnn_sizes = [cfg.encoder_sizes[-1], *cfg.dnn_sizes]
-    dnn = sum(a * b for a, b in zip(dnn_sizes, dnn_sizes[1:]))
-    per_sample = 2 * (enc + dec + dnn)
-    return 3 * per_sample * 2 * batch  # source and target batches
-
-
-def bench_training(threads: int, epochs: int) -> None:
-    rng = np.random.default_rng(0)
-    d, n, classes = 1582, 400, 5
-    Xs, Xt = rng.random((n, d), dtype=np.float32), rng.random((n, d), dtype=np.float32)
-    ys = rng.integers(0, classes, n)
-    cfg = get_preset("paper", epochs=epochs + 1, monitor_target=False, threads=threads)
-    est = TLMLDA(config=cfg, random_state=0).fit(Xs, ys, Xt, classes)
-    steps_per_epoch = int(np.ceil(n / cfg.batch_size))
-    step = np.mean([r["seconds"] for r in est.history_[1:]]) / steps_per_epoch  # epoch 1 is warm-up
-    peak = matmul_flops(threads)
-    achieved = model_flops_per_step(d, cfg.batch_size, cfg) / step
-    print(f"training step (batch {cfg.batch_size}+{cfg.batch_size}, {threads} threads): {1000 * step:.1f} ms")
-    print(f"  matmul peak {peak / 1e9:.1f} GFLOP/s, TLMLDA {achieved / 1e9:.1f} GFLOP/s, ratio {achieved / peak:.2f}")
-
-
-def bench_extraction(n_files: int) -> None:
-    from sercross.corpora import load_manifest
-    from sercross.features import extract_corpus
-
-    root = SHARED / "casia"
-    if not root.is_dir():
-        print(f"extraction: skipped, no real corpus at {root}")
-        return
-    import shutil
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        sub = Path(tmp) / "casia"
-        files = sorted(root.glob("*/*/*.wav"))[:n_files]
-        for f in files:
-            dst = sub / f.relative_to(root)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(f, dst)
-        m = load_manifest("casia")
-        times = {}
-        for jobs in (1, os.cpu_count() or 1):
-            t = time.perf_counter()
-            extract_corpus(m, sub, Path(tmp) / f"cache{jobs}", jobs=jobs)
-            times[jobs] = time.perf_counter() - t
-        t = time.perf_counter()
-        extract_corpus(m, sub, Path(tmp) / "cache1", jobs=1)
-        cached = time.perf_counter() - t
-    serial, par = times[1], times[max(times)]
-    print(f"extraction of {len(files)} CASIA files: serial {serial:.1f} s, {max(times)} jobs {par:.1f} s, "
-          f"speed-up {serial / par:.2f}x; fully cached re-run {cached:.2f} s")
+import bench_extraction  # noqa: E402
+import bench_training  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -95,8 +21,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer files and epochs")
     args = ap.parse_args(argv)
     threads = os.cpu_count() or 1
-    bench_training(threads, epochs=2 if args.quick else 5)
-    bench_extraction(100 if args.quick else 500)
+    bench_training.bench_training(threads, epochs=2 if args.quick else 5)
+    bench_extraction.bench_extraction(100 if args.quick else 500)
     return 0
 
 

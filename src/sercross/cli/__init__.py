@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from sercross import __version__
-from sercross.cli import commands
+from sercross.cli import benchmark_cmds, commands, corpora_cmds, report_cmds
 from sercross.cli.common import Settings, out
 
 app = typer.Typer(
@@ -46,7 +46,8 @@ def main_options(
     ctx.obj = Settings(resolve_cache(cache), verbose, cache is not None)
 
 
-commands.register(app)
+for _module in (commands, corpora_cmds, benchmark_cmds, report_cmds):
+    _module.register(app)
 
 
 def main() -> None:

@@ -34,10 +34,16 @@ def multi_gaussian_kernel(
     return k
 
 
-def mmd(source: torch.Tensor, target: torch.Tensor, kernel_num: int = 5, kernel_mul: float = 2.0) -> torch.Tensor:
-    """Biased estimate of the squared MMD between two samples (the paper's eq. 3, squared as in DAN)."""
+def mmd(
+    source: torch.Tensor, target: torch.Tensor, kernel_num: int = 5, kernel_mul: float = 2.0,
+    kernel: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Biased estimate of the squared MMD between two samples (the paper's eq. 3, squared as in DAN).
+
+    ``kernel``: the matrix of :func:`multi_gaussian_kernel` when the caller already has it (LMMD shares it).
+    """
     n = source.shape[0]
-    k = multi_gaussian_kernel(source, target, kernel_num, kernel_mul)
+    k = multi_gaussian_kernel(source, target, kernel_num, kernel_mul) if kernel is None else kernel
     return k[:n, :n].mean() + k[n:, n:].mean() - 2.0 * k[:n, n:].mean()
 
 
@@ -71,13 +77,14 @@ def lmmd(
     num_classes: int,
     kernel_num: int = 5,
     kernel_mul: float = 2.0,
+    kernel: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Local (class-conditional) MMD, the paper's eq. 4 in DSAN's form, averaged over the active classes."""
     n = source.shape[0]
     ws, wt, used = class_weights(source_labels, target_probs, num_classes)
     if used == 0:
         return source.sum() * 0.0  # keeps the graph connected; no class to align in this batch
-    k = multi_gaussian_kernel(source, target, kernel_num, kernel_mul)
+    k = multi_gaussian_kernel(source, target, kernel_num, kernel_mul) if kernel is None else kernel
     # sum_c [ws_c' Kss ws_c + wt_c' Ktt wt_c - 2 ws_c' Kst wt_c]
     ss = (ws.T @ k[:n, :n] @ ws).diagonal().sum()
     tt = (wt.T @ k[n:, n:] @ wt).diagonal().sum()

@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -69,6 +71,7 @@ def train_run(
         model_bytes, model_name = _torch_bytes(est), "model.pt"
         extra = {}
     seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
     config_doc = {
         "cache_version": CACHE_VERSION,
@@ -86,7 +89,9 @@ def train_run(
         "alpha": list(alpha),
         "train": config.to_dict(),
         "model_file": model_name,
+        "model_sha1": hashlib.sha1(model_bytes).hexdigest(),
         "train_seconds": seconds,
+        "peak_rss_mb": round(peak_mb, 1),  # of the whole process, as far as this run got
         "reported_epoch": "last",
         **extra,
     }
@@ -122,6 +127,11 @@ def load_estimator(out: Path):
     """Rebuild the fitted estimator of a run folder."""
     cfg = read_run_config(out)
     path = out / cfg["model_file"]
+    if not path.is_file() or hashlib.sha1(path.read_bytes()).hexdigest() != cfg.get("model_sha1"):
+        raise SercrossError(
+            f"{path} is missing or does not match {out / 'config.json'} (an interrupted re-training?)",
+            hint="train the run again with --force",
+        )
     if cfg["model_file"].endswith(".pkl"):
         with open(path, "rb") as fh:
             return pickle.load(fh)  # written by sercross itself, see train_run

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from sercross.config import LOSS_NAMES, MethodSpec, TrainConfig, get_method
 from sercross.errors import SercrossError
-from sercross.losses import dynamic_weights, lmmd, mmd
+from sercross.losses import dynamic_weights, lmmd, mmd, multi_gaussian_kernel
 from sercross.model import TLMLDANet
 
 
@@ -34,6 +34,15 @@ def combine_weights(
         return alpha * mask
     a = alpha if method.weighting == "dynamic_alpha" else torch.ones_like(alpha)
     return dynamic_weights(losses * mask, a * mask)
+
+
+def _adam(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    # The fused CPU kernel does the whole update in one pass over the 7M parameters (about 20 % of a step
+    # on 2 cores with the per-tensor loop); older torch builds lack it.
+    try:
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def _recon_loss(kind: str, recon: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
@@ -84,7 +93,7 @@ class TLMLDA:
         self.n_classes_ = int(n_classes or int(ys.max()) + 1)
         self.n_features_in_ = Xs.shape[1]
         model = TLMLDANet(self.n_features_in_, self.n_classes_, cfg.encoder_sizes, cfg.dnn_sizes, cfg.dropout)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        opt = _adam(model, cfg)
         xs_all, xt_all = torch.from_numpy(np.ascontiguousarray(Xs, np.float32)), torch.from_numpy(
             np.ascontiguousarray(Xt, np.float32)
         )
@@ -122,11 +131,14 @@ class TLMLDA:
                     rec_t, ft, logit_t = model(noisy_t, reconstruct=uses_decoder)
                     if active[1]:
                         terms[1] = _recon_loss(cfg.recon_loss, rec_t, xt)
+                    if active[3] or active[4]:
+                        # One kernel matrix (all five bandwidths) serves both MMD and LMMD.
+                        k = multi_gaussian_kernel(fs, ft, cfg.kernel_num, cfg.kernel_mul)
                     if active[3]:
-                        terms[3] = mmd(fs, ft, cfg.kernel_num, cfg.kernel_mul)
+                        terms[3] = mmd(fs, ft, kernel=k)
                     if active[4]:
                         probs_t = torch.softmax(logit_t, dim=1)
-                        terms[4] = lmmd(fs, ft, yb, probs_t, self.n_classes_, cfg.kernel_num, cfg.kernel_mul)
+                        terms[4] = lmmd(fs, ft, yb, probs_t, self.n_classes_, kernel=k)
                 losses = torch.stack(terms)
                 values = losses.detach()
                 basis = prev_epoch_losses if (cfg.weight_update == "epoch" and prev_epoch_losses is not None) \

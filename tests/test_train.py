@@ -103,3 +103,18 @@ def test_tiny_corpora_smaller_than_a_batch(rng):
     ys[:2] = [0, 1]
     est = TLMLDA(config=dataclasses.replace(SMALL, batch_size=100), random_state=0).fit(Xs, ys, Xt, 3)
     assert len(est.history_) == 3
+
+
+def test_gradient_shares_are_recorded_and_do_not_change_training(rng):
+    Xs, ys, Xt, _ = toy(rng)
+    on = dataclasses.replace(SMALL, grad_share_every=2)
+    off = dataclasses.replace(SMALL, grad_share_every=0)
+    a = TLMLDA(config=on, random_state=0).fit(Xs, ys, Xt, 3)
+    b = TLMLDA(config=off, random_state=0).fit(Xs, ys, Xt, 3)
+    assert np.array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
+    measured = [r for r in a.history_ if r["grad_share_L_y"] is not None]
+    assert [r["epoch"] for r in measured] == [2, 3]
+    for r in measured:
+        assert np.isclose(sum(r[f"grad_share_{n}"] for n in LOSS_NAMES), 1.0)
+    only = TLMLDA(method="only_cls", config=on, random_state=0).fit(Xs, ys, Xt, 3).history_[-1]
+    assert only["grad_share_L_y"] == 1.0 and only["grad_share_MMD"] == 0.0

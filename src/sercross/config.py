@@ -45,6 +45,7 @@ class TrainConfig:
     kernel_mul: float = 2.0
     encoder_sizes: tuple[int, ...] = (1200, 900, 500)
     dnn_sizes: tuple[int, ...] = (600, 256)
+    grad_share_every: int = 10  # epochs between measurements of each term's share of the gradient (0 = never)
     monitor_target: bool = True  # per-epoch target WAR in the history, for monitoring only
     threads: int = 0  # torch intra-op threads; 0 = all cores
 

@@ -53,6 +53,25 @@ def _recon_loss(kind: str, recon: torch.Tensor, clean: torch.Tensor) -> torch.Te
     raise SercrossError(f"unknown reconstruction loss {kind!r}", hint="use 'sse' or 'bce'")
 
 
+def _gradient_shares(
+    model: torch.nn.Module, w: torch.Tensor, losses: torch.Tensor, active: torch.Tensor
+) -> torch.Tensor:
+    """Share of each weighted term ``w_i L_i`` in the gradient norm on the encoder, the part all terms train.
+
+    Shows when a term is effectively switched off (e.g. the paper's weights make small losses vanish).
+    Monitoring only: it changes neither the update nor any random state.
+    """
+    params = [p for p in model.encoder.parameters() if p.requires_grad]
+    norms = torch.zeros(len(losses))
+    for i in range(len(losses)):
+        if not active[i] or float(w[i]) == 0.0 or not losses[i].requires_grad:
+            continue
+        grads = torch.autograd.grad(w[i] * losses[i], params, retain_graph=True, allow_unused=True)
+        norms[i] = torch.sqrt(sum((g.detach() ** 2).sum() for g in grads if g is not None))
+    total = norms.sum()
+    return norms / total if total > 0 else norms
+
+
 def _index_stream(n: int, batch: int, steps: int, rng: np.random.Generator) -> np.ndarray:
     """``steps`` batches of indices into n samples, reshuffled each time all samples were seen."""
     need = steps * batch
@@ -115,6 +134,7 @@ class TLMLDA:
             idx_t = _index_stream(nt, bs_t, steps, rng)
             sums = torch.zeros(3, 5)  # rows: losses, weights, weighted losses
             correct = seen = 0
+            shares = None
             for step in range(steps):
                 xs, yb = xs_all[idx_s[step]], ys_all[idx_s[step]]
                 noisy_s = xs + cfg.noise_std * torch.randn(xs.shape, generator=gen)
@@ -152,6 +172,10 @@ class TLMLDA:
                         f"{float(total.detach())} ({parts})",
                         hint="lower the learning rate (--lr) and check the features for extreme values",
                     )
+                if step == 0 and cfg.grad_share_every and (
+                    (epoch + 1) % cfg.grad_share_every == 0 or epoch + 1 == cfg.epochs
+                ):
+                    shares = _gradient_shares(model, w, losses, active)
                 opt.zero_grad(set_to_none=True)
                 total.backward()
                 opt.step()
@@ -165,6 +189,8 @@ class TLMLDA:
             row.update({f"weight_{n}": float(v) for n, v in zip(LOSS_NAMES, means[1])})
             row.update({f"effective_{n}": float(v) for n, v in zip(LOSS_NAMES, means[2])})
             row["loss_total"] = float(means[2].sum())
+            for i, n in enumerate(LOSS_NAMES):
+                row[f"grad_share_{n}"] = None if shares is None else float(shares[i])
             row["source_train_acc"] = correct / max(seen, 1)
             row["seconds"] = time.perf_counter() - t0
             if on_epoch is not None:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from sercross.cli.common import Settings, err, guarded, out
 from sercross.cli.common import settings as _settings
@@ -53,12 +54,12 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
     speed = summary.audio_seconds / max(summary.seconds, 1e-9)
     err.print(
         f"[green]extracted[/] {summary.n_extracted} new, reused {summary.n_cached}, "
-        f"skipped {len(summary.skipped)} of {summary.n_files} labelled files in {summary.seconds:.1f} s "
+        f"skipped {len(summary.skipped)} files ({summary.n_files} labelled) in {summary.seconds:.1f} s "
         f"({hours:.3f} h of new audio, {speed:.0f} s of audio per second)",
         highlight=False,
     )
     for sk in summary.skipped[: (None if s.verbose else 10)]:
-        err.print(f"  [yellow]skipped[/] {sk.file}: {sk.reason}", highlight=False, markup=False)
+        err.print(f"  [yellow]skipped[/] {escape(sk.file)}: {escape(sk.reason)}", highlight=False)
     if len(summary.skipped) > 10 and not s.verbose:
         err.print(f"  … and {len(summary.skipped) - 10} more (all listed in meta.json; --verbose shows them)")
     out.print(f"features written to {summary.out_dir}", highlight=False)

@@ -62,6 +62,12 @@ PRESETS: dict[str, TrainConfig] = {
 }
 
 
+def preset_tag(preset: str, epochs: int | None = None, lr: float | None = None, batch_size: int | None = None) -> str:
+    """The run-folder tag: the preset name, plus the overrides (same format as ``sercross train``)."""
+    parts = [preset] + [f"{k}{v:g}" for k, v in (("e", epochs), ("lr", lr), ("b", batch_size)) if v is not None]
+    return "_".join(parts)
+
+
 def get_preset(name: str, **overrides) -> TrainConfig:
     if name not in PRESETS:
         raise SercrossError(f"unknown preset {name!r}", hint=f"choose one of: {', '.join(PRESETS)}")

@@ -153,12 +153,12 @@ def train(
 ) -> None:
     """Train a method on source → target (extracting/pairing what the cache lacks) and score it on the target."""
     from sercross.cache import run_dir
-    from sercross.config import get_method, get_preset
+    from sercross.config import get_method, get_preset, preset_tag
     from sercross.pipeline import pair_for
 
     s = _settings(ctx)
     spec = get_method(method)
-    tag = preset if (epochs, lr, batch_size) == (None, None, None) else _override_tag(preset, epochs, lr, batch_size)
+    tag = preset_tag(preset, epochs, lr, batch_size)
     cfg = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size, threads=threads)
     src, tgt = _tables(s, source, target, features)
     p = pair_for(s.cache, src, tgt, _parse_classes(classes))
@@ -168,11 +168,6 @@ def train(
     else:
         _train_with_progress(s.cache, p, method, tag, cfg, seed, spec.kind)
     _show_metrics(rdir)
-
-
-def _override_tag(preset, epochs, lr, batch_size) -> str:
-    parts = [preset] + [f"{k}{v:g}" for k, v in (("e", epochs), ("lr", lr), ("b", batch_size)) if v is not None]
-    return "_".join(parts)
 
 
 def _train_with_progress(cache, p, method, tag, cfg, seed, kind) -> Path:

@@ -118,3 +118,39 @@ def test_gradient_shares_are_recorded_and_do_not_change_training(rng):
         assert np.isclose(sum(r[f"grad_share_{n}"] for n in LOSS_NAMES), 1.0)
     only = TLMLDA(method="only_cls", config=on, random_state=0).fit(Xs, ys, Xt, 3).history_[-1]
     assert only["grad_share_L_y"] == 1.0 and only["grad_share_MMD"] == 0.0
+
+
+def test_domain_adaptation_baselines_and_ours_record_their_terms(rng):
+    Xs, ys, Xt, _ = toy(rng)
+    for method, term in (("coral", "CORAL"), ("dann", "ADV"), ("dan", "MMD"), ("dsan", "LMMD")):
+        h = TLMLDA(method=method, config=SMALL, random_state=0).fit(Xs, ys, Xt, 3).history_
+        assert h[-1][f"loss_{term}"] > 0 and h[-1]["weight_L_S"] == 0.0
+    assert "loss_CORAL" not in TLMLDA(config=SMALL).fit(Xs, ys, Xt, 3).history_[-1]
+
+
+def test_normalized_weighting_keeps_every_term_alive(rng):
+    Xs, ys, Xt, _ = toy(rng)
+    row = TLMLDA(method="tlmlda_plus", config=SMALL, alpha=(1, 1, 3, 1, 1), random_state=0).fit(
+        Xs, ys, Xt, 3).history_[-1]
+    # w_i L_i stays close to alpha_i (times the ramp for adaptation terms): no term vanishes
+    assert 0.5 < row["effective_L_S"] < 2 and 1.5 < row["effective_L_y"] < 6
+    assert row["effective_MMD"] > 0.1 and row["effective_LMMD"] > 0.1
+
+
+def test_adabn_uses_target_statistics(rng):
+    Xs, ys, Xt, _ = toy(rng, shift=0.5)
+    est = TLMLDA(config=dataclasses.replace(SMALL, bn_mode="adabn"), random_state=0).fit(Xs, ys, Xt, 3)
+    bn = est.model_.encoder[0][1]
+    with torch.no_grad():
+        pre = est.model_.encoder[0][0](torch.from_numpy(Xt))
+    assert torch.allclose(bn.running_mean, pre.mean(0), atol=1e-4)
+
+
+def test_ramp_and_coral_by_hand():
+    from sercross.losses import coral, ramp
+
+    assert ramp(0.0) == 0.0 and 0.99 < ramp(1.0) < 1.0
+    x = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
+    y = torch.zeros(2, 2)
+    # cov(x) = [[2, 0], [0, 0]]; distance to 0 is 4; / (4 * 2^2)
+    assert torch.isclose(coral(x, y), torch.tensor(0.25))

@@ -32,7 +32,7 @@ import numpy as np
 
 from sercross import CACHE_VERSION
 from sercross.cache import atomic_write_csv, features_dir, read_csv, read_json, run_dir
-from sercross.config import METHODS, TrainConfig, get_method, get_preset, preset_tag
+from sercross.config import PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
 from sercross.errors import SercrossError
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
 from sercross.pairs import PAPER_CLASSES, default_classes, load_pair
@@ -120,7 +120,7 @@ def parse_seeds(text: str | int | None, default: int = 5) -> tuple[int, ...]:
 
 def parse_methods(text: str | None) -> tuple[str, ...]:
     if not text or text.strip().lower() == "all":
-        return tuple(METHODS)
+        return PAPER_METHODS
     names = [m.strip() for m in text.split(",") if m.strip()]
     for m in names:
         get_method(m)
@@ -291,7 +291,7 @@ def plan_benchmark(
 
     cache = Path(cache)
     check_feature_set(feature_set)
-    methods = tuple(methods) if methods else tuple(METHODS)
+    methods = tuple(methods) if methods else PAPER_METHODS
     for m in methods:
         get_method(m)
     seeds = tuple(int(s) for s in seeds)

@@ -10,6 +10,10 @@ from dataclasses import asdict, dataclass, field, replace
 from sercross.errors import SercrossError
 
 LOSS_NAMES = ("L_S", "L_T", "L_y", "MMD", "LMMD")
+# Terms of the domain-adaptation baselines, after TLMLDA's five: Deep CORAL and DANN's domain classifier.
+EXTRA_TERMS = ("CORAL", "ADV")
+TERM_NAMES = LOSS_NAMES + EXTRA_TERMS
+ADAPTATION_TERMS = ("MMD", "LMMD", "CORAL", "ADV")
 
 # Paper, section 3.2: alpha_{S,T,y,MMD,LMMD} for each scheme.
 PAPER_ALPHA: dict[tuple[str, str], tuple[float, ...]] = {
@@ -45,6 +49,12 @@ class TrainConfig:
     kernel_mul: float = 2.0
     encoder_sizes: tuple[int, ...] = (1200, 900, 500)
     dnn_sizes: tuple[int, ...] = (600, 256)
+    # Options of the methods beyond the paper (off in the paper's protocol); see METHODS and the README.
+    bn_mode: str = "separate"  # "separate" passes | "joint" source+target pass | "adabn": target statistics at the end
+    ramp: bool = False  # scale adaptation terms by 2/(1+exp(-10p)) - 1, p = training progress (DANN's schedule)
+    adapt_weight: float = 1.0  # lambda of the DA baselines' adaptation term
+    norm_momentum: float = 0.9  # running mean of each loss for the "normalized" weighting
+    pseudo_threshold: float = 0.0  # LMMD: target samples whose top softmax probability is below it get no weight
     grad_share_every: int = 10  # epochs between measurements of each term's share of the gradient (0 = never)
     monitor_target: bool = True  # per-epoch target WAR in the history, for monitoring only
     threads: int = 0  # torch intra-op threads; 0 = all cores
@@ -79,11 +89,21 @@ def get_preset(name: str, **overrides) -> TrainConfig:
 class MethodSpec:
     name: str
     description: str
-    terms: tuple[bool, ...] = (True, True, True, True, True)  # which of LOSS_NAMES take part
+    terms: tuple[bool, ...] = (True, True, True, True, True)  # which of TERM_NAMES take part (missing = off)
     # "dynamic_alpha" (eq. 6) | "dynamic" (alpha = 1) | "alpha" (w_i = alpha_i) | "unit" (w_i = 1)
+    # | "lambda" (L_y + adapt_weight * adaptation terms) | "normalized" (w_i = alpha_i / running mean of L_i)
     weighting: str = "dynamic_alpha"
     kind: str = "network"  # "network" | "pca_svm"
-    extra: dict = field(default_factory=dict)
+    group: str = "paper"  # "paper": TLMLDA, its ablations and baselines | "da": standard DA baselines | "ours"
+    overrides: dict = field(default_factory=dict)  # TrainConfig fields this method sets
+
+    @property
+    def active(self) -> tuple[bool, ...]:
+        return tuple(self.terms) + (False,) * (len(TERM_NAMES) - len(self.terms))
+
+    def configure(self, config: TrainConfig) -> TrainConfig:
+        """The preset's config with this method's own settings applied."""
+        return replace(config, **self.overrides) if self.overrides else config
 
 
 METHODS: dict[str, MethodSpec] = {
@@ -102,8 +122,25 @@ METHODS: dict[str, MethodSpec] = {
                    terms=(False, False, True, False, False), weighting="unit"),
         MethodSpec("pca_svm", "PCA + linear SVM on the source; PCA size and C chosen by leave-one-speaker-out "
                    "on the source only", kind="pca_svm"),
+        # Standard domain-adaptation baselines on the same network (encoder + DNN + classifier, no decoder terms).
+        MethodSpec("dan", "DAN (Long et al. 2015): L_y + lambda * multi-kernel MMD, lambda ramped up",
+                   terms=(False, False, True, True, False), weighting="lambda", group="da",
+                   overrides={"ramp": True}),
+        MethodSpec("dsan", "DSAN (Zhu et al. 2021): L_y + lambda * LMMD, lambda ramped up",
+                   terms=(False, False, True, False, True), weighting="lambda", group="da",
+                   overrides={"ramp": True}),
+        MethodSpec("coral", "Deep CORAL (Sun & Saenko 2016): L_y + lambda * CORAL",
+                   terms=(False, False, True, False, False, True), weighting="lambda", group="da"),
+        MethodSpec("dann", "DANN (Ganin et al. 2016): L_y + domain classifier through gradient reversal, "
+                   "coefficient ramped up", terms=(False, False, True, False, False, False, True),
+                   weighting="lambda", group="da", overrides={"ramp": True}),
+        # Ours (experimental: its options are not yet chosen by measurement, see the README).
+        MethodSpec("tlmlda_plus", "TLMLDA+ (ours, experimental): TLMLDA's five terms, each normalised by its running "
+                   "mean so no term vanishes (w_i L_i ~ alpha_i), ramped adaptation, AdaBN on the target",
+                   weighting="normalized", group="ours", overrides={"ramp": True, "bn_mode": "adabn"}),
     )
 }
+PAPER_METHODS = tuple(m for m, spec in METHODS.items() if spec.group == "paper")
 
 
 def get_method(name: str) -> MethodSpec:

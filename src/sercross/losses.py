@@ -7,6 +7,8 @@ mean pairwise squared distance of the joint batch. One distance matrix serves al
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -48,15 +50,18 @@ def mmd(
 
 
 def class_weights(
-    source_labels: torch.Tensor, target_probs: torch.Tensor, num_classes: int
+    source_labels: torch.Tensor, target_probs: torch.Tensor, num_classes: int, threshold: float = 0.0
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """DSAN's per-class sample weights ``mu_{i,c}``: each class column sums to one.
 
     Source weights come from the true source labels; target weights from the classifier's softmax on the
     target (never from target labels). A class takes part only when it is present in the source batch and
-    predicted at least once on the target batch. Returns (w_s [n, C], w_t [m, C], number of classes used).
+    predicted at least once on the target batch. Target samples whose top probability is below ``threshold``
+    get no weight (confidence-filtered pseudo-labels). Returns (w_s [n, C], w_t [m, C], number of classes used).
     """
     probs = target_probs.detach()
+    if threshold > 0:
+        probs = probs * (probs.max(dim=1, keepdim=True).values >= threshold).to(probs.dtype)
     ws = torch.nn.functional.one_hot(source_labels, num_classes).to(probs.dtype)
     src_count = ws.sum(dim=0)
     tgt_mass = probs.sum(dim=0)
@@ -78,10 +83,11 @@ def lmmd(
     kernel_num: int = 5,
     kernel_mul: float = 2.0,
     kernel: torch.Tensor | None = None,
+    threshold: float = 0.0,
 ) -> torch.Tensor:
     """Local (class-conditional) MMD, the paper's eq. 4 in DSAN's form, averaged over the active classes."""
     n = source.shape[0]
-    ws, wt, used = class_weights(source_labels, target_probs, num_classes)
+    ws, wt, used = class_weights(source_labels, target_probs, num_classes, threshold)
     if used == 0:
         return source.sum() * 0.0  # keeps the graph connected; no class to align in this batch
     k = multi_gaussian_kernel(source, target, kernel_num, kernel_mul) if kernel is None else kernel
@@ -90,6 +96,22 @@ def lmmd(
     tt = (wt.T @ k[n:, n:] @ wt).diagonal().sum()
     st = (ws.T @ k[:n, n:] @ wt).diagonal().sum()
     return (ss + tt - 2.0 * st) / used
+
+
+def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Deep CORAL (Sun & Saenko, ECCV-W 2016): squared Frobenius distance of the feature covariances / 4d^2."""
+    d = source.shape[1]
+
+    def cov(x: torch.Tensor) -> torch.Tensor:
+        xc = x - x.mean(dim=0, keepdim=True)
+        return xc.T @ xc / max(x.shape[0] - 1, 1)
+
+    return ((cov(source) - cov(target)) ** 2).sum() / (4.0 * d * d)
+
+
+def ramp(progress: float) -> float:
+    """DANN's schedule 2 / (1 + exp(-10 p)) - 1: 0 at the start of training, close to 1 from mid-training on."""
+    return 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
 
 
 def dynamic_weights(loss_values: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:

@@ -57,3 +57,25 @@ class TLMLDANet(nn.Module):
         logits = self.classifier(features)
         recon = self.decoder(code) if reconstruct else None
         return recon, features, logits
+
+
+class _GradientReversal(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, coeff):
+        ctx.coeff = coeff
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.coeff * grad, None
+
+
+class DomainDiscriminator(nn.Module):
+    """DANN's domain classifier on the learned features, behind a gradient-reversal layer."""
+
+    def __init__(self, n_in: int, hidden: int = 128):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+
+    def forward(self, features: torch.Tensor, coeff: float) -> torch.Tensor:
+        return self.net(_GradientReversal.apply(features, coeff)).squeeze(1)

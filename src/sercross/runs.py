@@ -45,6 +45,7 @@ def train_run(
 ) -> Path:
     """Train and write every artifact of a run; returns the run folder."""
     spec = get_method(method)
+    config = spec.configure(config)
     out = run_dir(cache, pair.source, pair.target, method, preset, seed)
     alpha = alpha_for(pair.source, pair.target)
     t0 = time.perf_counter()

@@ -17,21 +17,36 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sercross.config import LOSS_NAMES, MethodSpec, TrainConfig, get_method
+from sercross.config import ADAPTATION_TERMS, LOSS_NAMES, TERM_NAMES, MethodSpec, TrainConfig, get_method
 from sercross.errors import SercrossError
-from sercross.losses import dynamic_weights, lmmd, mmd, multi_gaussian_kernel
-from sercross.model import TLMLDANet
+from sercross.losses import coral, dynamic_weights, lmmd, mmd, multi_gaussian_kernel, ramp
+from sercross.model import DomainDiscriminator, TLMLDANet
 
 
 def combine_weights(
-    method: MethodSpec, alpha: torch.Tensor, losses: torch.Tensor, active: torch.Tensor
+    method: MethodSpec,
+    alpha: torch.Tensor,
+    losses: torch.Tensor,
+    active: torch.Tensor,
+    config: TrainConfig | None = None,
+    running: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Weights w_i of the five losses for a method; inactive terms get 0."""
+    """Weights w_i of the loss terms for a method; inactive terms get 0.
+
+    ``running``: running means of the losses (the "normalized" weighting divides by them).
+    """
     mask = active.to(losses.dtype)
     if method.weighting == "unit":
         return mask.clone()
     if method.weighting == "alpha":
         return alpha * mask
+    if method.weighting == "lambda":
+        lam = config.adapt_weight if config is not None else 1.0
+        adapt = torch.tensor([n in ADAPTATION_TERMS for n in TERM_NAMES[: len(losses)]])
+        return mask * torch.where(adapt, torch.full_like(mask, lam), torch.ones_like(mask))
+    if method.weighting == "normalized":
+        scale = (running if running is not None else losses).clamp_min(1e-8)
+        return mask * alpha / scale
     a = alpha if method.weighting == "dynamic_alpha" else torch.ones_like(alpha)
     return dynamic_weights(losses * mask, a * mask)
 
@@ -72,6 +87,26 @@ def _gradient_shares(
     return norms / total if total > 0 else norms
 
 
+def _adapt_batch_norm(model: torch.nn.Module, X: torch.Tensor, batch_size: int) -> None:
+    """AdaBN (Li et al. 2017): replace batch-norm running statistics by those of the unlabelled target."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    model.eval()  # dropout off
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over all target batches
+        m.train()
+    # Large chunks: the cumulative average weighs every chunk equally, so few chunks keep it close to the
+    # exact target statistics (one chunk for corpora up to 8192 utterances).
+    chunk = max(batch_size, 8192)
+    with torch.no_grad():
+        for i in range(0, len(X), chunk):
+            if len(X[i : i + chunk]) > 1:
+                model(X[i : i + chunk])
+    for m in bns:
+        m.momentum = 0.1
+    model.eval()
+
+
 def _index_stream(n: int, batch: int, steps: int, rng: np.random.Generator) -> np.ndarray:
     """``steps`` batches of indices into n samples, reshuffled each time all samples were seen."""
     need = steps * batch
@@ -102,7 +137,7 @@ class TLMLDA:
         spec = get_method(self.method)
         if spec.kind != "network":
             raise SercrossError(f"method {self.method!r} is not a network method")
-        cfg = self.config
+        cfg = spec.configure(self.config)
         _check_inputs(Xs, ys, Xt)
         torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
         torch.manual_seed(self.random_state)  # weight init and dropout masks
@@ -120,11 +155,20 @@ class TLMLDA:
         ns, nt = len(xs_all), len(xt_all)
         bs_s, bs_t = min(cfg.batch_size, ns), min(cfg.batch_size, nt)
         steps = math.ceil(max(ns, nt) / cfg.batch_size)
-        active = torch.tensor(spec.terms)
-        alpha = torch.tensor(self.alpha, dtype=torch.float32)
-        uses_target = bool(active[[1, 3, 4]].any())
-        uses_decoder = bool(active[[0, 1]].any())
+        active = torch.tensor(spec.active)
+        alpha = torch.tensor(tuple(self.alpha) + (1.0,) * (len(TERM_NAMES) - len(self.alpha)), dtype=torch.float32)
+        idx = {n: i for i, n in enumerate(TERM_NAMES)}
+        uses_target = any(spec.active[idx[n]] for n in ("L_T", "MMD", "LMMD", "CORAL", "ADV"))
+        uses_decoder = bool(spec.active[idx["L_S"]] or spec.active[idx["L_T"]])
+        recorded = [n for n in TERM_NAMES if n in LOSS_NAMES or spec.active[idx[n]]]
+        adaptation = torch.tensor([n in ADAPTATION_TERMS for n in TERM_NAMES])
+        discriminator = None
+        if spec.active[idx["ADV"]]:
+            discriminator = DomainDiscriminator(cfg.dnn_sizes[-1])
+            opt.add_param_group({"params": list(discriminator.parameters())})
+        total_steps = cfg.epochs * steps
         prev_epoch_losses: torch.Tensor | None = None
+        running: torch.Tensor | None = None  # running mean of each loss, for the "normalized" weighting
         self.history_ = []
         self.model_ = model
         for epoch in range(cfg.epochs):
@@ -132,41 +176,66 @@ class TLMLDA:
             model.train()
             idx_s = _index_stream(ns, bs_s, steps, rng)
             idx_t = _index_stream(nt, bs_t, steps, rng)
-            sums = torch.zeros(3, 5)  # rows: losses, weights, weighted losses
+            sums = torch.zeros(3, len(TERM_NAMES))  # rows: losses, weights, weighted losses
             correct = seen = 0
             shares = None
             for step in range(steps):
+                r = ramp((epoch * steps + step) / total_steps) if cfg.ramp else 1.0
                 xs, yb = xs_all[idx_s[step]], ys_all[idx_s[step]]
                 noisy_s = xs + cfg.noise_std * torch.randn(xs.shape, generator=gen)
-                rec_s, fs, logit_s = model(noisy_s, reconstruct=uses_decoder)
-                zero = logit_s.sum() * 0.0
-                terms = [zero] * 5
-                terms[2] = F.cross_entropy(logit_s, yb)
-                if active[0]:
-                    terms[0] = _recon_loss(cfg.recon_loss, rec_s, xs)
                 if uses_target:
                     xt = xt_all[idx_t[step]]
                     noisy_t = xt + cfg.noise_std * torch.randn(xt.shape, generator=gen)
-                    # Source and target pass separately: batch-norm sees one domain per batch (see README).
-                    rec_t, ft, logit_t = model(noisy_t, reconstruct=uses_decoder)
-                    if active[1]:
-                        terms[1] = _recon_loss(cfg.recon_loss, rec_t, xt)
-                    if active[3] or active[4]:
+                if uses_target and cfg.bn_mode == "joint":
+                    # One pass over both domains: batch-norm normalises them with shared statistics.
+                    rec, feats, logits = model(torch.cat([noisy_s, noisy_t]), reconstruct=uses_decoder)
+                    n = len(xs)
+                    rec_s, rec_t = (rec[:n], rec[n:]) if rec is not None else (None, None)
+                    fs, ft, logit_s, logit_t = feats[:n], feats[n:], logits[:n], logits[n:]
+                else:
+                    rec_s, fs, logit_s = model(noisy_s, reconstruct=uses_decoder)
+                    if uses_target:
+                        # Separate passes: batch-norm sees one domain per batch (the paper's reading, see README).
+                        rec_t, ft, logit_t = model(noisy_t, reconstruct=uses_decoder)
+                zero = logit_s.sum() * 0.0
+                terms = [zero] * len(TERM_NAMES)
+                terms[idx["L_y"]] = F.cross_entropy(logit_s, yb)
+                if active[idx["L_S"]]:
+                    terms[idx["L_S"]] = _recon_loss(cfg.recon_loss, rec_s, xs)
+                if uses_target:
+                    if active[idx["L_T"]]:
+                        terms[idx["L_T"]] = _recon_loss(cfg.recon_loss, rec_t, xt)
+                    if active[idx["MMD"]] or active[idx["LMMD"]]:
                         # One kernel matrix (all five bandwidths) serves both MMD and LMMD.
                         k = multi_gaussian_kernel(fs, ft, cfg.kernel_num, cfg.kernel_mul)
-                    if active[3]:
-                        terms[3] = mmd(fs, ft, kernel=k)
-                    if active[4]:
+                    if active[idx["MMD"]]:
+                        terms[idx["MMD"]] = mmd(fs, ft, kernel=k)
+                    if active[idx["LMMD"]]:
                         probs_t = torch.softmax(logit_t, dim=1)
-                        terms[4] = lmmd(fs, ft, yb, probs_t, self.n_classes_, kernel=k)
+                        terms[idx["LMMD"]] = lmmd(fs, ft, yb, probs_t, self.n_classes_, kernel=k,
+                                                  threshold=cfg.pseudo_threshold)
+                    if active[idx["CORAL"]]:
+                        terms[idx["CORAL"]] = coral(fs, ft)
+                    if discriminator is not None:
+                        # The reversed gradient carries the ramp; the loss itself enters with weight lambda.
+                        dom = discriminator(torch.cat([fs, ft]), cfg.adapt_weight * r)
+                        labels = torch.cat([torch.ones(len(fs)), torch.zeros(len(ft))])
+                        terms[idx["ADV"]] = F.binary_cross_entropy_with_logits(dom, labels)
                 losses = torch.stack(terms)
                 values = losses.detach()
+                running = values.clone() if running is None else (
+                    cfg.norm_momentum * running + (1 - cfg.norm_momentum) * values
+                )
                 basis = prev_epoch_losses if (cfg.weight_update == "epoch" and prev_epoch_losses is not None) \
                     else values
-                w = combine_weights(spec, alpha, basis, active)
+                w = combine_weights(spec, alpha, basis, active, cfg, running)
+                if cfg.ramp:
+                    w = torch.where(adaptation, w * r, w)
+                if discriminator is not None:
+                    w[idx["ADV"]] = 1.0  # DANN scales the reversed gradient instead of the loss
                 total = (w * losses).sum()
                 if not torch.isfinite(total):
-                    parts = ", ".join(f"{n}={float(v):.4g}" for n, v in zip(LOSS_NAMES, values))
+                    parts = ", ".join(f"{n}={float(v):.4g}" for n, v in zip(TERM_NAMES, values) if n in recorded)
                     raise SercrossError(
                         f"training diverged at epoch {epoch + 1}, step {step + 1}: the loss is "
                         f"{float(total.detach())} ({parts})",
@@ -185,17 +254,18 @@ class TLMLDA:
             means = sums / steps
             prev_epoch_losses = means[0]
             row = {"epoch": epoch + 1}
-            row.update({f"loss_{n}": float(v) for n, v in zip(LOSS_NAMES, means[0])})
-            row.update({f"weight_{n}": float(v) for n, v in zip(LOSS_NAMES, means[1])})
-            row.update({f"effective_{n}": float(v) for n, v in zip(LOSS_NAMES, means[2])})
+            for kind, k in (("loss", 0), ("weight", 1), ("effective", 2)):
+                row.update({f"{kind}_{n}": float(means[k, idx[n]]) for n in recorded})
             row["loss_total"] = float(means[2].sum())
-            for i, n in enumerate(LOSS_NAMES):
-                row[f"grad_share_{n}"] = None if shares is None else float(shares[i])
+            for n in recorded:
+                row[f"grad_share_{n}"] = None if shares is None else float(shares[idx[n]])
             row["source_train_acc"] = correct / max(seen, 1)
             row["seconds"] = time.perf_counter() - t0
             if on_epoch is not None:
                 on_epoch(epoch + 1, row)  # may add monitoring columns to row
             self.history_.append(row)
+        if cfg.bn_mode == "adabn":
+            _adapt_batch_norm(model, xt_all, cfg.batch_size)
         model.eval()
         return self
 

@@ -1,9 +1,85 @@
-"""(placeholder: commands are added by the module's owner)"""
+"""``sercross report``: metric tables and figures of a run, a scheme or a benchmark, as Markdown and HTML."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.table import Table
+from rich.text import Text
+
+from sercross.cli.common import err, guarded, out, settings
+from sercross.errors import SercrossError
+
+
+def report(
+    ctx: typer.Context,
+    run: Path | None = typer.Option(None, "--run", "-r", help="Report on one run folder."),
+    source: str | None = typer.Option(None, "--source", "-s", help="With --target: every run of this scheme."),
+    target: str | None = typer.Option(None, "--target", "-t", help="Target corpus of the scheme."),
+    benchmark: str | None = typer.Option(
+        None, "--benchmark", "-b", help="Every run listed in <cache>/benchmarks/NAME/results.csv."
+    ),
+    preset: str | None = typer.Option(None, "--preset", "-p", help="Only runs with this preset tag (e.g. paper)."),
+    out_dir: Path | None = typer.Option(
+        None, "--out", "-o", help="Report folder. Default: <cache>/reports/<name>/ (rewritten in place)."
+    ),
+    tsne: bool = typer.Option(True, "--tsne/--no-tsne", help="Draw the t-SNE figure (the slowest part)."),
+) -> None:
+    """Write a report folder (report.md, index.html, figures/*.png): metric tables, confusion matrices, t-SNE of
+    the learned features (Only_cls, TLMLDA_M, TLMLDA, as the paper's Figure 2), training curves, per-class recall.
+
+    Choose exactly one of --run DIR, --source A --target B, or --benchmark NAME.
+    """
+    from sercross.report import build_report, default_out_dir, select_benchmark, select_run, select_scheme
+
+    s = settings(ctx)
+    modes = [run is not None, bool(source or target), benchmark is not None]
+    if sum(modes) != 1:
+        raise SercrossError(
+            "choose what to report: exactly one of --run DIR, --source A --target B, or --benchmark NAME",
+            hint="e.g. `sercross report --source berlin --target casia`; see `sercross report --help`",
+        )
+    if run is not None:
+        if preset is not None:
+            raise SercrossError("--preset filters schemes and benchmarks, not a single --run", hint="drop --preset")
+        selection = select_run(run, s.cache)
+    elif benchmark is not None:
+        selection = select_benchmark(s.cache, benchmark, preset)
+    else:
+        if not (source and target):
+            raise SercrossError("--source and --target go together", hint="give both, e.g. -s berlin -t casia")
+        selection = select_scheme(s.cache, source, target, preset)
+    dest = out_dir if out_dir is not None else default_out_dir(s.cache, selection)
+
+    with err.status(f"report on {selection.title}: {len(selection.runs)} run(s)") as status:
+        result = build_report(selection, dest, tsne=tsne, progress=lambda msg: status.update(f"report: {msg}"))
+    out.print(_summary_table(selection.runs, f"report: {selection.title}", selection.kind != "benchmark"))
+    for path, why in selection.skipped:
+        err.print(Text.assemble(("left out ", "yellow"), f"{path}: {why}"), highlight=False)
+    for note in result.notes:
+        err.print(Text.assemble(("note: ", "yellow"), note), highlight=False)
+    out.print(
+        f"report written to {result.out_dir}: index.html (open in a browser), report.md, "
+        f"{len(result.figures)} figures in figures/",
+        highlight=False,
+    )
+
+
+def _summary_table(runs, title: str, scheme_in_title: bool) -> Table:
+    from sercross.report import SUMMARY_HEADERS, summary_rows
+
+    rows = summary_rows(runs)
+    drop = 1 if scheme_in_title and len({row[0] for row in rows}) == 1 else 0
+    t = Table(title=title, header_style="bold")
+    for h in SUMMARY_HEADERS[drop:]:
+        numeric = h.endswith("%") or h == "seeds"
+        t.add_column(h, justify="right" if numeric else "left", no_wrap=numeric or h == "scheme")
+    for row in rows:
+        t.add_row(*row[drop:])
+    return t
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
+    app.command("report")(guarded(report))

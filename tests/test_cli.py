@@ -76,3 +76,30 @@ def test_help_explains_every_command():
         assert cmd in r.output
         sub = invoke(cmd, "--help")
         assert sub.exit_code == 0 and "--" in sub.output
+
+
+def test_verbose_shows_the_traceback(tmp_path):
+    r = invoke("--verbose", "--cache", tmp_path, "extract", "nope", "--root", tmp_path)
+    assert r.exit_code != 0 and r.exc_info is not None
+    assert type(r.exception).__name__ == "SercrossError"
+
+
+def test_ctrl_c_during_training_keeps_the_previous_run(corpora, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    for name, root in corpora.items():
+        assert invoke("--cache", cache, "extract", name, "--root", root, "--jobs", 1).exit_code == 0
+    args = ("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "--preset", "demo", "--epochs", 1)
+    assert invoke(*args).exit_code == 0
+    run = cache / "runs" / "demo_a__demo_b" / "tlmlda" / "demo_e1-seed0"
+    before = {f: (run / f).read_bytes() for f in ("config.json", "model.pt", "metrics.json", "history.csv")}
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sercross.train.TLMLDA.fit", interrupted)
+    r = invoke(*args, "--force")
+    assert r.exit_code == 130 and "interrupted" in r.output
+    assert {f: (run / f).read_bytes() for f in before} == before
+    assert not list(run.glob("*.tmp")) and not list(run.glob(".*.tmp"))
+    monkeypatch.undo()
+    assert invoke("--cache", cache, "evaluate", run).exit_code == 0

@@ -22,7 +22,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     threads = os.cpu_count() or 1
     bench_training.bench_training(threads, epochs=2 if args.quick else 5)
-    bench_extraction.bench_extraction(100 if args.quick else 500)
+    bench_extraction.bench_extraction(100 if args.quick else 500, full=not args.quick)
     return 0
 
 

@@ -249,7 +249,7 @@ def test_shuffled_target_labels_change_no_model_and_no_choice(tmp_path):
         assert not bm.run_benchmark(plan, jobs=1).failures
     pairs = [np.load(pair_dir(c, "demo_a", "demo_b", "IS10") / "pair.npz") for c in caches]
     assert np.array_equal(pairs[0]["Xt"], pairs[1]["Xt"]) and not np.array_equal(pairs[0]["yt"], pairs[1]["yt"])
-    assert set(plans[0].methods) == set(bm.METHODS)
+    assert set(plans[0].methods) == set(bm.PAPER_METHODS)
     for spec in plans[0].runs:
         a, b = (p.run_dir(spec) for p in plans)
         preds = [[r["predicted"] for r in csv.DictReader(open(d / "predictions.csv"))] for d in (a, b)]

@@ -53,3 +53,11 @@ def test_pair_errors_are_clear(rng):
         build_pair(src, table("b", ["anger", "fear"] * 3, rng))
     with pytest.raises(SercrossError, match="same corpus"):
         build_pair(src, src)
+
+
+def test_features_of_different_opensmile_versions_are_not_mixed(rng):
+    a = table("a", ["anger", "sadness"] * 3, rng)
+    b = table("b", ["anger", "sadness"] * 3, rng)
+    a.meta["opensmile_version"], b.meta["opensmile_version"] = "2.6.0", "2.5.1"
+    with pytest.raises(SercrossError, match="different opensmile versions"):
+        build_pair(a, b)

@@ -6,16 +6,23 @@ Layout (documented in the README, versioned by ``sercross.CACHE_VERSION``)::
     <cache>/pairs/<source>__<target>/<feature_set>/   pair.npz meta.json
     <cache>/runs/<source>__<target>/<method>/<preset>-seed<k>/
                                                config.json model.pt history.csv metrics.json predictions.csv
+
+Writes go to a temporary file in the target's folder and are renamed into place (:func:`atomic_write_bytes`
+and friends). Failures a user can fix (read-only folder, read-only file system, full disk, quota) become a
+:class:`SercrossError` naming the path, with a hint. :func:`file_lock` serialises writers of a group of files
+that belong together (an advisory ``flock``; a no-op where ``fcntl`` does not exist).
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -59,11 +66,11 @@ def _atomic_target(path: Path, mode: str):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except PermissionError as exc:
-        raise SercrossError(
-            f"cannot write to {path.parent}: permission denied",
-            hint="choose a writable cache with --cache DIR or the SERCROSS_CACHE variable",
-        ) from exc
+    except OSError as exc:
+        error = _write_error(exc, path.parent, path)
+        if error is None:
+            raise
+        raise error from exc
     try:
         with os.fdopen(fd, mode) as fh:
             yield fh
@@ -72,15 +79,34 @@ def _atomic_target(path: Path, mode: str):
         os.replace(tmp, path)
     except OSError as exc:
         _unlink_quietly(tmp)
-        if exc.errno == 28:  # ENOSPC
-            raise SercrossError(
-                f"no space left on the device while writing {path}",
-                hint="free some disk space or point --cache at another disk",
-            ) from exc
-        raise
+        error = _write_error(exc, path.parent, path)
+        if error is None:
+            raise
+        raise error from exc
     except BaseException:
         _unlink_quietly(tmp)
         raise
+
+
+_FULL_DISK = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _write_error(exc: OSError, folder: Path, path: Path | None = None) -> SercrossError | None:
+    """The user-facing error for a failed write in ``folder`` (of ``path``), or None if it is not one of those."""
+    if exc.errno in _NOT_WRITABLE or isinstance(exc, PermissionError):
+        why = "read-only file system" if exc.errno == errno.EROFS else "permission denied"
+        return SercrossError(
+            f"cannot write to {folder}: {why}",
+            hint="choose a writable cache with --cache DIR or the SERCROSS_CACHE variable",
+        )
+    if exc.errno in _FULL_DISK:
+        what = "disk quota exceeded" if exc.errno != errno.ENOSPC else "no space left on the device"
+        return SercrossError(
+            f"{what} while writing {path or folder}",
+            hint="free some disk space or point --cache at another disk",
+        )
+    return None
 
 
 def _unlink_quietly(p: str | Path) -> None:
@@ -88,6 +114,78 @@ def _unlink_quietly(p: str | Path) -> None:
         os.unlink(p)
     except FileNotFoundError:
         pass
+
+
+def ensure_writable_dir(folder: Path) -> Path:
+    """Create ``folder`` if needed and check that files can be created in it (before any long work starts)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        error = _write_error(exc, folder)
+        if error is None:
+            raise
+        raise error from exc
+    return folder
+
+
+def remove_stale_temps(folder: Path, max_age: float = 3600.0, recursive_depth: int = 0) -> int:
+    """Delete temporary files that a killed writer left in ``folder`` (and ``recursive_depth`` levels below).
+
+    Only names this module creates (``.<name>.<random>.tmp``) older than ``max_age`` seconds are removed, so a
+    concurrent writer's file in flight is never touched. They are never read in any case; this only frees space.
+    Returns how many were removed; problems (permissions, races) are ignored.
+    """
+    limit, removed = time.time() - max_age, 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for e in entries:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                if recursive_depth > 0:
+                    removed += remove_stale_temps(Path(e.path), max_age, recursive_depth - 1)
+            elif e.name.startswith(".") and e.name.endswith(".tmp") and e.stat().st_mtime < limit:
+                os.unlink(e.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+@contextmanager
+def file_lock(path: Path, shared: bool = False) -> Iterator[bool]:
+    """Hold an advisory lock on ``path`` (``fcntl.flock``) for the duration of the block; yields whether it is held.
+
+    Exclusive locks create the lock file (a write error becomes a :class:`SercrossError`); a shared lock on a
+    file that does not exist or cannot be opened (a read-only cache written before locks existed) is skipped,
+    as is any lock where ``fcntl`` is unavailable. Locks are released when the process dies, even by SIGKILL.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield False
+        return
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY if shared else os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        if shared:
+            yield False
+            return
+        error = _write_error(exc, path.parent, path)
+        if error is None:
+            raise
+        raise error from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield True
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

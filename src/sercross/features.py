@@ -1,18 +1,61 @@
 """openSMILE functionals for every labelled utterance of a corpus, cached per file and per corpus.
 
-Per-file results are stored under a key made of the audio's content hash, the feature set and the
-opensmile version, so a re-run extracts only what is new or changed, an interrupted run resumes where it
-stopped, and a change of feature set or opensmile version never mixes with older values.
+Feature sets: those of the opensmile package listed in :data:`FEATURE_SETS` (IS10, the default, is 1582-d);
+everything downstream takes the dimension from the table.
+
+Layout of ``<cache>/features/<corpus>/<feature_set>/``:
+
+- ``files/<xx>/<key>.npy``: openSMILE's output for one audio file, exactly as returned. ``key`` is the SHA-1 of
+  the file's bytes together with the feature set, the opensmile version and ``CACHE_VERSION``, so a re-run
+  extracts only new or changed audio, duplicates are extracted once, and values of another feature set, another
+  opensmile version or another cache layout are never reused or mixed.
+- ``stat_index.json``: absolute path, size, mtime, ctime and inode of every file of the last run → its key, so
+  that unchanged files are not read and hashed again (it matters for corpora of large video clips). An entry
+  is trusted only if all five match and the file's times were at least ``RACY_SECONDS`` old when it was
+  recorded (a file modified within the file system's timestamp resolution could otherwise keep the same
+  stat); anything else is hashed again, and a file whose content did not change (``touch``, a copied corpus)
+  is then found in the store without extraction. The index is only a shortcut: deleting it costs one hash
+  per file, nothing else.
+- ``features.npy`` (float32, n × d), ``index.csv`` and ``meta.json``: the corpus table. ``meta.json`` is written
+  last, records what the table was built from (versions, root, columns, skipped files with reasons) and the
+  SHA-1 of the bytes of the other two, so a table whose parts do not belong together is refused on load.
+
+Speed: files are extracted by ``jobs`` worker processes (default: the CPUs this process may use), each building
+its openSMILE extractor once, with OpenMP/BLAS limited to one thread, and sent up to ``MAX_CHUNK`` files at a
+time. Workers are forked (cheap, and they share the modules imported here) unless torch is loaded, then spawned.
+
+Interruption and concurrency: every file is written under a temporary name and renamed into place, so nothing
+half-written is ever read, and each finished file is stored as soon as its result arrives (in completion
+order), so a run interrupted at any point (Ctrl-C, SIGKILL, power loss) keeps what was finished and the next
+run completes the rest; its table is identical to that of an uninterrupted run. Worker processes ignore
+SIGINT (the parent cancels what is pending and stops them) and exit by themselves if their parent dies. The
+table is written under an exclusive ``flock`` on ``.lock`` in the feature folder and read under a shared one,
+so two runs on the same cache both finish and leave a consistent table (the last writer's); per-file writes
+need no lock, as concurrent writers of one key write the same values.
+
+Bad audio never stops a run: a file that cannot be read or decoded, is empty, silent or too short is left out
+and listed with its reason in the summary and in ``meta.json`` (``skipped``). **Non-finite values**: if
+openSMILE returns NaN or ±inf in any feature of a file, the file is left out of the table in the same way
+(reason: ``openSMILE returned k of d values non-finite (NaN/inf); file left out``) and counted in
+``ExtractSummary.n_nonfinite``; nothing is imputed. Its raw output stays in the store, so re-runs report it
+again without extracting it again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
+import json
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from multiprocessing import get_context
@@ -22,13 +65,14 @@ import numpy as np
 
 from sercross import CACHE_VERSION, __version__
 from sercross.cache import (
-    atomic_write_csv,
+    atomic_write_bytes,
     atomic_write_json,
-    atomic_write_npy,
     check_meta,
+    ensure_writable_dir,
     features_dir,
-    read_csv,
+    file_lock,
     read_json,
+    remove_stale_temps,
 )
 from sercross.corpora import Manifest, Skipped, Utterance, scan
 from sercross.errors import SercrossError
@@ -42,6 +86,19 @@ FEATURE_SETS: dict[str, int] = {
     "ComParE_2016": 6373,
 }
 DEFAULT_FEATURE_SET = "IS10"
+
+STAT_INDEX = "stat_index.json"
+LOCK_FILE = ".lock"
+# stat entries younger than this are not trusted (see the module docstring); 2 s covers FAT's resolution.
+RACY_SECONDS = 2.0
+# Below this many files to extract, a worker pool costs more than it saves.
+MIN_PARALLEL_FILES = 8
+# Files per task sent to a worker: large enough to amortise inter-process overhead (~1 ms per task against
+# ~50-100 ms of openSMILE per file), small enough to balance the load and lose little on interruption.
+MAX_CHUNK = 8
+# Thread-count variables of OpenMP/BLAS libraries: workers are processes, one core each.
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS")
 
 
 @dataclass
@@ -62,19 +119,34 @@ class FeatureTable:
 class ExtractSummary:
     corpus: str
     feature_set: str
-    n_files: int
-    n_extracted: int
-    n_cached: int
-    skipped: list[Skipped]
+    n_files: int  # labelled files found
+    n_extracted: int  # files run through openSMILE in this run
+    n_cached: int  # files whose values were already in the store
+    skipped: list[Skipped]  # left out of the table, with reasons (unlabelled, unreadable, silent, NaN, ...)
     seconds: float
-    audio_seconds: float
+    audio_seconds: float  # duration of the audio extracted in this run
     out_dir: Path
+    n_rows: int = 0  # utterances in the table written
+    n_nonfinite: int = 0  # files left out because openSMILE returned NaN/inf (also listed in skipped)
+    n_hashed: int = 0  # files whose content was read and hashed (the others were known from the stat index)
+    jobs: int = 1  # worker processes used (1: in this process)
+
+    @property
+    def files_per_second(self) -> float:
+        return self.n_extracted / self.seconds if self.seconds > 0 else 0.0
 
 
 def opensmile_version() -> str:
-    import opensmile
+    # The installed distribution's version: the same string as opensmile.__version__, without the ~0.7 s
+    # import, which a fully cached run does not otherwise need.
+    try:
+        from importlib.metadata import version
 
-    return opensmile.__version__
+        return version("opensmile")
+    except Exception:
+        import opensmile
+
+        return opensmile.__version__
 
 
 def check_feature_set(name: str) -> str:
@@ -83,6 +155,13 @@ def check_feature_set(name: str) -> str:
             f"unknown feature set {name!r}", hint=f"choose one of: {', '.join(FEATURE_SETS)}"
         )
     return name
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on (not all of the machine's in a container or under taskset)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def _make_smile(feature_set: str):
@@ -95,37 +174,202 @@ def _make_smile(feature_set: str):
 
 
 def _extract_one(smile, path: str) -> tuple[np.ndarray | None, float, str | None]:
-    """(feature vector, audio seconds, error) for one file; errors are returned, never raised."""
+    """(openSMILE's values, audio seconds, error) for one file; errors are returned, never raised.
+
+    Non-finite values are returned as they are: the policy for them is applied by the caller.
+    """
     from sercross.audio import TARGET_SR, load_audio
 
     try:
-        signal = load_audio(path)
+        signal_ = load_audio(path)
     except SercrossError as exc:
         return None, 0.0, exc.message
     except Exception as exc:  # one odd file must not end a run of thousands
         return None, 0.0, f"{path}: cannot decode ({type(exc).__name__}: {exc})"
     try:
-        values = smile.process_signal(signal, TARGET_SR).to_numpy(dtype=np.float32).reshape(-1)
+        values = smile.process_signal(signal_, TARGET_SR).to_numpy(dtype=np.float32).reshape(-1)
     except Exception as exc:
         return None, 0.0, f"{path}: openSMILE failed ({type(exc).__name__}: {exc})"
+    return values, len(signal_) / TARGET_SR, None
+
+
+def _nonfinite_reason(path: Path | str, values: np.ndarray) -> str | None:
     bad = int((~np.isfinite(values)).sum())
-    if bad:
-        return None, 0.0, f"{path}: openSMILE returned {bad} non-finite values (NaN/inf); file left out"
-    return values, len(signal) / TARGET_SR, None
+    if not bad:
+        return None
+    return f"{path}: openSMILE returned {bad} of {values.size} values non-finite (NaN/inf); file left out"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# worker processes
 
 
 # A worker process builds its extractor once and keeps it for all chunks it is sent.
 _WORKER_SMILE = None
+_WORKER_SENT_COLUMNS = False
 
 
-def _init_worker(feature_set: str) -> None:
+def _init_worker(feature_set: str, parent: int, forked: bool) -> None:
     global _WORKER_SMILE
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # The parent stops workers itself (on Ctrl-C, it cancels what is pending and terminates them): a worker
+    # that raised KeyboardInterrupt would only report it as a task result and go on with the next chunk.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if forked:
+        # A thread of the parent (a progress bar redrawing) may have held the lock of sys.stderr/stdout at the
+        # fork; the worker's copy of that lock is then never released, and flushing the streams at exit would
+        # hang. Fresh stream objects on the same descriptors have fresh locks.
+        for name, fd in (("stdout", 1), ("stderr", 2)):
+            try:
+                setattr(sys, name, open(fd, "w", buffering=1, closefd=False))
+            except OSError:
+                pass
+    for var in _THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    try:  # libraries already loaded (inherited through fork) no longer read the variables above
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:
+        pass
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="watch-parent").start()
     _WORKER_SMILE = _make_smile(feature_set)
 
 
-def _extract_chunk(paths: Sequence[str]) -> list[tuple[np.ndarray | None, float, str | None]]:
-    return [_extract_one(_WORKER_SMILE, p) for p in paths]
+def _exit_with_parent(parent: int) -> None:
+    # A worker whose parent was killed (SIGKILL, OOM killer) would otherwise wait for work forever.
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _extract_chunk(paths: Sequence[str]) -> tuple[list[tuple[np.ndarray | None, float, str | None]], list | None]:
+    """Results for ``paths``, plus the feature names on a worker's first chunk (the parent needs them once)."""
+    global _WORKER_SENT_COLUMNS
+    results = [_extract_one(_WORKER_SMILE, p) for p in paths]
+    columns = None
+    if not _WORKER_SENT_COLUMNS:
+        columns, _WORKER_SENT_COLUMNS = list(_WORKER_SMILE.feature_names), True
+    return results, columns
+
+
+@contextmanager
+def _single_threaded_children():
+    """Set the thread-count variables while workers are started, so a spawned worker's libraries see them."""
+    saved = {v: os.environ.get(v) for v in _THREAD_VARS}
+    for v in _THREAD_VARS:
+        os.environ.setdefault(v, "1")
+    try:
+        yield
+    finally:
+        for v, value in saved.items():
+            if value is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = value
+
+
+def _mp_context():
+    # fork starts fast and works from any script, but threads of torch/OpenMP do not survive it; once torch
+    # is loaded in this process, fall back to spawn (which needs callers' scripts to be import-safe).
+    return get_context("spawn" if "torch" in sys.modules else "fork")
+
+
+def _chunk_size(n: int, jobs: int) -> int:
+    return max(1, min(MAX_CHUNK, n // (jobs * 8)))
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel pending work and stop the workers now (not after the chunks they are running)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    # Before Python 3.14 there is no public way; shutdown() forgets the processes, so take them first.
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        try:
+            proc.terminate()
+        except Exception:
+            pass
+    # The pool's manager thread notices the dead workers, fails what was still running and reaps the processes
+    # (joining them here as well would race with it for their exit status).
+    if manager is not None:
+        manager.join(timeout=10)
+
+
+class _Extraction:
+    """Runs openSMILE over ``paths`` and yields ``(position, (values, seconds, error))`` as results arrive."""
+
+    def __init__(self, paths: Sequence[str], feature_set: str, jobs: int, on_progress=None):
+        self.paths, self.feature_set, self.on_progress = list(paths), feature_set, on_progress
+        self.jobs = 1 if len(self.paths) < MIN_PARALLEL_FILES else max(1, min(jobs, len(self.paths)))
+        self.columns: list[str] | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, tuple[np.ndarray | None, float, str | None]]]:
+        if not self.paths:
+            return
+        if self.jobs == 1:
+            smile = _make_smile(self.feature_set)
+            self.columns = list(smile.feature_names)
+            for i, p in enumerate(self.paths):
+                result = _extract_one(smile, p)
+                # Report before yielding: the consumer may stop iterating right after the last item.
+                if self.on_progress:
+                    self.on_progress(1)
+                yield i, result
+            return
+        size = _chunk_size(len(self.paths), self.jobs)
+        chunks = [list(range(i, min(i + size, len(self.paths)))) for i in range(0, len(self.paths), size)]
+        with _single_threaded_children():
+            context = _mp_context()
+            if context.get_start_method() == "fork":
+                # Imported once here, forked workers share these modules instead of each importing them
+                # (~1 s of CPU per worker: opensmile and its dependencies, scipy.signal).
+                import opensmile  # noqa: F401
+
+                import sercross.audio  # noqa: F401
+
+            pool = ProcessPoolExecutor(
+                max_workers=self.jobs, mp_context=context, initializer=_init_worker,
+                initargs=(self.feature_set, os.getpid(), context.get_start_method() == "fork"),
+            )
+            try:
+                pending = {pool.submit(_extract_chunk, [self.paths[i] for i in c]): c for c in chunks}
+            except BaseException:
+                _stop_pool(pool)
+                raise
+        finished = False
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    positions = pending.pop(fut)
+                    try:
+                        results, columns = fut.result()
+                    except BrokenProcessPool as exc:
+                        raise SercrossError(
+                            "an extraction worker process died (killed, out of memory, or openSMILE crashed)",
+                            hint="run the command again: finished files are kept; if it dies again at the same "
+                            "point, one file crashes openSMILE: find it with --jobs 1",
+                        ) from exc
+                    if columns is not None and self.columns is None:
+                        self.columns = columns
+                    if self.on_progress:
+                        self.on_progress(len(results))
+                    yield from zip(positions, results)
+            finished = True
+        finally:
+            if finished:
+                pool.shutdown(wait=True)
+            else:  # an error, Ctrl-C, or the consumer stopped early
+                _stop_pool(pool)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the per-file store and the stat index
 
 
 def content_key(path: Path, feature_set: str, smile_version: str) -> str:
@@ -137,20 +381,94 @@ def content_key(path: Path, feature_set: str, smile_version: str) -> str:
     return h.hexdigest()
 
 
-def _file_store(out_dir: Path) -> Path:
-    return out_dir / "files"
+def _stored_path(out_dir: Path, key: str) -> str:
+    return os.path.join(out_dir, "files", key[:2], f"{key}.npy")  # str: built thousands of times per run
 
 
-def _stored_path(out_dir: Path, key: str) -> Path:
-    return _file_store(out_dir) / key[:2] / f"{key}.npy"
+def _store(out_dir: Path, key: str, values: np.ndarray) -> None:
+    atomic_write_bytes(Path(_stored_path(out_dir, key)), _npy_bytes(values))
 
 
-def _load_stored(path: Path, dim: int) -> np.ndarray | None:
+@functools.cache
+def _npy_header(dim: int) -> bytes:
+    """The exact .npy header :func:`_store` writes for a float32 vector of ``dim`` values."""
+    return _npy_bytes(np.zeros(dim, np.float32))[: -4 * dim]
+
+
+def _load_stored(path: Path | str, dim: int) -> np.ndarray | None:
+    """A stored vector of the right shape (possibly with NaN/inf: openSMILE's output as it was), else None."""
     try:
-        v = np.load(path, allow_pickle=False)
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None  # not extracted yet
+    # Fast path for the files this module writes (a fully cached run reads thousands): compare the header bytes
+    # instead of parsing them. Anything else goes through np.load and its checks.
+    header = _npy_header(dim)
+    if len(data) == len(header) + 4 * dim and data.startswith(header):
+        return np.frombuffer(data, dtype=np.float32, offset=len(header)).copy()
+    try:
+        v = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None  # an unreadable leftover: extracted again
+    if not isinstance(v, np.ndarray) or v.shape != (dim,) or v.dtype != np.float32:
+        return None
+    return v
+
+
+def _stat_salt(feature_set: str, version: str) -> dict:
+    return {"cache_version": CACHE_VERSION, "feature_set": feature_set, "opensmile_version": version}
+
+
+def _read_stat_index(path: Path, salt: dict) -> dict[str, list]:
+    try:
+        data = read_json(path)
     except (OSError, ValueError):
-        return None  # unreadable leftovers are simply re-extracted
-    return v if v.shape == (dim,) and np.isfinite(v).all() else None
+        return {}
+    if not isinstance(data, dict) or any(data.get(k) != v for k, v in salt.items()):
+        return {}  # another version or feature set: its keys would not apply
+    entries = data.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def _content_keys(
+    out: Path, root: Path, utterances: Sequence[Utterance], feature_set: str, version: str
+) -> tuple[dict[str, str], list[Skipped], int]:
+    """Key of every readable file (from the stat index when it can be trusted), unreadable files, files hashed."""
+    salt = _stat_salt(feature_set, version)
+    index_path = out / STAT_INDEX
+    old = _read_stat_index(index_path, salt)
+    new: dict[str, list] = {}
+    keys: dict[str, str] = {}
+    unreadable: list[Skipped] = []
+    hashed = 0
+    for u in utterances:
+        path = os.path.join(root, u.file)
+        name = os.path.abspath(path)
+        try:
+            st = os.stat(path)
+            sig = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+            entry = old.get(name)
+            if isinstance(entry, list) and len(entry) == 5 and entry[:4] == sig:
+                key = entry[4]
+            else:
+                key = content_key(path, feature_set, version)
+                hashed += 1
+        except OSError as exc:
+            unreadable.append(Skipped(u.file, f"{path}: cannot read ({exc.strerror or exc})"))
+            continue
+        keys[u.file] = key
+        # A file changed again within the timestamp resolution could keep this stat: keep such entries out of
+        # the index (they are hashed again next time) until their times are safely in the past.
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) >= RACY_SECONDS * 1e9:
+            new[name] = sig + [key]
+    if new != old:
+        atomic_write_json(index_path, dict(salt, entries=new))
+    return keys, unreadable, hashed
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# extraction of a corpus
 
 
 def extract_corpus(
@@ -164,147 +482,198 @@ def extract_corpus(
 ) -> ExtractSummary:
     """Extract (or reuse) features of every labelled file; write the corpus matrix, index and metadata.
 
-    ``on_start(total_to_extract, total_files)`` is called once the cached files are known,
-    ``on_progress(n)`` after every n newly processed files.
+    ``jobs``: worker processes (default: every CPU this process may use). ``on_start(to_extract, total)`` is
+    called once the cached files are known (counts of distinct readable files: duplicates are extracted once),
+    ``on_progress(n)`` after every n newly processed files, in completion order.
     """
     check_feature_set(feature_set)
     t0 = time.perf_counter()
+    root = Path(root)
     index = scan(manifest, root)
     out = features_dir(cache, manifest.name, feature_set)
+    ensure_writable_dir(out)  # a read-only cache fails here, before minutes of extraction
+    remove_stale_temps(out, recursive_depth=2)
     dim = FEATURE_SETS[feature_set]
     version = opensmile_version()
 
-    vectors: dict[str, np.ndarray] = {}
-    keys: dict[str, str] = {}
-    skipped = list(index.skipped)
-    todo: list[Utterance] = []
+    keys, unreadable, n_hashed = _content_keys(out, root, index.utterances, feature_set, version)
+    raw: dict[str, np.ndarray] = {}  # key -> openSMILE's values
+    todo: dict[str, Utterance] = {}  # key -> first utterance with that content
     for u in index.utterances:
-        path = root / u.file
-        try:
-            key = content_key(path, feature_set, version)
-        except OSError as exc:
-            skipped.append(Skipped(u.file, f"{path}: cannot read ({exc.strerror})"))
+        key = keys.get(u.file)
+        if key is None or key in raw or key in todo:
             continue
-        keys[u.file] = key
         stored = _load_stored(_stored_path(out, key), dim)
         if stored is None:
-            todo.append(u)
+            todo[key] = u
         else:
-            vectors[u.file] = stored
-    n_cached = len(vectors)
-    if on_start:
-        on_start(len(todo), len(index.utterances))
+            raw[key] = stored
+    n_cached = sum(1 for k in keys.values() if k in raw)
+    if on_start:  # counted in distinct contents, so that total - to_extract is what the cache already has
+        on_start(len(todo), len(todo) + len(raw))
 
-    audio_seconds, n_new = 0.0, 0
-    for u, (vec, secs, err) in zip(todo, _run_extraction(todo, root, feature_set, jobs, on_progress)):
-        if err is not None:
-            skipped.append(Skipped(u.file, err))
+    failed: dict[str, str] = {}  # key -> reason
+    audio_seconds = 0.0
+    todo_keys = list(todo)
+    extraction = _Extraction([str(root / todo[k].file) for k in todo_keys], feature_set,
+                             jobs or default_jobs(), on_progress)
+    with closing(iter(extraction)) as results:
+        for i, (values, secs, err) in results:
+            key = todo_keys[i]
+            if err is not None:
+                failed[key] = err
+                continue
+            if values.shape != (dim,):
+                raise SercrossError(f"openSMILE {feature_set} gave {values.size} values, expected {dim}")
+            _store(out, key, values)
+            raw[key] = values
+            audio_seconds += secs
+
+    skipped = list(index.skipped) + unreadable
+    kept: list[Utterance] = []
+    n_nonfinite = 0
+    for u in index.utterances:
+        key = keys.get(u.file)
+        if key is None:
             continue
-        if vec.shape != (dim,):
-            raise SercrossError(f"openSMILE {feature_set} gave {vec.size} values, expected {dim}")
-        atomic_write_npy(_stored_path(out, keys[u.file]), vec)
-        vectors[u.file] = vec
-        audio_seconds += secs
-        n_new += 1
-
-    kept = [u for u in index.utterances if u.file in vectors]
+        if key in failed:
+            skipped.append(Skipped(u.file, failed[key]))
+            continue
+        reason = _nonfinite_reason(root / u.file, raw[key])
+        if reason:
+            skipped.append(Skipped(u.file, reason))
+            n_nonfinite += 1
+            continue
+        kept.append(u)
     if not kept:
         raise SercrossError(
             f"no usable file in corpus {manifest.name!r} under {root}",
             hint="every file was skipped: see the reasons with `sercross extract ... --verbose`",
         )
-    X = np.stack([vectors[u.file] for u in kept]).astype(np.float32)
-    _write_table(out, manifest, root, feature_set, X, kept, skipped, version)
+    X = np.stack([raw[keys[u.file]] for u in kept]).astype(np.float32, copy=False)
+    columns = extraction.columns or _known_columns(out, feature_set, version) or _make_smile(feature_set).feature_names
+    _write_table(out, manifest, root, feature_set, X, kept, skipped, version, list(columns))
+    n_extracted = sum(1 for k in keys.values() if k in todo and k not in failed)
     return ExtractSummary(
-        manifest.name, feature_set, len(index.utterances), n_new, n_cached, skipped,
-        time.perf_counter() - t0, audio_seconds, out,
+        manifest.name, feature_set, len(index.utterances), n_extracted, n_cached, skipped,
+        time.perf_counter() - t0, audio_seconds, out, len(kept), n_nonfinite, n_hashed, extraction.jobs,
     )
 
 
-def _run_extraction(todo, root, feature_set, jobs, on_progress):
-    """Yield (vector, seconds, error) per utterance of ``todo``, in order."""
-    if not todo:
-        return
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    paths = [str(root / u.file) for u in todo]
-    if jobs == 1 or len(paths) < 8:
-        smile = _make_smile(feature_set)
-        for p in paths:
-            result = _extract_one(smile, p)
-            # Report before yielding: the consumer may stop iterating right after the last item.
-            if on_progress:
-                on_progress(1)
-            yield result
-        return
-    # Chunks keep inter-process overhead small while still balancing the load across workers.
-    size = max(1, min(32, len(paths) // (jobs * 4)))
-    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=_mp_context(), initializer=_init_worker, initargs=(feature_set,)
-    ) as pool:
-        for results in pool.map(_extract_chunk, chunks):
-            if on_progress:
-                on_progress(len(results))
-            yield from results
+def _known_columns(out: Path, feature_set: str, version: str) -> list[str] | None:
+    """Feature names from the previous table of this feature set and opensmile version (saves building one)."""
+    try:
+        meta = read_json(out / "meta.json")
+    except (OSError, ValueError):
+        return None
+    cols = meta.get("columns") if isinstance(meta, dict) else None
+    same = isinstance(meta, dict) and (meta.get("cache_version"), meta.get("feature_set"),
+                                       meta.get("opensmile_version")) == (CACHE_VERSION, feature_set, version)
+    if same and isinstance(cols, list) and len(cols) == FEATURE_SETS[feature_set]:
+        return cols
+    return None
 
 
-def _mp_context():
-    # fork starts fast and works from any script, but threads of torch/OpenMP do not survive it; once torch
-    # is loaded in this process, fall back to spawn (which needs callers' scripts to be import-safe).
-    return get_context("spawn" if "torch" in sys.modules else "fork")
+def _npy_bytes(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()
 
 
-def _write_table(out, manifest, root, feature_set, X, kept, skipped, version) -> None:
-    columns = _make_smile(feature_set).feature_names
-    atomic_write_npy(out / "features.npy", X)
-    atomic_write_csv(
-        out / "index.csv", ["file", "speaker", "emotion", "native"],
-        [(u.file, u.speaker, u.emotion, u.native) for u in kept],
-    )
-    # meta.json is written last and fingerprints the two files above, so a crash between the writes is
-    # detected on load instead of pairing a new matrix with an old index.
-    atomic_write_json(
-        out / "meta.json",
-        {
-            "cache_version": CACHE_VERSION,
-            "sercross_version": __version__,
-            "corpus": manifest.name,
-            "root": str(Path(root).resolve()),
-            "feature_set": feature_set,
-            "n_features": int(X.shape[1]),
-            "n_utterances": int(X.shape[0]),
-            "opensmile_version": version,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "columns": list(columns),
-            "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
-            "fingerprint": _fingerprint(out),
-        },
-    )
+def _index_bytes(utterances: Sequence[Utterance]) -> bytes:
+    import csv
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["file", "speaker", "emotion", "native"])
+    writer.writerows((u.file, u.speaker, u.emotion, u.native) for u in utterances)
+    return buf.getvalue().encode("utf-8")
+
+
+def _write_table(out, manifest, root, feature_set, X, kept, skipped, version, columns) -> None:
+    npy, csv_ = _npy_bytes(X), _index_bytes(kept)
+    meta = {
+        "cache_version": CACHE_VERSION,
+        "sercross_version": __version__,
+        "corpus": manifest.name,
+        "root": str(Path(root).resolve()),
+        "feature_set": feature_set,
+        "n_features": int(X.shape[1]),
+        "n_utterances": int(X.shape[0]),
+        "opensmile_version": version,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "columns": list(columns),
+        "nonfinite_policy": "files with NaN/inf values are left out and listed in skipped",
+        "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
+        # The bytes written below, not what is on disk afterwards: a concurrent writer cannot be mixed in.
+        "fingerprint": _fingerprint_bytes(npy, csv_),
+    }
+    # Concurrent runs on one cache take turns here, so the three files always come from the same run.
+    # meta.json is written last: a crash between the writes leaves a table that load_features refuses.
+    with file_lock(out / LOCK_FILE):
+        atomic_write_bytes(out / "features.npy", npy)
+        atomic_write_bytes(out / "index.csv", csv_)
+        atomic_write_json(out / "meta.json", meta)
+
+
+def _fingerprint_bytes(npy: bytes, csv_: bytes) -> str:
+    h = hashlib.sha1()
+    h.update(npy)
+    h.update(csv_)
+    return h.hexdigest()
 
 
 def _fingerprint(out: Path) -> str:
-    h = hashlib.sha1()
-    for name in ("features.npy", "index.csv"):
-        h.update((out / name).read_bytes())
-    return h.hexdigest()
+    return _fingerprint_bytes((out / "features.npy").read_bytes(), (out / "index.csv").read_bytes())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# loading
 
 
 def load_features(cache: Path, corpus: str, feature_set: str = DEFAULT_FEATURE_SET) -> FeatureTable:
     out = features_dir(cache, corpus, feature_set)
     meta_path = out / "meta.json"
+    rerun = f"run `sercross extract {corpus} --root PATH --features {feature_set}`"
     if not meta_path.is_file():
         raise SercrossError(
             f"no {feature_set} features for corpus {corpus!r} in cache {cache}",
-            hint=f"run `sercross extract {corpus} --root PATH --features {feature_set}` first",
+            hint=f"{rerun} first",
         )
-    meta = read_json(meta_path)
-    check_meta(meta, meta_path, f"{feature_set} features of {corpus}", feature_set=feature_set)
-    if meta.get("fingerprint") != _fingerprint(out):
+    # A shared lock: a concurrent extraction cannot replace the files between the reads below.
+    with file_lock(out / LOCK_FILE, shared=True):
+        try:
+            meta = json.loads(meta_path.read_bytes())
+            npy, csv_ = (out / "features.npy").read_bytes(), (out / "index.csv").read_bytes()
+        except FileNotFoundError as exc:
+            raise SercrossError(f"{exc.filename} is missing", hint=f"{rerun} again: finished files are reused") from exc
+        except ValueError as exc:
+            raise SercrossError(f"{meta_path} is not valid JSON", hint=f"{rerun} again") from exc
+    try:
+        check_meta(meta, meta_path, f"{feature_set} features of {corpus}", feature_set=feature_set)
+    except SercrossError as exc:
+        raise SercrossError(
+            exc.message,
+            hint=f"{rerun}: it rebuilds the table (values of another version or feature set are never reused)",
+        ) from exc
+    if meta.get("fingerprint") != _fingerprint_bytes(npy, csv_):
         raise SercrossError(
             f"the feature files in {out} do not match their meta.json (an interrupted write?)",
-            hint=f"run `sercross extract {corpus} --root PATH` again: finished files are reused",
+            hint=f"{rerun} again: finished files are reused",
         )
-    X = np.load(out / "features.npy", allow_pickle=False)
-    rows = read_csv(out / "index.csv")
+    X = np.load(io.BytesIO(npy), allow_pickle=False)
+    rows = list(_csv_rows(csv_))
+    if X.ndim != 2 or X.shape != (len(rows), meta.get("n_features")) or len(meta.get("columns", ())) != X.shape[1]:
+        raise SercrossError(
+            f"the feature table in {out} has shape {X.shape}, its meta.json says "
+            f"({len(rows)}, {meta.get('n_features')})",
+            hint=f"{rerun} again",
+        )
     utts = [Utterance(r["file"], r["speaker"], r["emotion"], r["native"]) for r in rows]
     return FeatureTable(corpus, feature_set, X, utts, meta["columns"], meta)
+
+
+def _csv_rows(data: bytes):
+    import csv
+
+    return csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))

@@ -74,6 +74,13 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
             f"{source.corpus} has {source.feature_set} features but {target.corpus} has {target.feature_set}",
             hint="extract both corpora with the same --features",
         )
+    versions = {t.meta.get("opensmile_version") for t in (source, target)} - {None}
+    if len(versions) > 1:
+        raise SercrossError(
+            f"{source.corpus} and {target.corpus} were extracted with different opensmile versions "
+            f"({', '.join(sorted(versions))})",
+            hint="re-run `sercross extract` on both corpora with the same installation",
+        )
     if source.corpus == target.corpus:
         raise SercrossError("source and target are the same corpus", hint="choose two different corpora")
     classes = tuple(classes) if classes else default_classes(source, target)

@@ -40,6 +40,7 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
         t0 = [time.perf_counter(), 0]
 
         def on_start(todo: int, total: int) -> None:
+            t0[0] = time.perf_counter()  # files/s and the ETA exclude the hashing phase
             progress.update(task, total=todo)
             if todo < total:
                 err.print(f"{total - todo} of {total} files already in the cache")
@@ -55,9 +56,13 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
     err.print(
         f"[green]extracted[/] {summary.n_extracted} new, reused {summary.n_cached}, "
         f"skipped {len(summary.skipped)} files ({summary.n_files} labelled) in {summary.seconds:.1f} s "
-        f"({hours:.3f} h of new audio, {speed:.0f} s of audio per second)",
+        f"({summary.files_per_second:.1f} files/s on {summary.jobs} process(es); "
+        f"{hours:.3f} h of new audio, {speed:.0f} s of audio per second)",
         highlight=False,
     )
+    if summary.n_nonfinite:
+        err.print(f"  [yellow]{summary.n_nonfinite} file(s) left out: openSMILE returned NaN/inf values[/] "
+                  "(listed below and in meta.json)", highlight=False)
     for sk in summary.skipped[: (None if s.verbose else 10)]:
         err.print(f"  [yellow]skipped[/] {escape(sk.file)}: {escape(sk.reason)}", highlight=False)
     if len(summary.skipped) > 10 and not s.verbose:

@@ -17,14 +17,14 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sercross.config import LOSS_NAMES, METHODS
+from sercross.config import METHODS, TERM_NAMES
 
 DPI = 110
 SOURCE_GREY = "#a9a9a9"
 MONITOR_NOTE = "monitoring only, never used for selection"
 # tab10 without its grey (grey marks the source domain in the t-SNE plots).
 _CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
-_LOSS_COLOURS = dict(zip(LOSS_NAMES, ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]))
+_LOSS_COLOURS = dict(zip(TERM_NAMES, ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]))
 _LOSS_LABELS = {"L_S": "L_S (source reconstruction)", "L_T": "L_T (target reconstruction)",
                 "L_y": "L_y (source classification)", "MMD": "MMD", "LMMD": "LMMD"}
 
@@ -162,7 +162,7 @@ class Curves:
     """Per-epoch series of one run's history.csv."""
 
     epoch: np.ndarray
-    loss: Mapping[str, np.ndarray]  # active terms only, by LOSS_NAMES name
+    loss: Mapping[str, np.ndarray]  # active terms only, by TERM_NAMES name
     weight: Mapping[str, np.ndarray]
     effective: Mapping[str, np.ndarray]
     total: np.ndarray | None
@@ -170,6 +170,7 @@ class Curves:
     target_war_monitor: np.ndarray | None
     inactive: tuple[str, ...] = ()
     weighting: str = "dynamic_alpha"  # MethodSpec.weighting: how w_i was set
+    grad_share: Mapping[str, np.ndarray] | None = None  # share of the encoder gradient, NaN where not measured
 
 
 _WEIGHT_TITLES = {
@@ -177,6 +178,8 @@ _WEIGHT_TITLES = {
     "dynamic": "dynamic weights w_i = L_i / Σ_j L_j",
     "alpha": "fixed weights w_i = α_i",
     "unit": "weights w_i, fixed at 1",
+    "lambda": "weights: 1 for L_y, λ (ramped) for the adaptation term",
+    "normalized": "weights w_i = α_i / running mean of L_i",
 }
 
 
@@ -186,9 +189,23 @@ def _positive(v: np.ndarray) -> np.ndarray:
 
 
 def plot_training_curves(c: Curves, title: str) -> Figure:
-    """2 × 2 panels: losses, weights, effective terms (one colour per term, one legend), and accuracies."""
-    fig = new_figure(12.0, 8.6)
-    (ax_l, ax_w), (ax_e, ax_a) = fig.subplots(2, 2)
+    """Panels: losses, weights, effective terms, (share of the gradient,) accuracies; one colour per term."""
+    shares = {n: v for n, v in (c.grad_share or {}).items() if v is not None and np.isfinite(v).any()}
+    if shares:
+        fig = new_figure(17.0, 8.6)
+        (ax_l, ax_w, ax_g), (ax_e, ax_a, ax_x) = fig.subplots(2, 3)
+        ax_x.axis("off")
+        for name, v in shares.items():
+            ok = np.isfinite(v)
+            ax_g.plot(c.epoch[ok], 100 * v[ok], color=_LOSS_COLOURS.get(name), marker="o", ms=3.5)
+        ax_g.set_ylim(-2, 102)
+        ax_g.set_title("share of the encoder gradient per term w_i·L_i\n(measured every few epochs)", fontsize=10)
+        ax_g.set_ylabel("% of the summed gradient norms")
+        ax_g.set_xlabel("epoch")
+        ax_g.grid(True, alpha=0.3)
+    else:
+        fig = new_figure(12.0, 8.6)
+        (ax_l, ax_w), (ax_e, ax_a) = fig.subplots(2, 2)
     marker = "o" if len(c.epoch) <= 30 else None
     style = {"marker": marker, "ms": 3.5}
     for name, v in c.loss.items():

@@ -28,7 +28,7 @@ import numpy as np
 
 from sercross import __version__
 from sercross.cache import atomic_write_bytes, atomic_write_json, atomic_write_text, read_csv, read_json
-from sercross.config import LOSS_NAMES, METHODS
+from sercross.config import LOSS_NAMES, METHODS, TERM_NAMES
 from sercross.errors import SercrossError
 from sercross.pairs import Pair, load_pair
 
@@ -310,12 +310,15 @@ def training_curves(run: Run):
             return None
         return np.array([float(r[name]) if r.get(name) not in (None, "") else np.nan for r in rows])
 
-    terms = METHODS[run.method].terms if run.method in METHODS else None
+    terms = METHODS[run.method].active if run.method in METHODS else None
     active, inactive = [], []
-    for k, n in enumerate(LOSS_NAMES):
+    for k, n in enumerate(TERM_NAMES):
         w = col(f"weight_{n}")
         on = terms[k] if terms is not None else (w is not None and np.nanmax(np.abs(w)) > 0)
-        (active if on and col(f"loss_{n}") is not None else inactive).append(n)
+        if on and col(f"loss_{n}") is not None:
+            active.append(n)
+        elif n in LOSS_NAMES:  # the baselines' extra terms are not worth a "not in this method" note
+            inactive.append(n)
     monitor = col("target_war_monitor")
     if monitor is not None and np.isnan(monitor).all():
         monitor = None
@@ -329,6 +332,7 @@ def training_curves(run: Run):
         target_war_monitor=monitor,
         inactive=tuple(inactive),
         weighting=METHODS[run.method].weighting if run.method in METHODS else "",
+        grad_share={n: col(f"grad_share_{n}") for n in active},
     )
 
 

@@ -186,13 +186,11 @@ def test_parsing_of_schemes_seeds_and_methods():
         bm.parse_schemes("B-C")
     with pytest.raises(SercrossError, match="unknown method"):
         bm.parse_methods("magic")
-    assert bm.default_jobs(10, cores=2, load=0) == (2, 1)
-    assert bm.default_jobs(1, cores=2, load=0) == (1, 2)
-    assert bm.default_jobs(1, cores=2, load=1.5) == (1, 1)  # a busy machine: no extra threads
-    assert bm.default_jobs(10, cores=2, jobs=1, load=0) == (1, 2)
-    assert bm.default_jobs(10, cores=8, jobs=3, load=0) == (3, 2)
-    assert bm.default_jobs(10, cores=8, jobs=3, load=4) == (3, 1)
-    assert bm.default_jobs(1, cores=2, jobs=4, load=0) == (1, 2)  # never more processes than runs
+    assert bm.default_jobs(10, cores=2) == (2, 1)
+    assert bm.default_jobs(1, cores=2) == (1, 2)
+    assert bm.default_jobs(10, cores=2, jobs=1) == (1, 2)
+    assert bm.default_jobs(10, cores=8, jobs=3) == (3, 2)
+    assert bm.default_jobs(1, cores=2, jobs=4) == (1, 2)  # never more processes than runs
 
 
 # ------------------------------------------------------------------------------------------- aggregation
@@ -304,7 +302,7 @@ def test_parallel_workers_train_and_report_failures(cache):
         def run_finished(self, spec, result):
             events.append((spec.scheme, result["status"]))
 
-    out = bm.run_benchmark(plan, jobs=2, reporter=Rec(), cores=2, load=0)
+    out = bm.run_benchmark(plan, jobs=2, reporter=Rec(), cores=2)
     assert events[0] == ("start", 4, 2, 1) and len(events) == 5
     assert (out.jobs, out.threads) == (2, 1)
     assert {s.scheme for s in out.failures} == {"demo_b:demo_a"}

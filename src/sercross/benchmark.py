@@ -8,6 +8,10 @@ trained again, so an interrupted benchmark resumes by running the same command.
 
 Independent runs are trained in parallel by worker processes (``spawn``: torch is loaded), each limited to
 ``threads`` torch / BLAS threads. Default: one single-threaded process per core (see :func:`default_jobs`).
+With a Dask scheduler (``scheduler`` / ``$SERCROSS_SCHEDULER``, :mod:`sercross.executor`) the runs are trained on
+the cluster instead: each worker receives the pair from this process, trains into a private temporary folder
+and returns the run folder's files, which this process writes into its cache (:func:`store_run`), so workers
+need no access to the cache and a grid can be resumed locally after a cluster run and vice versa.
 
 Aggregation (:func:`aggregate`) gives, per method and scheme, the mean and the *sample* standard deviation
 (ddof = 1) over seeds, in percent; rendering is in :mod:`sercross.tables`.
@@ -15,14 +19,13 @@ Aggregation (:func:`aggregate`) gives, per method and scheme, the mean and the *
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import tempfile
 import time
 import traceback
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import permutations
 from multiprocessing import get_context
@@ -31,9 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from sercross import CACHE_VERSION
-from sercross.cache import atomic_write_csv, features_dir, read_csv, read_json, run_dir
+from sercross.cache import atomic_write_bytes, atomic_write_csv, features_dir, read_csv, read_json, run_dir
 from sercross.config import PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
 from sercross.errors import SercrossError
+from sercross.executor import LocalExecutor, TaskFailed, open_executor, resolve_scheduler
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
 from sercross.pairs import PAPER_CLASSES, default_classes, load_pair
 from sercross.runs import train_run
@@ -137,28 +141,20 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def default_jobs(
-    n_runs: int, cores: int | None = None, jobs: int | None = None, load: float | None = None
-) -> tuple[int, int]:
+def default_jobs(n_runs: int, cores: int | None = None, jobs: int | None = None) -> tuple[int, int]:
     """(worker processes, torch threads per process).
 
     Rule: one single-threaded process per core (``jobs`` overrides this), never more processes than runs
     to do. Cores left over (fewer runs than cores, or ``jobs`` < cores) go to each process's torch threads,
-    ``cores // jobs``, but only as far as the machine is idle: the 1-minute load average (``load``; measured
-    when None) is subtracted first, and a process never gets fewer than one thread. Reason (measured on
-    2 shared cores, README "benchmark"): these networks are small (batch 100, 1582-d inputs), so intra-op
-    threads gain little on them and lose a lot (4-5× slower) when other processes compete for the cores,
-    while independent runs in separate processes do not interfere that way.
+    ``cores // jobs``. Reason (measured on 2 shared cores, README "benchmark"): these networks are small
+    (batch 100, 1582-d inputs), so intra-op threads gain little on them and lose a lot (4-5× slower) when
+    other processes compete for the cores, while independent runs in separate processes do not interfere.
     """
     cores = cores or available_cores()
     jobs = min(cores if jobs is None else max(1, int(jobs)), max(1, n_runs))
-    if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):  # pragma: no cover - not Unix
-            load = 0.0
-    idle = int(round(max(0.0, cores - load)))  # cores nobody else is using
-    return jobs, max(1, min(cores // jobs, idle // jobs))
+    # The thread count changes results in the last bits (and so, over thousands of steps, the metrics), so
+    # it must not depend on the machine's momentary load: the same command gives the same numbers.
+    return jobs, max(1, cores // jobs)
 
 
 # ------------------------------------------------------------------------------------------------ plan
@@ -362,8 +358,6 @@ def plan_benchmark(
 
 
 def _comparable_train(d: dict) -> dict:
-    import json
-
     d = json.loads(json.dumps(d))  # tuples -> lists, as in config.json
     d.pop("threads", None)  # how many threads trained it does not change what a run is
     return d
@@ -418,11 +412,16 @@ def _limit_threads(threads: int):
     return threadpool_limits(threads)
 
 
+def _failure(exc: Exception, t0: float) -> dict:
+    msg = exc.message if isinstance(exc, SercrossError) else f"{type(exc).__name__}: {exc}"
+    return {"status": "failed", "error": msg, "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0}
+
+
 def train_one(
     cache: str, source: str, target: str, feature_set: str, method: str, tag: str, config: TrainConfig,
     seed: int, threads: int, on_epoch: Callable | None = None,
 ) -> dict:
-    """Train one run of a grid (the worker function): load the pair from the cache, train, score.
+    """Train one run of a grid (the local worker function): load the pair from the cache, train, score.
 
     Never raises for a failing run (except on Ctrl-C): the failure is returned, so that it is reported and
     marked in the tables rather than lost.
@@ -439,9 +438,51 @@ def train_one(
         return {"status": "done", "run_dir": str(out), "war": metrics["war"], "uar": metrics["uar"],
                 "seconds": time.perf_counter() - t0}
     except Exception as exc:  # a failing run must not end the grid; it is reported instead
-        msg = exc.message if isinstance(exc, SercrossError) else f"{type(exc).__name__}: {exc}"
-        return {"status": "failed", "error": msg, "traceback": traceback.format_exc(),
-                "seconds": time.perf_counter() - t0}
+        return _failure(exc, t0)
+
+
+# Files of a run folder that mark it finished: removed first and written last by store_run.
+_FINISHING = ("config.json", "metrics.json")
+
+
+def train_portable(pair, method: str, tag: str, config: TrainConfig, seed: int, threads: int) -> dict:
+    """Train one run of a grid on a cluster worker: the pair comes with the task, the run folder goes back.
+
+    The run is trained by :func:`sercross.runs.train_run` into a private temporary cache; its files are returned
+    as bytes (``files``) for :func:`store_run` to write on the client. Never raises for a failing run.
+    """
+    import socket
+    from dataclasses import replace
+
+    t0 = time.perf_counter()
+    try:
+        with _limit_threads(threads), tempfile.TemporaryDirectory(prefix="sercross-run-") as tmp:
+            out = train_run(Path(tmp), pair, method, tag, replace(config, threads=threads), seed)
+            files = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file() and p.name[0] != "."}
+        metrics = json.loads(files["metrics.json"])
+        return {"status": "done", "files": files, "war": metrics["war"], "uar": metrics["uar"],
+                "seconds": time.perf_counter() - t0, "worker": socket.gethostname()}
+    except Exception as exc:
+        return _failure(exc, t0)
+
+
+def store_run(rdir: Path, files: dict[str, bytes]) -> None:
+    """Write a run folder returned by :func:`train_portable`, each file atomically, config/metrics last.
+
+    The files that make a run count as finished are removed first and written last, so an interruption at any
+    point leaves either the previous finished run or an unfinished one, never a mix of both.
+    """
+    for name in files:
+        if "/" in name or name.startswith("."):
+            raise SercrossError(f"a worker returned a bad file name {name!r} for {rdir}")
+    for name in reversed(_FINISHING):
+        try:
+            (rdir / name).unlink()
+        except FileNotFoundError:
+            pass
+    order = [n for n in sorted(files) if n not in _FINISHING] + [n for n in _FINISHING if n in files]
+    for name in order:
+        atomic_write_bytes(rdir / name, files[name])
 
 
 def _worker_init() -> None:
@@ -455,13 +496,20 @@ def _worker_init() -> None:
 class Outcome:
     plan: Plan
     results: dict[RunSpec, dict]  # runs trained by this call: status "done" or "failed" (with error)
-    jobs: int
+    jobs: int  # local: worker processes; on a cluster: runs in flight at a time
     threads: int
     seconds: float
+    scheduler: str | None = None  # the Dask scheduler's address, None for local processes
 
     @property
     def failures(self) -> dict[RunSpec, dict]:
         return {r: v for r, v in self.results.items() if v["status"] == "failed"}
+
+    @property
+    def where(self) -> str:
+        if self.scheduler:
+            return f"on the Dask cluster at {self.scheduler}, {self.jobs} run(s) at a time"
+        return f"{self.jobs} process(es) × {self.threads} thread(s)"
 
 
 def run_benchmark(
@@ -469,12 +517,21 @@ def run_benchmark(
     jobs: int | None = None,
     reporter: Reporter | None = None,
     cores: int | None = None,
-    load: float | None = None,
+    scheduler: str | None = None,
 ) -> Outcome:
-    """Train every run of the plan that is not finished; ``jobs`` processes (default: :func:`default_jobs`)."""
+    """Train every run of the plan that is not finished.
+
+    Locally: ``jobs`` processes (default: :func:`default_jobs`). On the Dask cluster of ``scheduler`` (default:
+    ``$SERCROSS_SCHEDULER``; ``"local"`` forces local processes): as many runs at a time as the cluster has
+    worker processes (or ``jobs``), each single-threaded. Nothing connects to a cluster when every run
+    is finished already.
+    """
     reporter = reporter or Reporter()
     todo = plan.todo
-    jobs, threads = default_jobs(len(todo), cores, jobs, load)
+    address = resolve_scheduler(scheduler)
+    if address is not None and todo:
+        return _run_remote(plan, todo, address, jobs, reporter)
+    jobs, threads = default_jobs(len(todo), cores, jobs)
     reporter.start(len(plan.runs), len(plan.finished), len(todo), jobs, threads)
     t0 = time.perf_counter()
     results: dict[RunSpec, dict] = {}
@@ -494,51 +551,58 @@ def run_benchmark(
             results[spec] = train_one(*args(spec), on_epoch=on_epoch)
             reporter.run_finished(spec, results[spec])
     else:
-        _run_pool(todo, args, jobs, reporter, results)
+        # torch is loaded: fork would copy its thread pools in a broken state, hence spawn.
+        with LocalExecutor(jobs, get_context("spawn"), initializer=_worker_init) as ex:
+            tasks = ((spec, train_one, args(spec)) for spec in todo)
+            for spec, res in ex.imap(tasks, on_submit=reporter.run_started):
+                results[spec] = _as_result(res)
+                reporter.run_finished(spec, results[spec])
     return Outcome(plan, results, jobs, threads, time.perf_counter() - t0)
 
 
-def _run_pool(todo: list[RunSpec], args, jobs: int, reporter: Reporter, results: dict) -> None:
-    pending = deque(todo)
-    ctx = get_context("spawn")  # torch is loaded: fork would copy its thread pools in a broken state
-    ex = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init)
-    inflight: dict = {}
-    try:
-        while pending or inflight:
-            while pending and len(inflight) < jobs:
-                spec = pending.popleft()
-                inflight[ex.submit(train_one, *args(spec))] = spec
-                reporter.run_started(spec)
-            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                spec = inflight.pop(fut)
+def _as_result(res) -> dict:
+    if not isinstance(res, TaskFailed):
+        return res
+    return {"status": "failed", "seconds": float("nan"),
+            "error": res.error + ("; out of memory?" if res.worker_died else "")}
+
+
+def _run_remote(plan: Plan, todo: list[RunSpec], address: str, jobs: int | None, reporter: Reporter) -> Outcome:
+    """Train ``todo`` on a Dask cluster; results are written here, in the same layout as local runs."""
+    threads = 1  # one core per worker process (workers: --nthreads 1)
+    t0 = time.perf_counter()
+    results: dict[RunSpec, dict] = {}
+    with open_executor(address) as ex:
+        window = ex.slots if jobs is None else max(1, int(jobs))
+        reporter.start(len(plan.runs), len(plan.finished), len(todo), window, threads)
+        # Each scheme's pair is read here once and travels with each of its runs (workers need no cache); a pair
+        # that cannot be read fails its runs (reported, as locally) without reaching the cluster.
+        pairs: dict[str, object] = {}
+        for spec in todo:
+            if spec.scheme not in pairs:
                 try:
-                    res = fut.result()
-                except BrokenProcessPool as exc:
-                    broken = True
-                    res = {"status": "failed", "seconds": float("nan"),
-                           "error": f"its worker process died ({exc}); out of memory?"}
-                except Exception as exc:  # e.g. an argument that cannot be pickled
-                    res = {"status": "failed", "seconds": float("nan"), "error": f"{type(exc).__name__}: {exc}"}
-                results[spec] = res
-                reporter.run_finished(spec, res)
-            if broken:
-                # Every run still in the dead pool failed with it; go on with a fresh pool.
-                for spec in list(inflight.values()):
-                    res = {"status": "failed", "seconds": float("nan"),
-                           "error": "a worker process of the pool died while this run was in it"}
-                    results[spec] = res
-                    reporter.run_finished(spec, res)
-                inflight.clear()
-                ex.shutdown(wait=False, cancel_futures=True)
-                ex = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init)
-    finally:
-        # Interrupted (Ctrl-C) with runs in flight: stop their processes rather than leave them training.
-        procs = list((getattr(ex, "_processes", None) or {}).values()) if inflight else []
-        ex.shutdown(wait=not inflight, cancel_futures=True)
-        for proc in procs:
-            proc.terminate()
+                    pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set)
+                except Exception as exc:
+                    pairs[spec.scheme] = _failure(exc, time.perf_counter())
+            if isinstance(pairs[spec.scheme], dict):
+                results[spec] = dict(pairs[spec.scheme], seconds=0.0)
+                reporter.run_started(spec)
+                reporter.run_finished(spec, results[spec])
+        tasks = ((spec, train_portable, (pairs[spec.scheme], spec.method, plan.tag, plan.config, spec.seed, threads))
+                 for spec in todo if spec not in results)
+        for spec, res in ex.imap(tasks, window=window, on_submit=reporter.run_started):
+            res = _as_result(res)
+            if res["status"] == "done":
+                rdir = plan.run_dir(spec)
+                t_write = time.perf_counter()
+                try:
+                    store_run(rdir, res.pop("files"))
+                    res["run_dir"] = str(rdir)
+                except Exception as exc:  # e.g. the client's disk is full: this run failed here
+                    res = _failure(exc, t_write)
+            results[spec] = res
+            reporter.run_finished(spec, res)
+    return Outcome(plan, results, window, threads, time.perf_counter() - t0, address)
 
 
 # ------------------------------------------------------------------------------------------ collection
@@ -726,4 +790,5 @@ def benchmark_meta(plan: Plan, name: str, outcome: Outcome | None = None) -> dic
         "skipped": [{"scheme": s.scheme, "reason": s.reason} for s in plan.skipped],
         "jobs": outcome.jobs if outcome else None,
         "threads": outcome.threads if outcome else None,
+        "scheduler": outcome.scheduler if outcome else None,
     }

@@ -53,9 +53,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from multiprocessing import get_context
@@ -76,6 +74,7 @@ from sercross.cache import (
 )
 from sercross.corpora import Manifest, Skipped, Utterance, scan
 from sercross.errors import SercrossError
+from sercross.executor import WorkerDied, open_executor, resolve_scheduler
 
 # Feature sets of the opensmile package (opensmile.FeatureSet) and their functional dimensions.
 FEATURE_SETS: dict[str, int] = {
@@ -243,6 +242,18 @@ def _exit_with_parent(parent: int) -> None:
             os._exit(1)
 
 
+def _init_remote_worker(feature_set: str, version: str) -> None:
+    """The initializer on a Dask worker: a process sercross does not own (no signal handler, no parent watch)."""
+    global _WORKER_SMILE, _WORKER_SENT_COLUMNS
+    if opensmile_version() != version:  # stored values are keyed by the client's opensmile version
+        raise SercrossError(f"a Dask worker has opensmile {opensmile_version()}, this machine {version}",
+                            hint="install the same opensmile version on the workers")
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    _WORKER_SMILE, _WORKER_SENT_COLUMNS = _make_smile(feature_set), False
+
+
 def _extract_chunk(paths: Sequence[str]) -> tuple[list[tuple[np.ndarray | None, float, str | None]], list | None]:
     """Results for ``paths``, plus the feature names on a worker's first chunk (the parent needs them once)."""
     global _WORKER_SENT_COLUMNS
@@ -251,22 +262,6 @@ def _extract_chunk(paths: Sequence[str]) -> tuple[list[tuple[np.ndarray | None, 
     if not _WORKER_SENT_COLUMNS:
         columns, _WORKER_SENT_COLUMNS = list(_WORKER_SMILE.feature_names), True
     return results, columns
-
-
-@contextmanager
-def _single_threaded_children():
-    """Set the thread-count variables while workers are started, so a spawned worker's libraries see them."""
-    saved = {v: os.environ.get(v) for v in _THREAD_VARS}
-    for v in _THREAD_VARS:
-        os.environ.setdefault(v, "1")
-    try:
-        yield
-    finally:
-        for v, value in saved.items():
-            if value is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = value
 
 
 def _mp_context():
@@ -279,39 +274,19 @@ def _chunk_size(n: int, jobs: int) -> int:
     return max(1, min(MAX_CHUNK, n // (jobs * 8)))
 
 
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Cancel pending work and stop the workers now (not after the chunks they are running)."""
-    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
-    if terminate is not None:
-        terminate()
-        return
-    # Before Python 3.14 there is no public way; shutdown() forgets the processes, so take them first.
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    manager = getattr(pool, "_executor_manager_thread", None)
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        try:
-            proc.terminate()
-        except Exception:
-            pass
-    # The pool's manager thread notices the dead workers, fails what was still running and reaps the processes
-    # (joining them here as well would race with it for their exit status).
-    if manager is not None:
-        manager.join(timeout=10)
-
-
 class _Extraction:
     """Runs openSMILE over ``paths`` and yields ``(position, (values, seconds, error))`` as results arrive."""
 
-    def __init__(self, paths: Sequence[str], feature_set: str, jobs: int, on_progress=None):
+    def __init__(self, paths: Sequence[str], feature_set: str, jobs: int, on_progress=None, scheduler=None):
         self.paths, self.feature_set, self.on_progress = list(paths), feature_set, on_progress
+        self.scheduler = resolve_scheduler(scheduler)  # a Dask scheduler's address, or None: local processes
         self.jobs = 1 if len(self.paths) < MIN_PARALLEL_FILES else max(1, min(jobs, len(self.paths)))
         self.columns: list[str] | None = None
 
     def __iter__(self) -> Iterator[tuple[int, tuple[np.ndarray | None, float, str | None]]]:
         if not self.paths:
             return
-        if self.jobs == 1:
+        if self.jobs == 1 and self.scheduler is None:
             smile = _make_smile(self.feature_set)
             self.columns = list(smile.feature_names)
             for i, p in enumerate(self.paths):
@@ -321,9 +296,10 @@ class _Extraction:
                     self.on_progress(1)
                 yield i, result
             return
-        size = _chunk_size(len(self.paths), self.jobs)
-        chunks = [list(range(i, min(i + size, len(self.paths)))) for i in range(0, len(self.paths), size)]
-        with _single_threaded_children():
+        if self.scheduler is not None:
+            executor = open_executor(self.scheduler, initializer=_init_remote_worker,
+                                     initargs=(self.feature_set, opensmile_version()))
+        else:
             context = _mp_context()
             if context.get_start_method() == "fork":
                 # Imported once here, forked workers share these modules instead of each importing them
@@ -331,41 +307,29 @@ class _Extraction:
                 import opensmile  # noqa: F401
 
                 import sercross.audio  # noqa: F401
-
-            pool = ProcessPoolExecutor(
-                max_workers=self.jobs, mp_context=context, initializer=_init_worker,
+            executor = open_executor(
+                "local", self.jobs, mp_context=context, initializer=_init_worker,
                 initargs=(self.feature_set, os.getpid(), context.get_start_method() == "fork"),
+                worker_env={v: "1" for v in _THREAD_VARS},  # seen by a spawned worker's libraries as they load
             )
+        # Leaving the block early (an error, Ctrl-C, the consumer stopped) stops the local workers at once.
+        with executor:
+            self.jobs = executor.slots
+            size = _chunk_size(len(self.paths), self.jobs)
+            chunks = [list(range(i, min(i + size, len(self.paths)))) for i in range(0, len(self.paths), size)]
             try:
-                pending = {pool.submit(_extract_chunk, [self.paths[i] for i in c]): c for c in chunks}
-            except BaseException:
-                _stop_pool(pool)
-                raise
-        finished = False
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    positions = pending.pop(fut)
-                    try:
-                        results, columns = fut.result()
-                    except BrokenProcessPool as exc:
-                        raise SercrossError(
-                            "an extraction worker process died (killed, out of memory, or openSMILE crashed)",
-                            hint="run the command again: finished files are kept; if it dies again at the same "
-                            "point, one file crashes openSMILE: find it with --jobs 1",
-                        ) from exc
+                for c, (results, columns) in executor.map(_extract_chunk, [[self.paths[i] for i in c] for c in chunks]):
                     if columns is not None and self.columns is None:
                         self.columns = columns
                     if self.on_progress:
                         self.on_progress(len(results))
-                    yield from zip(positions, results)
-            finished = True
-        finally:
-            if finished:
-                pool.shutdown(wait=True)
-            else:  # an error, Ctrl-C, or the consumer stopped early
-                _stop_pool(pool)
+                    yield from zip(chunks[c], results)
+            except WorkerDied as exc:  # its worker died on every attempt (the executor runs a chunk 3 times)
+                raise SercrossError(
+                    "an extraction worker process died (killed, out of memory, or openSMILE crashed)",
+                    hint="run the command again: finished files are kept; if it dies again at the same "
+                    "point, one file crashes openSMILE: find it with --jobs 1",
+                ) from exc
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -479,6 +443,7 @@ def extract_corpus(
     jobs: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
+    scheduler: str | None = None,
 ) -> ExtractSummary:
     """Extract (or reuse) features of every labelled file; write the corpus matrix, index and metadata.
 
@@ -516,7 +481,7 @@ def extract_corpus(
     audio_seconds = 0.0
     todo_keys = list(todo)
     extraction = _Extraction([str(root / todo[k].file) for k in todo_keys], feature_set,
-                             jobs or default_jobs(), on_progress)
+                             jobs or default_jobs(), on_progress, scheduler)
     with closing(iter(extraction)) as results:
         for i, (values, secs, err) in results:
             key = todo_keys[i]

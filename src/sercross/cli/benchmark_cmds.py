@@ -39,8 +39,14 @@ def benchmark(
                                     "tag."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Parallel training processes. Default: one "
                                     "single-threaded process per core. Spare cores (jobs < cores) become torch "
-                                    "threads if the machine is otherwise idle."),
+                                    "threads if the machine is otherwise idle. With --scheduler: runs at a time "
+                                    "(default: the cluster's worker processes)."),
     features: str = typer.Option("IS10", "--features", "-f", help="openSMILE feature set."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Train on an existing Dask cluster: its scheduler's address, e.g. "
+        "tcp://host:8786 (needs `pip install 'sercross\\[dask]'`). Results are written into this machine's cache. "
+        "Default: $SERCROSS_SCHEDULER, else local processes; 'local' forces local processes.",
+    ),
 ) -> None:
     """Run schemes × methods × seeds (resumable, in parallel) and write WAR/UAR tables like the paper's 3 and 4."""
     from sercross.benchmark import (
@@ -64,8 +70,9 @@ def benchmark(
     def extract(manifest, root):
         from sercross.features import extract_corpus
 
+        kw = {"scheduler": scheduler} if scheduler else {}  # else extract_corpus reads $SERCROSS_SCHEDULER
         with err.status(f"extracting {features} features of {manifest.name} from {root}"):
-            summary = extract_corpus(manifest, root, s.cache, features)
+            summary = extract_corpus(manifest, root, s.cache, features, **kw)
         err.print(f"extracted {manifest.name}: {summary.n_extracted} new, {summary.n_cached} reused, "
                   f"{len(summary.skipped)} skipped files", highlight=False)
         return summary
@@ -88,7 +95,7 @@ def benchmark(
         f"{len(plan.runs)} runs, {len(plan.finished)} already finished (preset {plan.tag})",
         highlight=False,
     )
-    outcome = _run_with_progress(plan, jobs)
+    outcome = _run_with_progress(plan, jobs, scheduler)
 
     rows = collect_results(plan, outcome)
     bdir = benchmark_dir(s.cache, name or plan.tag)
@@ -108,7 +115,7 @@ def benchmark(
                 err.print(f"traceback of {spec.describe()}:\n{res['traceback']}", highlight=False, markup=False)
     out.print(
         f"{len(outcome.results) - len(outcome.failures)} trained, {len(plan.finished)} reused, {len(bad)} failed or "
-        f"missing, in {time.perf_counter() - t0:.0f} s ({outcome.jobs} process(es) × {outcome.threads} thread(s))",
+        f"missing, in {time.perf_counter() - t0:.0f} s ({outcome.where})",
         highlight=False,
     )
     out.print(f"per-run results: {bdir / 'results.csv'} (and each run folder's metrics.json)", highlight=False)
@@ -118,8 +125,9 @@ def benchmark(
         raise typer.Exit(1)
 
 
-def _run_with_progress(plan, jobs):
+def _run_with_progress(plan, jobs, scheduler=None):
     from sercross.benchmark import Reporter, run_benchmark
+    from sercross.executor import resolve_scheduler
     from sercross.ui import progress_bar
 
     with progress_bar(err, "benchmark", unit="runs") as progress:
@@ -131,7 +139,8 @@ def _run_with_progress(plan, jobs):
 
         class Bar(Reporter):
             def start(self, total, reused, todo, jobs, threads):
-                progress.update(task, description=f"runs ({jobs}×{threads} thr)")
+                where = f"cluster, {jobs} at a time" if resolve_scheduler(scheduler) else f"{jobs}×{threads} thr"
+                progress.update(task, description=f"runs ({where})")
 
             def run_started(self, spec):
                 current[spec] = spec.describe()
@@ -149,4 +158,4 @@ def _run_with_progress(plan, jobs):
                 progress.update(task, advance=1)
                 show()
 
-        return run_benchmark(plan, jobs, reporter=Bar())
+        return run_benchmark(plan, jobs, reporter=Bar(), scheduler=scheduler)

@@ -32,7 +32,8 @@ def register(app: typer.Typer) -> None:
 FEATURES_OPT = typer.Option("IS10", "--features", "-f", help="openSMILE feature set (IS10 = INTERSPEECH 2010, 1582-d).")
 
 
-def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: int | None):
+def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: int | None,
+                    scheduler: str | None = None):
     from sercross.features import extract_corpus
 
     with progress_bar(err, f"extract {manifest.name}") as progress:
@@ -50,7 +51,7 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
             rate = t0[1] / max(time.perf_counter() - t0[0], 1e-9)
             progress.update(task, advance=n, rate=f"{rate:.1f} files/s")
 
-        summary = extract_corpus(manifest, root, s.cache, feature_set, jobs, on_progress, on_start)
+        summary = extract_corpus(manifest, root, s.cache, feature_set, jobs, on_progress, on_start, scheduler)
     hours = summary.audio_seconds / 3600
     speed = summary.audio_seconds / max(summary.seconds, 1e-9)
     err.print(
@@ -80,6 +81,11 @@ def extract(
     ),
     features: str = FEATURES_OPT,
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes. Default: all cores."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Extract on an existing Dask cluster: its scheduler's address, e.g. tcp://host:8786 "
+        "(needs `pip install 'sercross\\[dask]'`; workers must read the audio at the same path). Features are written "
+        "into this machine's cache. Default: $SERCROSS_SCHEDULER, else local processes; 'local' forces local.",
+    ),
 ) -> None:
     """Extract openSMILE functionals for every labelled utterance of a corpus (cached, incremental)."""
     from sercross.corpora import load_manifest, resolve_root
@@ -87,7 +93,7 @@ def extract(
 
     check_feature_set(features)
     manifest = load_manifest(corpus)
-    _run_extraction(_settings(ctx), manifest, resolve_root(manifest, root), features, jobs)
+    _run_extraction(_settings(ctx), manifest, resolve_root(manifest, root), features, jobs, scheduler)
 
 
 def _tables(s: Settings, source: str, target: str, feature_set: str):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from sercross.errors import SercrossError
 from sercross.ui import consoles
@@ -40,9 +41,9 @@ def guarded(fn):
         except SercrossError as exc:
             if settings(ctx).verbose:
                 raise
-            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             if exc.hint:
-                err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+                err.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]: finished work is kept in the cache; run the same command to go on")

@@ -223,15 +223,12 @@ class Plan:
 
 
 def _canonical_corpus(name: str, cache: Path, feature_set: str) -> str:
-    """Canonical id of a corpus name or alias; paper short forms (B, E, C) always resolve."""
-    from sercross.corpora import load_manifest
+    """Canonical id of a corpus name or alias (the manifests carry the paper's B, E, C)."""
+    from sercross.pipeline import corpus_name
 
-    short = {v.lower(): k for k, v in PAPER_SHORT.items()}
     key = name.strip()
-    if key.lower() in short:
-        return short[key.lower()]
     try:
-        return load_manifest(key).name
+        return corpus_name(key)
     except SercrossError:
         if (features_dir(cache, key, feature_set) / "meta.json").is_file():
             return key  # features in the cache of a corpus whose manifest is elsewhere

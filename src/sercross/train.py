@@ -22,6 +22,9 @@ from sercross.errors import SercrossError
 from sercross.losses import coral, dynamic_weights, lmmd, mmd, multi_gaussian_kernel, ramp
 from sercross.model import DomainDiscriminator, TLMLDANet
 
+# Which of TERM_NAMES are domain-adaptation terms (scaled by lambda and by the ramp).
+_ADAPTATION = torch.tensor([n in ADAPTATION_TERMS for n in TERM_NAMES])
+
 
 def combine_weights(
     method: MethodSpec,
@@ -42,8 +45,7 @@ def combine_weights(
         return alpha * mask
     if method.weighting == "lambda":
         lam = config.adapt_weight if config is not None else 1.0
-        adapt = torch.tensor([n in ADAPTATION_TERMS for n in TERM_NAMES[: len(losses)]])
-        return mask * torch.where(adapt, torch.full_like(mask, lam), torch.ones_like(mask))
+        return mask * torch.where(_ADAPTATION[: len(losses)], torch.full_like(mask, lam), torch.ones_like(mask))
     if method.weighting == "normalized":
         scale = (running if running is not None else losses).clamp_min(1e-8)
         return mask * alpha / scale
@@ -90,6 +92,7 @@ def _gradient_shares(
 def _adapt_batch_norm(model: torch.nn.Module, X: torch.Tensor, batch_size: int) -> None:
     """AdaBN (Li et al. 2017): replace batch-norm running statistics by those of the unlabelled target."""
     bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    momenta = [m.momentum for m in bns]
     model.eval()  # dropout off
     for m in bns:
         m.reset_running_stats()
@@ -102,8 +105,8 @@ def _adapt_batch_norm(model: torch.nn.Module, X: torch.Tensor, batch_size: int) 
         for i in range(0, len(X), chunk):
             if len(X[i : i + chunk]) > 1:
                 model(X[i : i + chunk])
-    for m in bns:
-        m.momentum = 0.1
+    for m, momentum in zip(bns, momenta):
+        m.momentum = momentum
     model.eval()
 
 
@@ -158,10 +161,9 @@ class TLMLDA:
         active = torch.tensor(spec.active)
         alpha = torch.tensor(tuple(self.alpha) + (1.0,) * (len(TERM_NAMES) - len(self.alpha)), dtype=torch.float32)
         idx = {n: i for i, n in enumerate(TERM_NAMES)}
-        uses_target = any(spec.active[idx[n]] for n in ("L_T", "MMD", "LMMD", "CORAL", "ADV"))
+        uses_target = any(spec.active[idx[n]] for n in ("L_T", *ADAPTATION_TERMS))
         uses_decoder = bool(spec.active[idx["L_S"]] or spec.active[idx["L_T"]])
         recorded = [n for n in TERM_NAMES if n in LOSS_NAMES or spec.active[idx[n]]]
-        adaptation = torch.tensor([n in ADAPTATION_TERMS for n in TERM_NAMES])
         discriminator = None
         if spec.active[idx["ADV"]]:
             discriminator = DomainDiscriminator(cfg.dnn_sizes[-1])
@@ -230,7 +232,7 @@ class TLMLDA:
                     else values
                 w = combine_weights(spec, alpha, basis, active, cfg, running)
                 if cfg.ramp:
-                    w = torch.where(adaptation, w * r, w)
+                    w = torch.where(_ADAPTATION, w * r, w)
                 if discriminator is not None:
                     w[idx["ADV"]] = 1.0  # DANN scales the reversed gradient instead of the loss
                 total = (w * losses).sum()

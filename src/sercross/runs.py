@@ -128,20 +128,20 @@ def load_estimator(out: Path):
     """Rebuild the fitted estimator of a run folder."""
     cfg = read_run_config(out)
     path = out / cfg["model_file"]
-    if not path.is_file() or hashlib.sha1(path.read_bytes()).hexdigest() != cfg.get("model_sha1"):
+    data = path.read_bytes() if path.is_file() else b""
+    if not data or hashlib.sha1(data).hexdigest() != cfg.get("model_sha1"):
         raise SercrossError(
             f"{path} is missing or does not match {out / 'config.json'} (an interrupted re-training?)",
             hint="train the run again with --force",
         )
     if cfg["model_file"].endswith(".pkl"):
-        with open(path, "rb") as fh:
-            return pickle.load(fh)  # written by sercross itself, see train_run
+        return pickle.loads(data)  # written by sercross itself (see train_run), checksum verified above
     import torch
 
     from sercross.model import TLMLDANet
     from sercross.train import TLMLDA
 
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     tc = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in blob["config"].items()})
     est = TLMLDA(method=blob["method"], config=tc, alpha=tuple(blob["alpha"]), random_state=blob["random_state"])
     est.model_ = TLMLDANet(blob["n_features"], blob["n_classes"], tc.encoder_sizes, tc.dnn_sizes, tc.dropout)

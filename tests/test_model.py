@@ -1,7 +1,8 @@
+import pytest
 import torch
 from torch import nn
 
-from sercross.model import TLMLDANet
+from sercross.model import Dropout, TLMLDANet
 
 
 def test_shapes_and_layers_follow_the_paper():
@@ -16,7 +17,7 @@ def test_shapes_and_layers_follow_the_paper():
     assert sum(isinstance(m, nn.ELU) for m in net.encoder.modules()) == 3
     assert sum(isinstance(m, nn.Sigmoid) for m in net.decoder.modules()) == 3
     assert sum(isinstance(m, nn.BatchNorm1d) for m in net.modules()) == 6
-    assert sum(isinstance(m, nn.Dropout) for m in net.modules()) == 5
+    assert sum(isinstance(m, Dropout) for m in net.modules()) == 5
 
 
 def test_reconstruction_is_in_unit_interval_and_optional():
@@ -26,3 +27,41 @@ def test_reconstruction_is_in_unit_interval_and_optional():
     assert float(recon.min()) >= 0.0 and float(recon.max()) <= 1.0
     assert float(feats.min()) >= 0.0 and float(feats.max()) <= 1.0
     assert net(torch.rand(4, 40), reconstruct=False)[0] is None
+
+
+def test_joint_pass_with_per_domain_batch_norm_equals_two_separate_passes():
+    torch.manual_seed(0)
+    net = TLMLDANet(40, 3, (30, 20, 10), (12, 8), dropout=0.0).train()
+    twin = TLMLDANet(40, 3, (30, 20, 10), (12, 8), dropout=0.0).train()
+    twin.load_state_dict(net.state_dict())
+    xs, xt = torch.rand(6, 40), torch.rand(5, 40) + 0.5
+    rec, feats, logits = net.forward_domains(torch.cat([xs, xt]), 6)
+    rec_s, fs, ls = twin(xs)
+    rec_t, ft, lt = twin(xt)
+    torch.testing.assert_close(rec, torch.cat([rec_s, rec_t]))
+    torch.testing.assert_close(feats, torch.cat([fs, ft]))
+    torch.testing.assert_close(logits, torch.cat([ls, lt]))
+    for (name, a), (_, b) in zip(net.state_dict().items(), twin.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=name)  # running statistics updated source first, then target
+    (rec.sum() + logits.sum()).backward()
+    (rec_s.sum() + rec_t.sum() + ls.sum() + lt.sum()).backward()
+    for a, b in zip(net.parameters(), twin.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-4)  # summation order differs
+
+
+def test_fast_dropout_masks_are_seeded_bernoulli_with_inverted_scaling():
+    import numpy as np
+
+    drop = Dropout(0.3).train()
+    x = torch.ones(400, 500)
+    drop.rng = np.random.default_rng(1)
+    a = drop(x)
+    values = torch.unique(a).tolist()
+    assert values[0] == 0.0 and values[1:] == [pytest.approx(65536 / (65536 - round(0.3 * 65536)))]
+    assert abs(float((a == 0).float().mean()) - 0.3) < 0.01
+    assert abs(float(a.mean()) - 1.0) < 0.02  # expectation preserved
+    drop.rng = np.random.default_rng(1)
+    assert torch.equal(drop(x), a)  # same seed, same masks
+    drop.rng = None
+    assert abs(float((drop(x) == 0).float().mean()) - 0.3) < 0.01  # torch's own dropout without a generator
+    assert torch.equal(drop.eval()(x), x)

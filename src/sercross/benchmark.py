@@ -379,7 +379,10 @@ def run_state(
         return "trained on another version of the pair"
     if (cfg.get("method"), cfg.get("preset"), cfg.get("seed")) != (method, tag, seed):
         return "method, preset or seed differ"
-    if _comparable_train(cfg.get("train", {})) != _comparable_train(config.to_dict()):
+    wanted = _comparable_train(get_method(method).configure(config).to_dict())
+    # A field added to TrainConfig after the run was trained counts with its default value.
+    stored = {**_comparable_train(TrainConfig().to_dict()), **_comparable_train(cfg.get("train", {}))}
+    if stored != wanted:
         return "trained with another configuration"
     if (met.get("method"), met.get("seed")) != (method, seed) or met.get("war") is None:
         return "metrics.json does not belong to this run"

@@ -39,6 +39,7 @@ class TrainConfig:
 
     epochs: int = 500
     lr: float = 1e-5
+    lr_schedule: str = "constant"  # "constant" (paper) | "cosine": lr * (1 + cos(pi * progress)) / 2 per step
     batch_size: int = 100
     weight_decay: float = 5e-4  # paper: silent; the authors' public code uses 5e-4
     noise_std: float = 1.0  # paper: N(0, 1) noise on the inputs

@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+
+class Dropout(nn.Module):
+    """Inverted dropout whose masks come from a numpy generator's raw bytes when one is attached.
+
+    torch's CPU ``bernoulli_`` draws one Mersenne-Twister number per element: about 3 ms for a 200 x 1200
+    mask, 8 % of a training step. Comparing 16-bit random words with ``p * 65536`` gives the same
+    Bernoulli masks (p rounded to 1/65536) for a tenth of the cost. Without a generator (``rng=None``)
+    it is torch's own dropout.
+    """
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.rng: np.random.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        if self.rng is None:
+            return F.dropout(x, self.p, training=True)
+        threshold = min(max(round(self.p * 65536), 0), 65536)
+        words = np.frombuffer(self.rng.bytes(2 * x.numel()), np.uint16).reshape(x.shape)
+        mask = np.empty(x.shape, np.float32)
+        np.greater_equal(words, threshold, out=mask, casting="unsafe")
+        mask *= 65536 / (65536 - threshold)  # keep probability exactly as sampled
+        return x * torch.from_numpy(mask)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 def _block(n_in: int, n_out: int, activation: nn.Module, dropout: float | None) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), activation]
     if dropout:
-        layers.append(nn.Dropout(dropout))
+        layers.append(Dropout(dropout))
     return nn.Sequential(*layers)
+
+
+def _layers(seq: nn.Module):
+    for m in seq.children():
+        if isinstance(m, nn.Sequential):
+            yield from _layers(m)
+        else:
+            yield m
 
 
 class TLMLDANet(nn.Module):
@@ -57,6 +97,34 @@ class TLMLDANet(nn.Module):
         logits = self.classifier(features)
         recon = self.decoder(code) if reconstruct else None
         return recon, features, logits
+
+    def forward_domains(self, x: torch.Tensor, n_first: int, reconstruct: bool = True):
+        """One pass over two stacked batches (source rows first, ``n_first`` of them, then target rows).
+
+        Each linear layer is one matmul over both, but in training batch-norm normalises each batch with
+        its own statistics and updates its running statistics with the first batch, then the second:
+        the same model as two separate passes, with half the matmul calls and no gradient accumulation
+        between them. Only the dropout masks are drawn in a different order.
+        """
+        def run(seq: nn.Module, h: torch.Tensor) -> torch.Tensor:
+            for layer in _layers(seq):
+                if isinstance(layer, nn.BatchNorm1d) and self.training:
+                    h = torch.cat([layer(h[:n_first]), layer(h[n_first:])])
+                else:
+                    h = layer(h)
+            return h
+
+        code = run(self.encoder, x)
+        features = run(self.dnn, code)
+        logits = self.classifier(features)
+        recon = run(self.decoder, code) if reconstruct else None
+        return recon, features, logits
+
+    def set_dropout_rng(self, rng: np.random.Generator | None) -> None:
+        """Draw dropout masks from ``rng`` (fast, seeded) or, with None, from torch's generator."""
+        for m in self.modules():
+            if isinstance(m, Dropout):
+                m.rng = rng
 
 
 class _GradientReversal(torch.autograd.Function):

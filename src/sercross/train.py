@@ -142,14 +142,18 @@ class TLMLDA:
             raise SercrossError(f"method {self.method!r} is not a network method")
         cfg = spec.configure(self.config)
         _check_inputs(Xs, ys, Xt)
+        if cfg.lr_schedule not in ("constant", "cosine"):
+            raise SercrossError(f"unknown learning-rate schedule {cfg.lr_schedule!r}",
+                                hint="use 'constant' or 'cosine'")
         torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
-        torch.manual_seed(self.random_state)  # weight init and dropout masks
+        torch.manual_seed(self.random_state)  # weight init
         gen = torch.Generator().manual_seed(self.random_state)  # input noise
         rng = np.random.default_rng(self.random_state)  # batch order
 
         self.n_classes_ = int(n_classes or int(ys.max()) + 1)
         self.n_features_in_ = Xs.shape[1]
         model = TLMLDANet(self.n_features_in_, self.n_classes_, cfg.encoder_sizes, cfg.dnn_sizes, cfg.dropout)
+        model.set_dropout_rng(np.random.default_rng([self.random_state, 1]))  # dropout masks
         opt = _adam(model, cfg)
         xs_all, xt_all = torch.from_numpy(np.ascontiguousarray(Xs, np.float32)), torch.from_numpy(
             np.ascontiguousarray(Xt, np.float32)
@@ -182,23 +186,29 @@ class TLMLDA:
             correct = seen = 0
             shares = None
             for step in range(steps):
-                r = ramp((epoch * steps + step) / total_steps) if cfg.ramp else 1.0
+                progress = (epoch * steps + step) / total_steps
+                r = ramp(progress) if cfg.ramp else 1.0
+                if cfg.lr_schedule == "cosine":
+                    for group in opt.param_groups:
+                        group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
                 xs, yb = xs_all[idx_s[step]], ys_all[idx_s[step]]
                 noisy_s = xs + cfg.noise_std * torch.randn(xs.shape, generator=gen)
                 if uses_target:
                     xt = xt_all[idx_t[step]]
                     noisy_t = xt + cfg.noise_std * torch.randn(xt.shape, generator=gen)
-                if uses_target and cfg.bn_mode == "joint":
-                    # One pass over both domains: batch-norm normalises them with shared statistics.
-                    rec, feats, logits = model(torch.cat([noisy_s, noisy_t]), reconstruct=uses_decoder)
-                    n = len(xs)
+                if uses_target:
+                    both, n = torch.cat([noisy_s, noisy_t]), len(xs)
+                    if cfg.bn_mode == "joint":
+                        # Batch-norm normalises both domains with shared statistics.
+                        rec, feats, logits = model(both, reconstruct=uses_decoder)
+                    else:
+                        # Batch-norm sees one domain per batch (the paper's reading, see README); one
+                        # matmul per layer still serves both.
+                        rec, feats, logits = model.forward_domains(both, n, reconstruct=uses_decoder)
                     rec_s, rec_t = (rec[:n], rec[n:]) if rec is not None else (None, None)
                     fs, ft, logit_s, logit_t = feats[:n], feats[n:], logits[:n], logits[n:]
                 else:
                     rec_s, fs, logit_s = model(noisy_s, reconstruct=uses_decoder)
-                    if uses_target:
-                        # Separate passes: batch-norm sees one domain per batch (the paper's reading, see README).
-                        rec_t, ft, logit_t = model(noisy_t, reconstruct=uses_decoder)
                 zero = logit_s.sum() * 0.0
                 terms = [zero] * len(TERM_NAMES)
                 terms[idx["L_y"]] = F.cross_entropy(logit_s, yb)
@@ -268,6 +278,7 @@ class TLMLDA:
             self.history_.append(row)
         if cfg.bn_mode == "adabn":
             _adapt_batch_norm(model, xt_all, cfg.batch_size)
+        model.set_dropout_rng(None)
         model.eval()
         return self
 

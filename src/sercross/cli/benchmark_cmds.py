@@ -38,8 +38,9 @@ def benchmark(
     name: str | None = typer.Option(None, "--name", help="Folder under <cache>/benchmarks/. Default: the preset "
                                     "tag."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Parallel training processes. Default: one "
-                                    "single-threaded process per core. Spare cores (jobs < cores) become torch "
-                                    "threads if the machine is otherwise idle. With --scheduler: runs at a time "
+                                    "single-threaded process per core (measured faster: make bench). Spare "
+                                    "cores (jobs < cores) become torch threads of each process. With --scheduler: "
+                                    "runs at a time "
                                     "(default: the cluster's worker processes)."),
     features: str = typer.Option("IS10", "--features", "-f", help="openSMILE feature set."),
     scheduler: str | None = typer.Option(

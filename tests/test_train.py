@@ -139,7 +139,7 @@ def test_normalized_weighting_keeps_every_term_alive(rng):
 
 def test_adabn_uses_target_statistics(rng):
     Xs, ys, Xt, _ = toy(rng, shift=0.5)
-    est = TLMLDA(config=dataclasses.replace(SMALL, bn_mode="adabn"), random_state=0).fit(Xs, ys, Xt, 3)
+    est = TLMLDA(config=dataclasses.replace(SMALL, adabn=True), random_state=0).fit(Xs, ys, Xt, 3)
     bn = est.model_.encoder[0][1]
     with torch.no_grad():
         pre = est.model_.encoder[0][0](torch.from_numpy(Xt))

@@ -59,7 +59,7 @@ BENCHMARKS_DIR = "benchmarks"
 
 RESULTS_HEADER = (
     "scheme", "source", "target", "method", "preset", "seed", "war", "uar", "run_dir",
-    "status", "error", "oracle_war", "oracle_epoch",
+    "status", "error", "oracle_war", "oracle_epoch", "reverse_validation_uar",
 )
 
 
@@ -640,6 +640,7 @@ def collect_results(plan: Plan, outcome: Outcome | None = None) -> list[dict]:
             "scheme": spec.scheme, "source": spec.source, "target": spec.target, "method": spec.method,
             "preset": plan.tag, "seed": spec.seed, "war": None, "uar": None, "run_dir": str(rdir),
             "status": "missing", "error": "", "oracle_war": None, "oracle_epoch": None,
+            "reverse_validation_uar": None,
         }
         res = trained.get(spec)
         if res is not None and res["status"] == "failed":
@@ -650,6 +651,7 @@ def collect_results(plan: Plan, outcome: Outcome | None = None) -> list[dict]:
                        status="reused" if spec in plan.finished else "trained")
             if get_method(spec.method).kind == "network":
                 row["oracle_war"], row["oracle_epoch"] = oracle_from_history(rdir / "history.csv")
+                row["reverse_validation_uar"] = read_json(rdir / "config.json").get("reverse_validation_uar")
         else:
             row["error"] = plan.stale.get(spec, "not trained")
         rows.append(row)

@@ -51,7 +51,8 @@ class TrainConfig:
     encoder_sizes: tuple[int, ...] = (1200, 900, 500)
     dnn_sizes: tuple[int, ...] = (600, 256)
     # Options of the methods beyond the paper (off in the paper's protocol); see METHODS and the README.
-    bn_mode: str = "separate"  # "separate" passes | "joint" source+target pass | "adabn": target statistics at the end
+    bn_mode: str = "separate"  # batch-norm statistics per domain ("separate") or over source+target ("joint")
+    adabn: bool = False  # at the end, replace batch-norm running statistics by the unlabelled target's (AdaBN)
     ramp: bool = False  # scale adaptation terms by 2/(1+exp(-10p)) - 1, p = training progress (DANN's schedule)
     adapt_weight: float = 1.0  # lambda of the DA baselines' adaptation term
     norm_momentum: float = 0.9  # running mean of each loss for the "normalized" weighting
@@ -67,6 +68,10 @@ class TrainConfig:
 PRESETS: dict[str, TrainConfig] = {
     # The paper's protocol (section 3.2); choices it leaves open are documented in the README.
     "paper": TrainConfig(),
+    # 25x fewer steps than "paper" (20 epochs instead of 500) with a larger, cosine-decayed learning rate;
+    # chosen among 6 candidates by reverse validation on the source, never by target labels
+    # (bench/fast_preset_choice.md), and compared with "paper" in bench/presets.md.
+    "fast": TrainConfig(epochs=20, lr=1e-3, lr_schedule="cosine"),
     # Only for `sercross demo` on its tiny synthetic corpora: a higher learning rate so that a few
     # hundred steps suffice. Not a recipe for real corpora.
     "demo": TrainConfig(epochs=60, lr=1e-3, batch_size=32),
@@ -97,6 +102,7 @@ class MethodSpec:
     kind: str = "network"  # "network" | "pca_svm"
     group: str = "paper"  # "paper": TLMLDA, its ablations and baselines | "da": standard DA baselines | "ours"
     overrides: dict = field(default_factory=dict)  # TrainConfig fields this method sets
+    alpha: tuple[float, ...] | None = None  # fixed alpha for every scheme (None: the paper's per scheme)
 
     @property
     def active(self) -> tuple[bool, ...]:
@@ -105,6 +111,31 @@ class MethodSpec:
     def configure(self, config: TrainConfig) -> TrainConfig:
         """The preset's config with this method's own settings applied."""
         return replace(config, **self.overrides) if self.overrides else config
+
+
+# TLMLDA+'s options; each can be switched on alone (they are TrainConfig fields or the weighting).
+PLUS_OPTIONS = {"ramp": True, "bn_mode": "joint", "adabn": True}
+
+
+def _plus_family() -> list[MethodSpec]:
+    """TLMLDA+ (all options) and one ablation per option, so each option's effect is measured."""
+    desc = ("TLMLDA+ (ours): TLMLDA's five terms, each divided by its running mean so none vanishes "
+            "(w_i L_i ~ alpha_i), adaptation terms ramped up, batch-norm over source+target batches, AdaBN "
+            "on the target at the end; one alpha for every scheme")
+    full = MethodSpec("tlmlda_plus", desc, weighting="normalized", group="ours", overrides=dict(PLUS_OPTIONS),
+                      alpha=DEFAULT_ALPHA)
+    without = {
+        "norm": ("the paper's dynamic weights instead of normalised ones", {"weighting": "dynamic_alpha"}, {}),
+        "ramp": ("no ramp-up", {}, {"ramp": False}),
+        "joint": ("batch-norm per domain", {}, {"bn_mode": "separate"}),
+        "adabn": ("no AdaBN", {}, {"adabn": False}),
+    }
+    ablations = [
+        replace(full, name=f"tlmlda_plus_no_{key}", description=f"ablation of TLMLDA+: {what}",
+                group="ours_ablation", overrides={**full.overrides, **over}, **spec)
+        for key, (what, spec, over) in without.items()
+    ]
+    return [full, *ablations]
 
 
 METHODS: dict[str, MethodSpec] = {
@@ -135,10 +166,8 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("dann", "DANN (Ganin et al. 2016): L_y + domain classifier through gradient reversal, "
                    "coefficient ramped up", terms=(False, False, True, False, False, False, True),
                    weighting="lambda", group="da", overrides={"ramp": True}),
-        # Ours (experimental: its options are not yet chosen by measurement, see the README).
-        MethodSpec("tlmlda_plus", "TLMLDA+ (ours, experimental): TLMLDA's five terms, each normalised by its running "
-                   "mean so no term vanishes (w_i L_i ~ alpha_i), ramped adaptation, AdaBN on the target",
-                   weighting="normalized", group="ours", overrides={"ramp": True, "bn_mode": "adabn"}),
+        # Ours and its ablations, each without one option (README "TLMLDA+").
+        *_plus_family(),
     )
 }
 PAPER_METHODS = tuple(m for m, spec in METHODS.items() if spec.group == "paper")

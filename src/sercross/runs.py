@@ -32,6 +32,7 @@ from sercross.config import TrainConfig, alpha_for, get_method
 from sercross.errors import SercrossError
 from sercross.metrics import score, war
 from sercross.pairs import Pair
+from sercross.selection import reverse_validation_of
 
 
 def train_run(
@@ -47,7 +48,7 @@ def train_run(
     spec = get_method(method)
     config = spec.configure(config)
     out = run_dir(cache, pair.source, pair.target, method, preset, seed)
-    alpha = alpha_for(pair.source, pair.target)
+    alpha = spec.alpha or alpha_for(pair.source, pair.target)
     t0 = time.perf_counter()
     if spec.kind == "pca_svm":
         est = PCASVM(random_state=seed).fit(pair.Xs, pair.ys, np.array(pair.source_speakers))
@@ -70,7 +71,8 @@ def train_run(
         history_header = list(est.history_[0].keys()) if est.history_ else ["epoch"]
         history_rows = [[row.get(k) for k in history_header] for row in est.history_]
         model_bytes, model_name = _torch_bytes(est), "model.pt"
-        extra = {}
+        # Unsupervised (source labels and unlabelled target only): a score that may choose between models.
+        extra = {"reverse_validation_uar": reverse_validation_of(est, pair.Xs, pair.ys, pair.Xt, len(pair.classes))}
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 

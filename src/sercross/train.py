@@ -142,6 +142,9 @@ class TLMLDA:
             raise SercrossError(f"method {self.method!r} is not a network method")
         cfg = spec.configure(self.config)
         _check_inputs(Xs, ys, Xt)
+        if cfg.bn_mode not in ("separate", "joint"):
+            raise SercrossError(f"unknown batch-norm mode {cfg.bn_mode!r}", hint="use 'separate' or 'joint'"
+                                " (AdaBN is the separate option adabn=True)")
         if cfg.lr_schedule not in ("constant", "cosine"):
             raise SercrossError(f"unknown learning-rate schedule {cfg.lr_schedule!r}",
                                 hint="use 'constant' or 'cosine'")
@@ -276,7 +279,7 @@ class TLMLDA:
             if on_epoch is not None:
                 on_epoch(epoch + 1, row)  # may add monitoring columns to row
             self.history_.append(row)
-        if cfg.bn_mode == "adabn":
+        if cfg.adabn:
             _adapt_batch_norm(model, xt_all, cfg.batch_size)
         model.set_dropout_rng(None)
         model.eval()

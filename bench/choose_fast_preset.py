@@ -1,0 +1,106 @@
+"""Choose the `fast` preset's recipe by source-only criteria (no target label is read).
+
+For each candidate (learning rate x schedule at a fixed budget of epochs) and each scheme, one training of
+TLMLDA on the source and the unlabelled target; the candidate with the highest mean reverse-validation UAR
+(sercross.selection: a classifier trained on the target's learned features with the model's own predicted
+labels, scored on the labelled source) wins. The source's own fit (last epoch's source accuracy and L_y)
+is printed beside it. The paper preset's runs, when present in the benchmark named by --paper-benchmark,
+are scored the same way for comparison.
+
+Usage:
+  python bench/choose_fast_preset.py --cache CACHE --schemes berlin:casia,casia:berlin --out bench/fast_preset_choice.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sercross.config import alpha_for, get_preset
+from sercross.pairs import load_pair
+from sercross.runs import load_estimator, read_run_config
+from sercross.selection import reverse_validation_of
+from sercross.train import TLMLDA
+
+CANDIDATES = [(lr, sched) for lr in (1e-4, 3e-4, 1e-3) for sched in ("constant", "cosine")]
+
+
+def _source_only(pair, est) -> dict:
+    last = est.history_[-1]
+    return {
+        "rv_uar": reverse_validation_of(est, pair.Xs, pair.ys, pair.Xt, len(pair.classes)),
+        "source_train_acc": last["source_train_acc"],
+        "L_y": last["loss_L_y"],
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cache", type=Path, required=True)
+    ap.add_argument("--schemes", default="berlin:casia,casia:berlin")
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--paper-runs", type=Path, help="runs/ folder holding the paper preset's tlmlda runs")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--rows", type=Path, help="JSON lines of earlier candidate trainings to reuse (and extend)")
+    args = ap.parse_args(argv)
+    schemes = [tuple(s.split(":")) for s in args.schemes.split(",")]
+    done = [json.loads(ln) for ln in args.rows.read_text().splitlines()] if args.rows and args.rows.is_file() else []
+    rows = []
+    for source, target in schemes:
+        pair = load_pair(args.cache, source, target, "IS10")
+        for lr, sched in CANDIDATES:
+            old = [r for r in done if (r["scheme"], r["lr"], r["schedule"]) == (f"{source}:{target}", lr, sched)]
+            if old:
+                rows.append(old[0])
+                continue
+            cfg = get_preset("paper", epochs=args.epochs, lr=lr, lr_schedule=sched, monitor_target=False,
+                             threads=args.threads)
+            t = time.perf_counter()
+            est = TLMLDA("tlmlda", cfg, alpha_for(source, target), random_state=args.seed)
+            est.fit(pair.Xs, pair.ys, pair.Xt, n_classes=len(pair.classes))
+            row = {"scheme": f"{source}:{target}", "candidate": f"lr {lr:g}, {sched}, {args.epochs} epochs",
+                   "lr": lr, "schedule": sched, "seconds": time.perf_counter() - t, **_source_only(pair, est)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            if args.rows:
+                with args.rows.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+        if args.paper_runs:
+            for cfg_path in sorted(args.paper_runs.glob(f"{source}__{target}/tlmlda/paper-seed*/config.json")):
+                rdir = cfg_path.parent
+                est = load_estimator(rdir)
+                hist = [ln.split(",") for ln in (rdir / "history.csv").read_text().splitlines()]
+                header, last = hist[0], hist[-1]
+                est.history_ = [{k: float(v) if v not in ("", "None") else None for k, v in zip(header, last)}]
+                row = {"scheme": f"{source}:{target}", "candidate": f"paper preset ({rdir.name})", "lr": 1e-5,
+                       "schedule": "constant", "seconds": read_run_config(rdir)["train_seconds"],
+                       **_source_only(pair, est)}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    cands = {}
+    for r in rows:
+        if r["lr"] != 1e-5:
+            cands.setdefault((r["lr"], r["schedule"]), []).append(r["rv_uar"])
+    best = max(cands, key=lambda k: (np.mean(cands[k]), -k[0]))
+    lines = ["| scheme | candidate | reverse-validation UAR | source train acc | L_y | seconds |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r['scheme']} | {r['candidate']} | {100 * r['rv_uar']:.2f} | {100 * r['source_train_acc']:.1f} | "
+              f"{r['L_y']:.3f} | {r['seconds']:.0f} |" for r in rows]
+    lines += ["", f"chosen (highest mean reverse-validation UAR over the schemes): lr {best[0]:g}, {best[1]} "
+              f"schedule, {args.epochs} epochs ({np.mean(cands[best]) * 100:.2f})"]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(f"Command: `python bench/choose_fast_preset.py {' '.join(sys.argv[1:])}`\n\n{text}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -336,3 +336,22 @@ def test_cli_benchmark_writes_results_and_tables(cache):
     assert r.exit_code == 2 and "nothing to run" in r.output
     r = runner.invoke(app, ["--cache", str(cache), "benchmark", "--seeds", "x"])
     assert r.exit_code == 2 and "cannot read seeds" in r.output
+
+
+def test_a_config_field_added_later_counts_with_its_default(cache):
+    plan = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
+    bm.run_benchmark(plan, jobs=1)
+    cfg_path = plan.run_dir(plan.runs[0]) / "config.json"
+    doc = json.loads(cfg_path.read_text())
+    del doc["train"]["lr_schedule"]  # a run written before the field existed
+    cfg_path.write_text(json.dumps(doc))
+    assert bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny").todo == []
+    doc["train"]["bn_mode"] = "joint"  # but a stored value that differs still counts
+    cfg_path.write_text(json.dumps(doc))
+    assert bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny").todo == plan.runs
+
+
+def test_a_method_with_its_own_settings_is_reused_too(cache):
+    plan = bm.plan_benchmark(cache, DEMO[:1], methods=["dann"], seeds=[0], preset="tiny")
+    bm.run_benchmark(plan, jobs=1)
+    assert bm.plan_benchmark(cache, DEMO[:1], methods=["dann"], seeds=[0], preset="tiny").todo == []

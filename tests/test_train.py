@@ -6,7 +6,7 @@ import torch
 
 from sercross.config import LOSS_NAMES, METHODS, TrainConfig, get_method
 from sercross.errors import SercrossError
-from sercross.train import TLMLDA, combine_weights
+from sercross.train import TLMLDA, combine_weights, scheduled_lr
 
 SMALL = TrainConfig(epochs=3, lr=1e-3, batch_size=16, encoder_sizes=(24, 16, 8), dnn_sizes=(12, 6), threads=1)
 
@@ -154,3 +154,18 @@ def test_ramp_and_coral_by_hand():
     y = torch.zeros(2, 2)
     # cov(x) = [[2, 0], [0, 0]]; distance to 0 is 4; / (4 * 2^2)
     assert torch.isclose(coral(x, y), torch.tensor(0.25))
+
+
+def test_cosine_schedule_decays_the_learning_rate_to_zero(rng):
+    cos = dataclasses.replace(SMALL, lr=1e-2, lr_schedule="cosine")
+    assert scheduled_lr(cos, 0.0) == pytest.approx(1e-2)
+    assert scheduled_lr(cos, 0.5) == pytest.approx(5e-3)
+    assert scheduled_lr(cos, 1.0) == pytest.approx(0.0, abs=1e-12)
+    assert scheduled_lr(dataclasses.replace(cos, lr_schedule="constant"), 0.7) == 1e-2
+    Xs, ys, Xt, _ = toy(rng)
+    a = TLMLDA(method="only_cls", config=cos, random_state=0).fit(Xs, ys, Xt, 3)
+    b = TLMLDA(method="only_cls", config=dataclasses.replace(cos, lr_schedule="constant"), random_state=0)
+    b.fit(Xs, ys, Xt, 3)
+    assert not np.allclose(a.predict_proba(Xt), b.predict_proba(Xt))
+    with pytest.raises(SercrossError, match="schedule"):
+        TLMLDA(config=dataclasses.replace(SMALL, lr_schedule="step"), random_state=0).fit(Xs, ys, Xt, 3)

@@ -53,6 +53,13 @@ def combine_weights(
     return dynamic_weights(losses * mask, a * mask)
 
 
+def scheduled_lr(cfg: TrainConfig, progress: float) -> float:
+    """Learning rate at ``progress`` (0 at the first step, 1 after the last) under ``cfg.lr_schedule``."""
+    if cfg.lr_schedule == "cosine":
+        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return cfg.lr
+
+
 def _adam(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     # The fused CPU kernel does the whole update in one pass over the 7M parameters (about 20 % of a step
     # on 2 cores with the per-tensor loop); older torch builds lack it.
@@ -191,9 +198,9 @@ class TLMLDA:
             for step in range(steps):
                 progress = (epoch * steps + step) / total_steps
                 r = ramp(progress) if cfg.ramp else 1.0
-                if cfg.lr_schedule == "cosine":
+                if cfg.lr_schedule != "constant":
                     for group in opt.param_groups:
-                        group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+                        group["lr"] = scheduled_lr(cfg, progress)
                 xs, yb = xs_all[idx_s[step]], ys_all[idx_s[step]]
                 noisy_s = xs + cfg.noise_std * torch.randn(xs.shape, generator=gen)
                 if uses_target:

@@ -1,0 +1,114 @@
+"""The `paper` and `fast` presets side by side, from finished run folders of a cache.
+
+For each scheme and preset: WAR and UAR on the target (mean ± sample std over seeds, last epoch; target
+labels only score), the source-only numbers the fast preset was chosen by (reverse-validation UAR, last
+epoch's source training accuracy), optimisation steps, model FLOPs relative to the paper preset, wall time
+and peak memory of the training process.
+
+Usage:
+  python bench/preset_table.py --cache CACHE --schemes berlin:casia,casia:berlin --method tlmlda \
+      --presets paper,fast --out bench/presets.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from sercross.cache import run_dir
+from sercross.pairs import load_pair
+
+
+def _ms(values: list[float], scale: float = 100.0, digits: int = 2) -> str:
+    v = np.asarray(values, float) * scale
+    if len(v) == 0:
+        return "–"
+    sd = f" ± {v.std(ddof=1):.{digits}f}" if len(v) > 1 else ""
+    return f"{v.mean():.{digits}f}{sd}"
+
+
+def collect(cache: Path, source: str, target: str, method: str, preset: str, seeds: list[int]) -> dict | None:
+    rows = []
+    for seed in seeds:
+        rdir = run_dir(cache, source, target, method, preset, seed)
+        if not (rdir / "metrics.json").is_file():
+            continue
+        cfg = json.loads((rdir / "config.json").read_text())
+        met = json.loads((rdir / "metrics.json").read_text())
+        with (rdir / "history.csv").open() as f:
+            hist = list(csv.DictReader(f))
+        rows.append({"cfg": cfg, "met": met, "last": hist[-1], "epochs": len(hist)})
+    if not rows:
+        return None
+    pair = load_pair(cache, source, target, rows[0]["cfg"]["feature_set"])
+    train = rows[0]["cfg"]["train"]
+    steps = train["epochs"] * math.ceil(max(len(pair.ys), len(pair.yt)) / train["batch_size"])
+    rv = [r["cfg"]["reverse_validation_uar"] for r in rows if r["cfg"].get("reverse_validation_uar") is not None]
+    return {
+        "seeds": len(rows), "steps": steps, "train": train,
+        "war": [r["met"]["war"] for r in rows], "uar": [r["met"]["uar"] for r in rows],
+        "rv": rv, "src_acc": [float(r["last"]["source_train_acc"]) for r in rows],
+        "seconds": [r["cfg"]["train_seconds"] for r in rows],
+        "rss": max(r["cfg"].get("peak_rss_mb") or 0 for r in rows),
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cache", type=Path, required=True)
+    ap.add_argument("--schemes", default="berlin:casia,casia:berlin")
+    ap.add_argument("--method", default="tlmlda")
+    ap.add_argument("--presets", default="paper,fast")
+    ap.add_argument("--seeds", default="0,1,2,3,4")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args(argv)
+    presets = args.presets.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    lines = [
+        f"Method `{args.method}`; target WAR/UAR in %, mean ± sample std over seeds, last epoch. Reverse-validation "
+        "UAR and source train accuracy use no target label. FLOPs relative to the first preset (same network, "
+        "same batch: proportional to steps).",
+        "",
+        "| scheme | preset | lr, schedule, epochs, batch | seeds | WAR | UAR | reverse-val. UAR (source-only) "
+        "| source train acc | steps | FLOPs | wall time / run (s) | peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    means: dict[tuple[str, str], float] = {}
+    for scheme in args.schemes.split(","):
+        source, target = scheme.split(":")
+        base_steps = None
+        for preset in presets:
+            r = collect(args.cache, source, target, args.method, preset, seeds)
+            if r is None:
+                lines.append(f"| {source}→{target} | {preset} | | 0 | – | – | – | – | – | – | – | – |")
+                continue
+            base_steps = base_steps or r["steps"]
+            t = r["train"]
+            means[(scheme, preset)] = float(np.mean(r["war"])) * 100
+            lines.append(
+                f"| {source}→{target} | {preset} | {t['lr']:g}, {t.get('lr_schedule', 'constant')}, {t['epochs']}, "
+                f"{t['batch_size']} | {r['seeds']} | {_ms(r['war'])} | {_ms(r['uar'])} | {_ms(r['rv'])} | "
+                f"{_ms(r['src_acc'], digits=1)} | {r['steps']} | 1/{base_steps / r['steps']:.0f} | "
+                f"{_ms(r['seconds'], 1, 0)} | {r['rss']:.0f} |"
+            )
+    if len(presets) == 2:
+        a, b = presets
+        lines += ["", f"WAR difference {b} − {a} (mean of seeds, points):"]
+        for scheme in args.schemes.split(","):
+            if (scheme, a) in means and (scheme, b) in means:
+                lines.append(f"- {scheme.replace(':', '→')}: {means[(scheme, b)] - means[(scheme, a)]:+.2f}")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(f"Command: `python bench/preset_table.py {' '.join(sys.argv[1:])}`\n\n{text}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

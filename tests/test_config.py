@@ -8,11 +8,12 @@ def test_each_tlmlda_plus_ablation_drops_exactly_one_option():
     assert full.alpha == DEFAULT_ALPHA  # one alpha for every scheme: nothing tuned per corpus pair
     base = full.configure(TrainConfig())
     ablations = [m for m in METHODS.values() if m.name.startswith("tlmlda_plus_no_")]
-    assert len(ablations) == len(PLUS_OPTIONS) + 1  # every option, plus the normalised weighting
+    assert len(ablations) == len(PLUS_OPTIONS) + 2  # every option, the normalised weighting, the diversity term
     for m in ablations:
         cfg = m.configure(TrainConfig())
         changed = [f.name for f in fields(TrainConfig) if getattr(cfg, f.name) != getattr(base, f.name)]
         changed += ["weighting"] if m.weighting != full.weighting else []
+        changed += ["terms"] if m.active != full.active else []
         assert len(changed) == 1, (m.name, changed)
 
 

@@ -10,10 +10,12 @@ from dataclasses import asdict, dataclass, field, replace
 from sercross.errors import SercrossError
 
 LOSS_NAMES = ("L_S", "L_T", "L_y", "MMD", "LMMD")
-# Terms of the domain-adaptation baselines, after TLMLDA's five: Deep CORAL and DANN's domain classifier.
-EXTRA_TERMS = ("CORAL", "ADV")
+# Terms beyond TLMLDA's five: Deep CORAL, DANN's domain classifier, and the diversity of the target
+# predictions (TLMLDA+).
+EXTRA_TERMS = ("CORAL", "ADV", "DIV")
 TERM_NAMES = LOSS_NAMES + EXTRA_TERMS
-ADAPTATION_TERMS = ("MMD", "LMMD", "CORAL", "ADV")
+ADAPTATION_TERMS = ("MMD", "LMMD", "CORAL", "ADV")  # scaled by lambda and by the ramp
+TARGET_TERMS = ("L_T", *ADAPTATION_TERMS, "DIV")  # terms that need the target batch
 
 # Paper, section 3.2: alpha_{S,T,y,MMD,LMMD} for each scheme.
 PAPER_ALPHA: dict[tuple[str, str], tuple[float, ...]] = {
@@ -120,11 +122,14 @@ PLUS_OPTIONS = {"ramp": True, "bn_mode": "joint", "adabn": True}
 def _plus_family() -> list[MethodSpec]:
     """TLMLDA+ (all options) and one ablation per option, so each option's effect is measured."""
     desc = ("TLMLDA+ (ours): TLMLDA's five terms, each divided by its running mean so none vanishes "
-            "(w_i L_i ~ alpha_i), adaptation terms ramped up, batch-norm over source+target batches, AdaBN "
-            "on the target at the end; one alpha for every scheme")
-    full = MethodSpec("tlmlda_plus", desc, weighting="normalized", group="ours", overrides=dict(PLUS_OPTIONS),
-                      alpha=DEFAULT_ALPHA)
+            "(w_i L_i ~ alpha_i), plus a diversity term on the target predictions against class collapse, "
+            "adaptation terms ramped up, batch-norm over source+target batches, AdaBN on the target at the end; "
+            "one alpha for every scheme")
+    terms = (True, True, True, True, True, False, False, True)
+    full = MethodSpec("tlmlda_plus", desc, terms=terms, weighting="normalized", group="ours",
+                      overrides=dict(PLUS_OPTIONS), alpha=DEFAULT_ALPHA)
     without = {
+        "div": ("no diversity term", {"terms": terms[:-1] + (False,)}, {}),
         "norm": ("the paper's dynamic weights instead of normalised ones", {"weighting": "dynamic_alpha"}, {}),
         "ramp": ("no ramp-up", {}, {"ramp": False}),
         "joint": ("batch-norm per domain", {}, {"bn_mode": "separate"}),

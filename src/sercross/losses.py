@@ -109,6 +109,18 @@ def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((cov(source) - cov(target)) ** 2).sum() / (4.0 * d * d)
 
 
+def diversity(target_probs: torch.Tensor) -> torch.Tensor:
+    """log C minus the entropy of the batch's mean target prediction: 0 when the classes are used evenly,
+    log C when every target sample goes to one class.
+
+    The diversity half of information maximisation (Gomes et al., NeurIPS 2010; SHOT, Liang et al., ICML
+    2020). It counters the collapse class-conditional alignment can run into: when the target is predicted
+    as one class, LMMD only pulls the whole target towards that class.
+    """
+    mean = target_probs.mean(dim=0)
+    return math.log(target_probs.shape[1]) + (mean * torch.log(mean.clamp_min(1e-12))).sum()
+
+
 def ramp(progress: float) -> float:
     """DANN's schedule 2 / (1 + exp(-10 p)) - 1: 0 at the start of training, close to 1 from mid-training on."""
     return 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0

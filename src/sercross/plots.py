@@ -24,7 +24,8 @@ SOURCE_GREY = "#a9a9a9"
 MONITOR_NOTE = "monitoring only, never used for selection"
 # tab10 without its grey (grey marks the source domain in the t-SNE plots).
 _CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
-_LOSS_COLOURS = dict(zip(TERM_NAMES, ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]))
+_LOSS_COLOURS = dict(zip(TERM_NAMES, ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                                           "#17becf"]))
 _LOSS_LABELS = {"L_S": "L_S (source reconstruction)", "L_T": "L_T (target reconstruction)",
                 "L_y": "L_y (source classification)", "MMD": "MMD", "LMMD": "LMMD"}
 

@@ -17,13 +17,24 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sercross.config import ADAPTATION_TERMS, LOSS_NAMES, TERM_NAMES, MethodSpec, TrainConfig, get_method
+from sercross.config import (
+    ADAPTATION_TERMS,
+    LOSS_NAMES,
+    TARGET_TERMS,
+    TERM_NAMES,
+    MethodSpec,
+    TrainConfig,
+    get_method,
+)
 from sercross.errors import SercrossError
-from sercross.losses import coral, dynamic_weights, lmmd, mmd, multi_gaussian_kernel, ramp
+from sercross.losses import coral, diversity, dynamic_weights, lmmd, mmd, multi_gaussian_kernel, ramp
 from sercross.model import DomainDiscriminator, TLMLDANet
 
 # Which of TERM_NAMES are domain-adaptation terms (scaled by lambda and by the ramp).
 _ADAPTATION = torch.tensor([n in ADAPTATION_TERMS for n in TERM_NAMES])
+# The diversity term is not normalised by its running mean: it is near 0 whenever the model is healthy, and
+# dividing by that would blow it up; it keeps its weight alpha (1).
+_NORMALISED = torch.tensor([n != "DIV" for n in TERM_NAMES])
 
 
 def combine_weights(
@@ -48,6 +59,7 @@ def combine_weights(
         return mask * torch.where(_ADAPTATION[: len(losses)], torch.full_like(mask, lam), torch.ones_like(mask))
     if method.weighting == "normalized":
         scale = (running if running is not None else losses).clamp_min(1e-8)
+        scale = torch.where(_NORMALISED[: len(losses)], scale, torch.ones_like(scale))
         return mask * alpha / scale
     a = alpha if method.weighting == "dynamic_alpha" else torch.ones_like(alpha)
     return dynamic_weights(losses * mask, a * mask)
@@ -175,7 +187,7 @@ class TLMLDA:
         active = torch.tensor(spec.active)
         alpha = torch.tensor(tuple(self.alpha) + (1.0,) * (len(TERM_NAMES) - len(self.alpha)), dtype=torch.float32)
         idx = {n: i for i, n in enumerate(TERM_NAMES)}
-        uses_target = any(spec.active[idx[n]] for n in ("L_T", *ADAPTATION_TERMS))
+        uses_target = any(spec.active[idx[n]] for n in TARGET_TERMS)
         uses_decoder = bool(spec.active[idx["L_S"]] or spec.active[idx["L_T"]])
         recorded = [n for n in TERM_NAMES if n in LOSS_NAMES or spec.active[idx[n]]]
         discriminator = None
@@ -232,8 +244,10 @@ class TLMLDA:
                         k = multi_gaussian_kernel(fs, ft, cfg.kernel_num, cfg.kernel_mul)
                     if active[idx["MMD"]]:
                         terms[idx["MMD"]] = mmd(fs, ft, kernel=k)
+                    probs_t = torch.softmax(logit_t, dim=1)
+                    if active[idx["DIV"]]:
+                        terms[idx["DIV"]] = diversity(probs_t)
                     if active[idx["LMMD"]]:
-                        probs_t = torch.softmax(logit_t, dim=1)
                         terms[idx["LMMD"]] = lmmd(fs, ft, yb, probs_t, self.n_classes_, kernel=k,
                                                   threshold=cfg.pseudo_threshold)
                     if active[idx["CORAL"]]:

@@ -169,3 +169,14 @@ def test_cosine_schedule_decays_the_learning_rate_to_zero(rng):
     assert not np.allclose(a.predict_proba(Xt), b.predict_proba(Xt))
     with pytest.raises(SercrossError, match="schedule"):
         TLMLDA(config=dataclasses.replace(SMALL, lr_schedule="step"), random_state=0).fit(Xs, ys, Xt, 3)
+
+
+def test_normalized_weighting_divides_only_reconstruction_and_classification():
+    spec = get_method("tlmlda_plus")
+    losses = torch.tensor([150.0, 160.0, 1.5, 0.05, 0.2, 0.0, 0.0, 0.01])
+    running = torch.tensor([100.0, 200.0, 2.0, 0.1, 0.4, 1.0, 1.0, 0.02])
+    alpha = torch.tensor([0.55, 0.55, 4.0, 1.0, 0.55, 1.0, 1.0, 1.0])
+    w = combine_weights(spec, alpha, losses, torch.tensor(spec.active), running=running)
+    assert torch.allclose(w[:3], alpha[:3] / running[:3])
+    assert torch.allclose(w[3:5], alpha[3:5]) and float(w[7]) == 1.0  # distances and diversity: fixed
+    assert float(w[5]) == float(w[6]) == 0.0  # CORAL and ADV are not TLMLDA+ terms

@@ -99,7 +99,8 @@ class MethodSpec:
     description: str
     terms: tuple[bool, ...] = (True, True, True, True, True)  # which of TERM_NAMES take part (missing = off)
     # "dynamic_alpha" (eq. 6) | "dynamic" (alpha = 1) | "alpha" (w_i = alpha_i) | "unit" (w_i = 1)
-    # | "lambda" (L_y + adapt_weight * adaptation terms) | "normalized" (w_i = alpha_i / running mean of L_i)
+    # | "lambda" (L_y + adapt_weight * adaptation terms)
+    # | "normalized" (L_S, L_T, L_y: w_i = alpha_i / running mean of L_i; other terms: w_i = alpha_i)
     weighting: str = "dynamic_alpha"
     kind: str = "network"  # "network" | "pca_svm"
     group: str = "paper"  # "paper": TLMLDA, its ablations and baselines | "da": standard DA baselines | "ours"
@@ -121,10 +122,10 @@ PLUS_OPTIONS = {"ramp": True, "bn_mode": "joint", "adabn": True}
 
 def _plus_family() -> list[MethodSpec]:
     """TLMLDA+ (all options) and one ablation per option, so each option's effect is measured."""
-    desc = ("TLMLDA+ (ours): TLMLDA's five terms, each divided by its running mean so none vanishes "
-            "(w_i L_i ~ alpha_i), plus a diversity term on the target predictions against class collapse, "
-            "adaptation terms ramped up, batch-norm over source+target batches, AdaBN on the target at the end; "
-            "one alpha for every scheme")
+    desc = ("TLMLDA+ (ours): TLMLDA's five terms; reconstruction and classification losses divided by their "
+            "running means (w_i L_i ~ alpha_i, so the classifier is not starved), MMD and LMMD with fixed weights "
+            "alpha_i ramped up, a diversity term on the target predictions, batch-norm over source+target "
+            "batches, AdaBN on the target at the end; one alpha for every scheme")
     terms = (True, True, True, True, True, False, False, True)
     full = MethodSpec("tlmlda_plus", desc, terms=terms, weighting="normalized", group="ours",
                       overrides=dict(PLUS_OPTIONS), alpha=DEFAULT_ALPHA)

@@ -32,9 +32,11 @@ from sercross.model import DomainDiscriminator, TLMLDANet
 
 # Which of TERM_NAMES are domain-adaptation terms (scaled by lambda and by the ramp).
 _ADAPTATION = torch.tensor([n in ADAPTATION_TERMS for n in TERM_NAMES])
-# The diversity term is not normalised by its running mean: it is near 0 whenever the model is healthy, and
-# dividing by that would blow it up; it keeps its weight alpha (1).
-_NORMALISED = torch.tensor([n != "DIV" for n in TERM_NAMES])
+# The "normalized" weighting divides only the reconstruction and classification losses by their running
+# means. Distance terms (MMD, LMMD, ...) and the diversity term keep fixed weights alpha_i: their values are
+# tiny but their gradients are not, and dividing by the values made the features collapse (the classifier
+# stopped learning; seen by reverse validation on the source, README "Beyond the paper").
+_NORMALISED = torch.tensor([n in ("L_S", "L_T", "L_y") for n in TERM_NAMES])
 
 
 def combine_weights(

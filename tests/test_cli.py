@@ -37,6 +37,7 @@ def test_chain_extract_pair_train_evaluate(corpora, tmp_path):
     for f in ("config.json", "model.pt", "history.csv", "metrics.json", "predictions.csv"):
         assert (run / f).is_file(), f
     assert "WAR" in r.output
+    assert "peak memory" in r.output and "reverse-validation UAR" in r.output
     first = json.loads((run / "metrics.json").read_text())
     assert first["n"] == 20 and sum(map(sum, first["confusion"])) == 20
     assert len((run / "history.csv").read_text().splitlines()) == 3

@@ -32,7 +32,8 @@ def benchmark(
         "pca_svm).",
     ),
     seeds: str = typer.Option("5", "--seeds", help="A count (5 = seeds 0..4), a list (0,3,7) or a range (2-4)."),
-    preset: str = typer.Option("paper", "--preset", "-p", help="Training recipe: paper or demo."),
+    preset: str = typer.Option("paper", "--preset", "-p", help="Training recipe: paper (500 epochs), fast (20 "
+                                "epochs, 25x cheaper) or demo. See README, 'Training speed and the fast preset'."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override the preset's epochs (tag e.g. "
                                       "paper_e50)."),
     name: str | None = typer.Option(None, "--name", help="Folder under <cache>/benchmarks/. Default: the preset "

@@ -150,9 +150,11 @@ def train(
     source: str = SOURCE_OPT,
     target: str = TARGET_OPT,
     method: str = typer.Option("tlmlda", "--method", "-m", help="tlmlda, an ablation (tlmlda_w, tlmlda_alpha, "
-                               "tlmlda_l, tlmlda_m), only_cls or pca_svm. See README, 'Methods'."),
+                               "tlmlda_l, tlmlda_m), only_cls, pca_svm, a DA baseline (dan, dsan, coral, dann) or "
+                               "ours (tlmlda_plus and its ablations). See README, 'Methods'."),
     preset: str = typer.Option("paper", "--preset", "-p", help="Training recipe: paper (lr 1e-5, batch 100, 500 "
-                               "epochs) or demo (tiny synthetic corpora only)."),
+                               "epochs), fast (lr 1e-3 cosine, batch 100, 20 epochs: 25x fewer steps) or demo "
+                               "(tiny synthetic corpora only)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (weights, noise, batch order)."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override the preset's number of epochs."),
     lr: float | None = typer.Option(None, "--lr", min=0.0, help="Override the preset's learning rate."),
@@ -204,6 +206,14 @@ def _show_metrics(rdir: Path) -> None:
     m = read_json(rdir / "metrics.json")
     out.print(metrics_table(m, f"{m['scheme']}  {m['method']}  {m['preset']}  seed {m['seed']}  (last epoch)"))
     out.print(confusion_table(m))
+    cfg = read_json(rdir / "config.json")
+    facts = [f"trained in {cfg['train_seconds']:.0f} s"] if cfg.get("train_seconds") is not None else []
+    if cfg.get("peak_rss_mb"):
+        facts.append(f"peak memory {cfg['peak_rss_mb']:.0f} MB")
+    if cfg.get("reverse_validation_uar") is not None:
+        facts.append(f"reverse-validation UAR {100 * cfg['reverse_validation_uar']:.2f} % (no target label)")
+    if facts:
+        out.print("; ".join(facts), highlight=False)
     out.print(f"run folder: {rdir}", highlight=False)
 
 

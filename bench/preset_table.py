@@ -23,6 +23,8 @@ import numpy as np
 
 from sercross.cache import run_dir
 from sercross.pairs import load_pair
+from sercross.runs import load_estimator
+from sercross.selection import reverse_validation_of
 
 
 def _ms(values: list[float], scale: float = 100.0, digits: int = 2) -> str:
@@ -49,7 +51,13 @@ def collect(cache: Path, source: str, target: str, method: str, preset: str, see
     pair = load_pair(cache, source, target, rows[0]["cfg"]["feature_set"])
     train = rows[0]["cfg"]["train"]
     steps = train["epochs"] * math.ceil(max(len(pair.ys), len(pair.yt)) / train["batch_size"])
-    rv = [r["cfg"]["reverse_validation_uar"] for r in rows if r["cfg"].get("reverse_validation_uar") is not None]
+    rv = []
+    for r in rows:
+        score = r["cfg"].get("reverse_validation_uar")
+        if score is None:  # runs trained before the score was recorded: compute it from the stored model
+            est = load_estimator(run_dir(cache, source, target, method, preset, r["cfg"]["seed"]))
+            score = reverse_validation_of(est, pair.Xs, pair.ys, pair.Xt, len(pair.classes))
+        rv.append(score)
     return {
         "seeds": len(rows), "steps": steps, "train": train,
         "war": [r["met"]["war"] for r in rows], "uar": [r["met"]["uar"] for r in rows],

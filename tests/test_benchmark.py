@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import sercross.benchmark as bm
 from sercross.cache import atomic_write_csv, atomic_write_json, atomic_write_npy, features_dir, pair_dir
-from sercross.config import PRESETS, TrainConfig
+from sercross.config import METHODS, PRESETS, TrainConfig
 from sercross.corpora import Utterance
 from sercross.errors import SercrossError
 from sercross.features import _fingerprint
@@ -355,3 +355,15 @@ def test_a_method_with_its_own_settings_is_reused_too(cache):
     plan = bm.plan_benchmark(cache, DEMO[:1], methods=["dann"], seeds=[0], preset="tiny")
     bm.run_benchmark(plan, jobs=1)
     assert bm.plan_benchmark(cache, DEMO[:1], methods=["dann"], seeds=[0], preset="tiny").todo == []
+
+
+def test_a_run_of_a_method_defined_differently_is_not_reused(cache):
+    plan = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
+    bm.run_benchmark(plan, jobs=1)
+    cfg_path = plan.run_dir(plan.runs[0]) / "config.json"
+    doc = json.loads(cfg_path.read_text())
+    assert doc["method_spec"] == METHODS["only_cls"].fingerprint
+    doc["method_spec"]["weighting"] = "dynamic"  # as if only_cls had been defined with other weights
+    cfg_path.write_text(json.dumps(doc))
+    again = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
+    assert again.todo == plan.runs and "definition changed" in next(iter(again.stale.values()))

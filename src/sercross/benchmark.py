@@ -40,7 +40,7 @@ from sercross.errors import SercrossError
 from sercross.executor import LocalExecutor, TaskFailed, open_executor, resolve_scheduler
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
 from sercross.pairs import PAPER_CLASSES, default_classes, load_pair
-from sercross.runs import method_fingerprint, train_run
+from sercross.runs import train_run
 
 # The paper's six schemes (section 3.1), in the column order of its Tables 3 and 4.
 PAPER_SCHEMES: tuple[tuple[str, str], ...] = (
@@ -381,11 +381,11 @@ def run_state(
         return "method, preset or seed differ"
     spec = get_method(method)
     if cfg.get("method_spec", {}).get("terms") is not None:
-        if cfg["method_spec"] != method_fingerprint(spec):
+        if cfg["method_spec"] != spec.fingerprint:
             return "the method's definition changed since"
     elif cfg.get("method_description") != spec.description:
         return "the method's definition changed since"
-    wanted = _comparable_train(get_method(method).configure(config).to_dict())
+    wanted = _comparable_train(spec.configure(config).to_dict())
     # A field added to TrainConfig after the run was trained counts with its default value.
     stored = {**_comparable_train(TrainConfig().to_dict()), **_comparable_train(cfg.get("train", {}))}
     if stored != wanted:

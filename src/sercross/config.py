@@ -111,6 +111,12 @@ class MethodSpec:
     def active(self) -> tuple[bool, ...]:
         return tuple(self.terms) + (False,) * (len(TERM_NAMES) - len(self.terms))
 
+    @property
+    def fingerprint(self) -> dict:
+        """What defines the method besides the training config (stored with each run, JSON-ready)."""
+        return {"terms": list(self.active), "weighting": self.weighting,
+                "alpha": list(self.alpha) if self.alpha else None}
+
     def configure(self, config: TrainConfig) -> TrainConfig:
         """The preset's config with this method's own settings applied."""
         return replace(config, **self.overrides) if self.overrides else config

@@ -87,7 +87,7 @@ def train_run(
         "pair_fingerprint": pair.meta.get("fingerprint"),
         "method": method,
         "method_description": spec.description,
-        "method_spec": method_fingerprint(spec),
+        "method_spec": spec.fingerprint,
         "preset": preset,
         "seed": seed,
         "alpha": list(alpha),
@@ -106,12 +106,6 @@ def train_run(
     atomic_write_json(out / "config.json", config_doc)
     evaluate_run(out, pair, estimator=est)
     return out
-
-
-def method_fingerprint(spec) -> dict:
-    """What defines a method besides the training config: its terms, weighting and fixed alpha."""
-    return {"terms": list(spec.active), "weighting": spec.weighting,
-            "alpha": list(spec.alpha) if spec.alpha else None}
 
 
 def _torch_bytes(est) -> bytes:

@@ -35,7 +35,7 @@ def test_joint_pass_with_per_domain_batch_norm_equals_two_separate_passes():
     twin = TLMLDANet(40, 3, (30, 20, 10), (12, 8), dropout=0.0).train()
     twin.load_state_dict(net.state_dict())
     xs, xt = torch.rand(6, 40), torch.rand(5, 40) + 0.5
-    rec, feats, logits = net.forward_domains(torch.cat([xs, xt]), 6)
+    rec, feats, logits = net(torch.cat([xs, xt]), n_first=6)
     rec_s, fs, ls = twin(xs)
     rec_t, ft, lt = twin(xt)
     torch.testing.assert_close(rec, torch.cat([rec_s, rec_t]))

@@ -90,25 +90,20 @@ class TLMLDANet(nn.Module):
         self.n_features = n_features
         self.n_classes = n_classes
 
-    def forward(self, x: torch.Tensor, reconstruct: bool = True):
-        """Returns (reconstruction or None, learned features, class logits)."""
-        code = self.encoder(x)
-        features = self.dnn(code)
-        logits = self.classifier(features)
-        recon = self.decoder(code) if reconstruct else None
-        return recon, features, logits
+    def forward(self, x: torch.Tensor, reconstruct: bool = True, n_first: int | None = None):
+        """Returns (reconstruction or None, learned features, class logits).
 
-    def forward_domains(self, x: torch.Tensor, n_first: int, reconstruct: bool = True):
-        """One pass over two stacked batches (source rows first, ``n_first`` of them, then target rows).
-
-        Each linear layer is one matmul over both, but in training batch-norm normalises each batch with
-        its own statistics and updates its running statistics with the first batch, then the second:
+        ``n_first``: ``x`` stacks two batches (source rows first, ``n_first`` of them, then target rows).
+        Each linear layer is still one matmul over both, but in training batch-norm normalises each batch
+        with its own statistics and updates its running statistics with the first batch, then the second:
         the same model as two separate passes, with half the matmul calls and no gradient accumulation
         between them. Only the dropout masks are drawn in a different order.
         """
         def run(seq: nn.Module, h: torch.Tensor) -> torch.Tensor:
+            if n_first is None or not self.training:
+                return seq(h)
             for layer in _layers(seq):
-                if isinstance(layer, nn.BatchNorm1d) and self.training:
+                if isinstance(layer, nn.BatchNorm1d):
                     h = torch.cat([layer(h[:n_first]), layer(h[n_first:])])
                 else:
                     h = layer(h)

@@ -228,7 +228,7 @@ class TLMLDA:
                     else:
                         # Batch-norm sees one domain per batch (the paper's reading, see README); one
                         # matmul per layer still serves both.
-                        rec, feats, logits = model.forward_domains(both, n, reconstruct=uses_decoder)
+                        rec, feats, logits = model(both, reconstruct=uses_decoder, n_first=n)
                     rec_s, rec_t = (rec[:n], rec[n:]) if rec is not None else (None, None)
                     fs, ft, logit_s, logit_t = feats[:n], feats[n:], logits[:n], logits[n:]
                 else:

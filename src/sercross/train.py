@@ -246,7 +246,8 @@ class TLMLDA:
                         k = multi_gaussian_kernel(fs, ft, cfg.kernel_num, cfg.kernel_mul)
                     if active[idx["MMD"]]:
                         terms[idx["MMD"]] = mmd(fs, ft, kernel=k)
-                    probs_t = torch.softmax(logit_t, dim=1)
+                    if active[idx["DIV"]] or active[idx["LMMD"]]:
+                        probs_t = torch.softmax(logit_t, dim=1)
                     if active[idx["DIV"]]:
                         terms[idx["DIV"]] = diversity(probs_t)
                     if active[idx["LMMD"]]:

@@ -13,13 +13,13 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from sercross.cache import read_csv
 from sercross.config import METHODS
 
 
@@ -38,8 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--method", default="tlmlda_plus")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
-    with (args.cache / "benchmarks" / args.name / "results.csv").open() as f:
-        rows = [r for r in csv.DictReader(f) if r["war"] not in ("", "None")]
+    rows = [r for r in read_csv(args.cache / "benchmarks" / args.name / "results.csv") if r["war"] not in ("", "None")]
     schemes = list(dict.fromkeys(f"{r['source']}:{r['target']}" for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     res: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))

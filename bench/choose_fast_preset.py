@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sercross.cache import read_csv
 from sercross.config import alpha_for, get_preset
 from sercross.pairs import load_pair
 from sercross.runs import load_estimator, read_run_config
@@ -76,9 +77,8 @@ def main(argv=None) -> int:
             for cfg_path in sorted(args.paper_runs.glob(f"{source}__{target}/tlmlda/paper-seed*/config.json")):
                 rdir = cfg_path.parent
                 est = load_estimator(rdir)
-                hist = [ln.split(",") for ln in (rdir / "history.csv").read_text().splitlines()]
-                header, last = hist[0], hist[-1]
-                est.history_ = [{k: float(v) if v not in ("", "None") else None for k, v in zip(header, last)}]
+                last = read_csv(rdir / "history.csv")[-1]
+                est.history_ = [{k: float(v) for k, v in last.items() if v not in ("", "None")}]
                 row = {"scheme": f"{source}:{target}", "candidate": f"paper preset ({rdir.name})", "lr": 1e-5,
                        "schedule": "constant", "seconds": read_run_config(rdir)["train_seconds"],
                        **_source_only(pair, est)}

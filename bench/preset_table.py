@@ -13,15 +13,13 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from sercross.cache import run_dir
+from sercross.cache import read_csv, read_json, run_dir
 from sercross.pairs import load_pair
 from sercross.runs import load_estimator
 from sercross.selection import reverse_validation_of
@@ -41,10 +39,8 @@ def collect(cache: Path, source: str, target: str, method: str, preset: str, see
         rdir = run_dir(cache, source, target, method, preset, seed)
         if not (rdir / "metrics.json").is_file():
             continue
-        cfg = json.loads((rdir / "config.json").read_text())
-        met = json.loads((rdir / "metrics.json").read_text())
-        with (rdir / "history.csv").open() as f:
-            hist = list(csv.DictReader(f))
+        cfg, met = read_json(rdir / "config.json"), read_json(rdir / "metrics.json")
+        hist = read_csv(rdir / "history.csv")
         rows.append({"cfg": cfg, "met": met, "last": hist[-1], "epochs": len(hist)})
     if not rows:
         return None

@@ -65,3 +65,12 @@ def test_fast_dropout_masks_are_seeded_bernoulli_with_inverted_scaling():
     drop.rng = None
     assert abs(float((drop(x) == 0).float().mean()) - 0.3) < 0.01  # torch's own dropout without a generator
     assert torch.equal(drop.eval()(x), x)
+
+
+def test_fast_dropout_with_p_one_drops_everything_like_torch():
+    import numpy as np
+
+    drop = Dropout(1.0).train()
+    drop.rng = np.random.default_rng(0)
+    x = torch.ones(3, 4)
+    assert torch.equal(drop(x), torch.nn.functional.dropout(x, 1.0, training=True))

@@ -28,6 +28,8 @@ class Dropout(nn.Module):
         if self.rng is None:
             return F.dropout(x, self.p, training=True)
         threshold = min(max(round(self.p * 65536), 0), 65536)
+        if threshold == 65536:
+            return x * 0.0  # everything dropped, as torch does for p = 1 (no rescaling to divide by zero)
         words = np.frombuffer(self.rng.bytes(2 * x.numel()), np.uint16).reshape(x.shape)
         mask = np.empty(x.shape, np.float32)
         np.greater_equal(words, threshold, out=mask, casting="unsafe")

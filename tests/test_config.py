@@ -8,12 +8,14 @@ def test_each_tlmlda_plus_ablation_drops_exactly_one_option():
     assert full.alpha == DEFAULT_ALPHA  # one alpha for every scheme: nothing tuned per corpus pair
     base = full.configure(TrainConfig())
     ablations = [m for m in METHODS.values() if m.name.startswith("tlmlda_plus_no_")]
-    assert len(ablations) == len(PLUS_OPTIONS) + 2  # every option, the normalised weighting, the diversity term
+    # every option, the normalised weighting, the diversity term, the speaker normalisation
+    assert len(ablations) == len(PLUS_OPTIONS) + 3
     for m in ablations:
         cfg = m.configure(TrainConfig())
         changed = [f.name for f in fields(TrainConfig) if getattr(cfg, f.name) != getattr(base, f.name)]
         changed += ["weighting"] if m.weighting != full.weighting else []
         changed += ["terms"] if m.active != full.active else []
+        changed += ["input_norm"] if m.input_norm != full.input_norm else []
         assert len(changed) == 1, (m.name, changed)
 
 
@@ -25,3 +27,11 @@ def test_fast_preset_needs_at_least_20_times_fewer_flops_than_paper():
     assert (paper.encoder_sizes, paper.dnn_sizes, paper.batch_size) == (fast.encoder_sizes, fast.dnn_sizes,
                                                                         fast.batch_size)
     assert paper.epochs / fast.epochs >= 20
+
+
+def test_default_input_norm_leaves_the_method_fingerprint_as_it_was():
+    # Runs made before input normalisation existed must stay reusable: the key appears only when not default.
+    assert "input_norm" not in METHODS["only_cls"].fingerprint
+    assert METHODS["only_cls_spk"].fingerprint["input_norm"] == "speaker"
+    spk, plain = METHODS["only_cls_spk"], METHODS["only_cls"]
+    assert (spk.active, spk.weighting) == (plain.active, plain.weighting)

@@ -1,10 +1,20 @@
 import numpy as np
 import pytest
 
+from sercross.cache import pair_dir
 from sercross.corpora import Utterance
 from sercross.errors import SercrossError
 from sercross.features import FeatureTable
-from sercross.pairs import build_pair, default_classes, load_pair, minmax_scale, save_pair
+from sercross.pairs import (
+    SPEAKERS_FILE,
+    build_pair,
+    default_classes,
+    load_pair,
+    minmax_scale,
+    model_inputs,
+    save_pair,
+    speaker_normalize,
+)
 
 
 def table(corpus, emotions, rng, dim=6, shift=0.0):
@@ -61,3 +71,55 @@ def test_features_of_different_opensmile_versions_are_not_mixed(rng):
     a.meta["opensmile_version"], b.meta["opensmile_version"] = "2.6.0", "2.5.1"
     with pytest.raises(SercrossError, match="different opensmile versions"):
         build_pair(a, b)
+
+
+def test_speaker_normalisation_removes_each_speakers_offset_and_scales_to_unit_range(rng):
+    X = rng.normal(size=(40, 5))
+    speakers = np.array(["m"] * 20 + ["f"] * 20)
+    shifted = X.copy()
+    shifted[20:] += 7.0  # a voice-wide offset (e.g. pitch) that carries no emotion
+    S = speaker_normalize(shifted, speakers)
+    assert S.dtype == np.float32 and np.isclose(S.min(), 0) and np.isclose(S.max(), 1)
+    assert np.allclose(S[:20].mean(0), S[20:].mean(0), atol=1e-6)
+    # the same result whatever per-corpus affine scaling came before (a pair's features are min-max scaled)
+    assert np.allclose(speaker_normalize(3.0 * shifted - 2.0, speakers), S, atol=1e-6)
+    # unknown speakers ("") form one group: plain per-corpus scaling
+    assert np.allclose(speaker_normalize(X, [""] * 40), minmax_scale(X), atol=1e-6)
+    with pytest.raises(ValueError, match="speakers for"):
+        speaker_normalize(X, speakers[:3])
+
+
+def test_target_speakers_round_trip_and_model_inputs(rng, tmp_path):
+    src = table("a", ["anger", "sadness"] * 6, rng)
+    tgt = table("b", ["anger", "sadness", "fear"] * 4, rng, shift=10.0)
+    p = build_pair(src, tgt)
+    assert p.target_speakers == [u.speaker for u in tgt.utterances if u.emotion in p.classes]
+    save_pair(tmp_path, p)
+    q = load_pair(tmp_path, "a", "b", "IS10")
+    assert q.target_speakers == p.target_speakers
+    assert model_inputs(q, "corpus") == (q.Xs, q.Xt)
+    Xs, Xt = model_inputs(q, "speaker")
+    assert np.allclose(Xt, speaker_normalize(q.Xt, q.target_speakers))
+    with pytest.raises(SercrossError, match="unknown input normalisation"):
+        model_inputs(q, "utterance")
+    # a pair saved before target speakers were kept loads without them, and says so when they are needed
+    (pair_dir(tmp_path, "a", "b", "IS10") / SPEAKERS_FILE).unlink()
+    old = load_pair(tmp_path, "a", "b", "IS10")
+    assert old.target_speakers is None
+    with pytest.raises(SercrossError, match="without its target speakers"):
+        model_inputs(old, "speaker")
+
+
+def test_an_older_pair_gains_target_speakers_without_a_new_pair_file(rng, tmp_path):
+    from sercross.pipeline import pair_for
+
+    src = table("a", ["anger", "sadness"] * 6, rng)
+    tgt = table("b", ["anger", "sadness"] * 6, rng)
+    save_pair(tmp_path, build_pair(src, tgt))
+    folder = pair_dir(tmp_path, "a", "b", "IS10")
+    (folder / SPEAKERS_FILE).unlink()
+    before = (folder / "pair.npz").read_bytes()
+    p = pair_for(tmp_path, src, tgt)
+    assert (folder / "pair.npz").read_bytes() == before  # finished runs refer to its fingerprint
+    assert p.target_speakers == [u.speaker for u in tgt.utterances]
+    assert load_pair(tmp_path, "a", "b", "IS10").target_speakers == p.target_speakers

@@ -7,7 +7,7 @@ import pytest
 
 from sercross.config import get_preset
 from sercross.errors import SercrossError
-from sercross.pairs import Pair
+from sercross.pairs import Pair, speaker_normalize
 from sercross.runs import evaluate_run, load_estimator, train_run
 
 CFG = get_preset("demo", epochs=2, encoder_sizes=(24, 16, 8), dnn_sizes=(12, 6), threads=1)
@@ -74,3 +74,21 @@ def test_pca_svm_choices_ignore_target_labels(rng, tmp_path):
     b = train_run(tmp_path / "2", p, "pca_svm", "demo", CFG, seed=0)
     ca, cb = (json.loads((d / "config.json").read_text()) for d in (a, b))
     assert ca["chosen"] == cb["chosen"]
+
+
+def test_a_speaker_normalised_run_is_evaluated_on_the_inputs_it_was_trained_on(rng, tmp_path):
+    p = make_pair(rng)
+    p.target_speakers = [f"t{i % 2}" for i in range(len(p.yt))]
+    p.Xt[: len(p.yt) // 2] += 0.5  # one target speaker's offset: normalisation changes what the model sees
+    out = train_run(tmp_path, p, "only_cls_spk", "demo", CFG, seed=0)
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["method_spec"]["input_norm"] == "speaker"
+    first = (out / "predictions.csv").read_text()
+    assert evaluate_run(out, p)["war"] == json.loads((out / "metrics.json").read_text())["war"]
+    assert (out / "predictions.csv").read_text() == first
+    est = load_estimator(out)
+    Xt = speaker_normalize(p.Xt, p.target_speakers)
+    assert [p.classes[i] for i in est.predict(Xt)] == [line.split(",")[2] for line in first.splitlines()[1:]]
+    p.target_speakers = None
+    with pytest.raises(SercrossError, match="without its target speakers"):
+        evaluate_run(out, p)

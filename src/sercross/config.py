@@ -106,6 +106,7 @@ class MethodSpec:
     group: str = "paper"  # "paper": TLMLDA, its ablations and baselines | "da": standard DA baselines | "ours"
     overrides: dict = field(default_factory=dict)  # TrainConfig fields this method sets
     alpha: tuple[float, ...] | None = None  # fixed alpha for every scheme (None: the paper's per scheme)
+    input_norm: str = "corpus"  # "corpus": the pair's per-corpus scaling | "speaker": pairs.speaker_normalize
 
     @property
     def active(self) -> tuple[bool, ...]:
@@ -114,8 +115,11 @@ class MethodSpec:
     @property
     def fingerprint(self) -> dict:
         """What defines the method besides the training config (stored with each run, JSON-ready)."""
-        return {"terms": list(self.active), "weighting": self.weighting,
-                "alpha": list(self.alpha) if self.alpha else None}
+        doc = {"terms": list(self.active), "weighting": self.weighting,
+               "alpha": list(self.alpha) if self.alpha else None}
+        if self.input_norm != "corpus":  # absent for the default, so runs made before the option stay valid
+            doc["input_norm"] = self.input_norm
+        return doc
 
     def configure(self, config: TrainConfig) -> TrainConfig:
         """The preset's config with this method's own settings applied."""
@@ -128,19 +132,20 @@ PLUS_OPTIONS = {"ramp": True, "bn_mode": "joint", "adabn": True}
 
 def _plus_family() -> list[MethodSpec]:
     """TLMLDA+ (all options) and one ablation per option, so each option's effect is measured."""
-    desc = ("TLMLDA+ (ours): TLMLDA's five terms; reconstruction and classification losses divided by their "
-            "running means (w_i L_i ~ alpha_i, so the classifier is not starved), MMD and LMMD with fixed weights "
-            "alpha_i ramped up, a diversity term on the target predictions, batch-norm over source+target "
-            "batches, AdaBN on the target at the end; one alpha for every scheme")
+    desc = ("TLMLDA+ (ours): speaker-normalised inputs; TLMLDA's five terms; reconstruction and classification "
+            "losses divided by their running means (w_i L_i ~ alpha_i, so the classifier is not starved), MMD "
+            "and LMMD with fixed weights alpha_i ramped up, a diversity term on the target predictions, "
+            "batch-norm over source+target batches, AdaBN on the target at the end; one alpha for every scheme")
     terms = (True, True, True, True, True, False, False, True)
     full = MethodSpec("tlmlda_plus", desc, terms=terms, weighting="normalized", group="ours",
-                      overrides=dict(PLUS_OPTIONS), alpha=DEFAULT_ALPHA)
+                      overrides=dict(PLUS_OPTIONS), alpha=DEFAULT_ALPHA, input_norm="speaker")
     without = {
         "div": ("no diversity term", {"terms": terms[:-1] + (False,)}, {}),
         "norm": ("the paper's dynamic weights instead of normalised ones", {"weighting": "dynamic_alpha"}, {}),
         "ramp": ("no ramp-up", {}, {"ramp": False}),
         "joint": ("batch-norm per domain", {}, {"bn_mode": "separate"}),
         "adabn": ("no AdaBN", {}, {"adabn": False}),
+        "spk": ("per-corpus scaling instead of speaker normalisation", {"input_norm": "corpus"}, {}),
     }
     ablations = [
         replace(full, name=f"tlmlda_plus_no_{key}", description=f"ablation of TLMLDA+: {what}",
@@ -166,6 +171,12 @@ METHODS: dict[str, MethodSpec] = {
                    terms=(False, False, True, False, False), weighting="unit"),
         MethodSpec("pca_svm", "PCA + linear SVM on the source; PCA size and C chosen by leave-one-speaker-out "
                    "on the source only", kind="pca_svm"),
+        # The baselines on speaker-normalised inputs: how much of TLMLDA+'s gain the normalisation alone brings.
+        MethodSpec("only_cls_spk", "Only_cls on speaker-normalised inputs (no adaptation term)",
+                   terms=(False, False, True, False, False), weighting="unit", group="ours_ablation",
+                   input_norm="speaker"),
+        MethodSpec("pca_svm_spk", "PCA+SVM on speaker-normalised inputs (chosen on the source only)",
+                   kind="pca_svm", group="ours_ablation", input_norm="speaker"),
         # Standard domain-adaptation baselines on the same network (encoder + DNN + classifier, no decoder terms).
         MethodSpec("dan", "DAN (Long et al. 2015): L_y + lambda * multi-kernel MMD, lambda ramped up",
                    terms=(False, False, True, True, False), weighting="lambda", group="da",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sercross.cache import features_dir
+from sercross.cache import features_dir, pair_dir
 from sercross.corpora import Manifest, load_manifest, resolve_root
 from sercross.errors import SercrossError
 from sercross.features import FeatureTable, load_features
-from sercross.pairs import Pair, build_pair, default_classes, load_pair, save_pair
+from sercross.pairs import Pair, build_pair, default_classes, load_pair, save_pair, write_target_speakers
 
 
 def corpus_name(name: str) -> str:
@@ -34,6 +34,17 @@ def features_or_extract(cache: Path, manifest: Manifest, feature_set: str, extra
     return load_features(cache, manifest.name, feature_set)
 
 
+def _add_target_speakers(cache: Path, pair: Pair, target: FeatureTable) -> bool:
+    """Give a pair saved by an older sercross its target speakers, leaving pair.npz (and so every run) valid."""
+    speaker_of = {u.file: u.speaker for u in target.utterances}
+    if not all(f in speaker_of for f in pair.target_files):
+        return False
+    pair.target_speakers = [speaker_of[f] for f in pair.target_files]
+    write_target_speakers(pair_dir(cache, pair.source, pair.target, pair.feature_set), pair.target_speakers,
+                          pair.target_files)
+    return True
+
+
 def pair_for(
     cache: Path, source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None,
     force: bool = False,
@@ -51,7 +62,8 @@ def pair_for(
             and pair.meta.get("target_features") == target.meta.get("fingerprint")
             and classes == pair.classes
         ):
-            return pair
+            if pair.target_speakers is not None or _add_target_speakers(cache, pair, target):
+                return pair
     pair = build_pair(source, target, classes)
     save_pair(cache, pair)
     return pair

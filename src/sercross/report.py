@@ -359,14 +359,15 @@ def run_pair(run: Run) -> Pair:
 
 
 def tsne_inputs(run: Run, pair: Pair | None = None) -> TsneInputs:
-    """``est.transform`` of the run's stored model on its pair's Xs and Xt."""
-    from sercross.runs import load_estimator
+    """``est.transform`` of the run's stored model on its pair's source and target (as the model saw them)."""
+    from sercross.runs import load_estimator, run_inputs
 
     if not run.is_network:
         raise SercrossError(f"{run.method} has no learned 256-d features", hint="t-SNE needs a network method")
     pair = pair if pair is not None else run_pair(run)
     est = load_estimator(run.path)
-    return TsneInputs(np.asarray(est.transform(pair.Xs)), np.asarray(est.transform(pair.Xt)),
+    Xs, Xt = run_inputs(run.config, pair)
+    return TsneInputs(np.asarray(est.transform(Xs)), np.asarray(est.transform(Xt)),
                       np.asarray(pair.ys), np.asarray(pair.yt), tuple(pair.classes))
 
 

@@ -31,7 +31,7 @@ from sercross.cache import (
 from sercross.config import TrainConfig, alpha_for, get_method
 from sercross.errors import SercrossError
 from sercross.metrics import score, war
-from sercross.pairs import Pair
+from sercross.pairs import Pair, model_inputs
 from sercross.selection import reverse_validation_of
 
 
@@ -50,8 +50,9 @@ def train_run(
     out = run_dir(cache, pair.source, pair.target, method, preset, seed)
     alpha = spec.alpha or alpha_for(pair.source, pair.target)
     t0 = time.perf_counter()
+    Xs, Xt = model_inputs(pair, spec.input_norm)
     if spec.kind == "pca_svm":
-        est = PCASVM(random_state=seed).fit(pair.Xs, pair.ys, np.array(pair.source_speakers))
+        est = PCASVM(random_state=seed).fit(Xs, pair.ys, np.array(pair.source_speakers))
         history_header = ["pca_variance", "C", "source_cv_uar"]
         history_rows = [[r["pca_variance"], r["C"], r["source_cv_uar"]] for r in est.cv_results_]
         model_bytes, model_name = pickle.dumps(est), "model.pkl"
@@ -62,17 +63,17 @@ def train_run(
         def monitor(epoch: int, row: dict) -> None:
             # Monitoring only: recorded for plots, never read by training or selection.
             if config.monitor_target:
-                row["target_war_monitor"] = war(pair.yt, est.predict(pair.Xt))
+                row["target_war_monitor"] = war(pair.yt, est.predict(Xt))
             if on_epoch is not None:
                 on_epoch(epoch, row)
 
         est = TLMLDA(method=method, config=config, alpha=alpha, random_state=seed)
-        est.fit(pair.Xs, pair.ys, pair.Xt, n_classes=len(pair.classes), on_epoch=monitor)
+        est.fit(Xs, pair.ys, Xt, n_classes=len(pair.classes), on_epoch=monitor)
         history_header = list(est.history_[0].keys()) if est.history_ else ["epoch"]
         history_rows = [[row.get(k) for k in history_header] for row in est.history_]
         model_bytes, model_name = _torch_bytes(est), "model.pt"
         # Unsupervised (source labels and unlabelled target only): a score that may choose between models.
-        extra = {"reverse_validation_uar": reverse_validation_of(est, pair.Xs, pair.ys, pair.Xt, len(pair.classes))}
+        extra = {"reverse_validation_uar": reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes))}
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
@@ -104,7 +105,7 @@ def train_run(
     atomic_write_bytes(out / model_name, model_bytes)
     atomic_write_csv(out / "history.csv", history_header, history_rows)
     atomic_write_json(out / "config.json", config_doc)
-    evaluate_run(out, pair, estimator=est)
+    evaluate_run(out, pair, estimator=est, target_inputs=Xt)
     return out
 
 
@@ -166,8 +167,16 @@ def read_run_config(out: Path) -> dict:
     return cfg
 
 
-def evaluate_run(out: Path, pair: Pair, estimator=None) -> dict:
-    """Score a run on its target; writes metrics.json and predictions.csv. Target labels only score."""
+def run_inputs(run_config: dict, pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """The source and target features the run's model was trained on (its method's input normalisation)."""
+    return model_inputs(pair, (run_config.get("method_spec") or {}).get("input_norm", "corpus"))
+
+
+def evaluate_run(out: Path, pair: Pair, estimator=None, target_inputs: np.ndarray | None = None) -> dict:
+    """Score a run on its target; writes metrics.json and predictions.csv. Target labels only score.
+
+    ``target_inputs``: the target features as the model sees them, when the caller has them already.
+    """
     cfg = read_run_config(out)
     if cfg.get("pair_fingerprint") != pair.meta.get("fingerprint"):
         raise SercrossError(
@@ -175,7 +184,8 @@ def evaluate_run(out: Path, pair: Pair, estimator=None) -> dict:
             hint="re-train it (`sercross train ... --force`)",
         )
     est = estimator if estimator is not None else load_estimator(out)
-    pred = np.asarray(est.predict(pair.Xt))
+    Xt = target_inputs if target_inputs is not None else run_inputs(cfg, pair)[1]
+    pred = np.asarray(est.predict(Xt))
     metrics = score(pair.yt, pred, pair.classes)
     metrics.update(
         scheme=pair.name, method=cfg["method"], preset=cfg["preset"], seed=cfg["seed"],

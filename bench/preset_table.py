@@ -101,8 +101,8 @@ def main(argv=None) -> int:
                 f"{_ms(r['src_acc'], digits=1)} | {r['steps']} | 1/{base_steps / r['steps']:.0f} | "
                 f"{_ms(r['seconds'], 1, 0)} | {r['rss']:.0f} |"
             )
-    if len(presets) == 2:
-        a, b = presets
+    a = presets[0]
+    for b in presets[1:]:
         lines += ["", f"WAR difference {b} − {a} (mean of seeds, points):"]
         for scheme in args.schemes.split(","):
             if (scheme, a) in means and (scheme, b) in means:

@@ -48,6 +48,12 @@ def test_chain_extract_pair_train_evaluate(corpora, tmp_path):
     r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "--method", "pca_svm", "--preset", "demo")
     assert r.exit_code == 0, r.output
     assert (cache / "runs" / "demo_a__demo_b" / "pca_svm" / "demo-seed0" / "metrics.json").is_file()
+    r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "--method", "tlmlda_plus", "--preset", "demo",
+               "--epochs", 2)
+    assert r.exit_code == 0, r.output
+    assert "speaker normalisation over 2 source and 2 target speaker(s)" in r.output and "warning" not in r.output
+    plus = cache / "runs" / "demo_a__demo_b" / "tlmlda_plus" / "demo_e2-seed0"
+    assert invoke("--cache", cache, "evaluate", plus).exit_code == 0
 
 
 def test_user_errors_are_one_line_with_hint_and_exit_2(tmp_path):

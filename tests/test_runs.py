@@ -83,6 +83,7 @@ def test_a_speaker_normalised_run_is_evaluated_on_the_inputs_it_was_trained_on(r
     out = train_run(tmp_path, p, "only_cls_spk", "demo", CFG, seed=0)
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["method_spec"]["input_norm"] == "speaker"
+    assert cfg["speaker_groups"] == {"source": 3, "target": 2}
     first = (out / "predictions.csv").read_text()
     assert evaluate_run(out, p)["war"] == json.loads((out / "metrics.json").read_text())["war"]
     assert (out / "predictions.csv").read_text() == first

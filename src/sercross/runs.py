@@ -74,6 +74,9 @@ def train_run(
         model_bytes, model_name = _torch_bytes(est), "model.pt"
         # Unsupervised (source labels and unlabelled target only): a score that may choose between models.
         extra = {"reverse_validation_uar": reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes))}
+    if spec.input_norm == "speaker":
+        # One group on a side means no speaker information there: that side got plain per-corpus scaling.
+        extra["speaker_groups"] = {"source": len(set(pair.source_speakers)), "target": len(set(pair.target_speakers))}
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 

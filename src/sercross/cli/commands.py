@@ -214,6 +214,14 @@ def _show_metrics(rdir: Path) -> None:
         facts.append(f"reverse-validation UAR {100 * cfg['reverse_validation_uar']:.2f} % (no target label)")
     if facts:
         out.print("; ".join(facts), highlight=False)
+    groups = cfg.get("speaker_groups")
+    if groups:
+        out.print(f"speaker normalisation over {groups['source']} source and {groups['target']} target speaker(s)",
+                  highlight=False)
+        for side, n in groups.items():
+            if n < 2:
+                out.print(f"[yellow]warning:[/] the {side} corpus has no speaker information, so its inputs were "
+                          "only scaled per corpus (give its manifest a speaker rule or column)")
     out.print(f"run folder: {rdir}", highlight=False)
 
 

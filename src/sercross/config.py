@@ -171,7 +171,6 @@ METHODS: dict[str, MethodSpec] = {
                    terms=(False, False, True, False, False), weighting="unit"),
         MethodSpec("pca_svm", "PCA + linear SVM on the source; PCA size and C chosen by leave-one-speaker-out "
                    "on the source only", kind="pca_svm"),
-
         # Standard domain-adaptation baselines on the same network (encoder + DNN + classifier, no decoder terms).
         MethodSpec("dan", "DAN (Long et al. 2015): L_y + lambda * multi-kernel MMD, lambda ramped up",
                    terms=(False, False, True, True, False), weighting="lambda", group="da",

@@ -222,11 +222,8 @@ def load_pair(cache: Path, source: str, target: str, feature_set: str) -> Pair:
 SPEAKERS_FILE = "target_speakers.json"
 
 
-def write_target_speakers(out: Path, speakers: list[str], files: list[str] | None = None) -> None:
-    """Store the target speakers of the pair in ``out`` (``files``: the target files they belong to)."""
-    if files is None:
-        with np.load(out / "pair.npz", allow_pickle=False) as z:
-            files = [str(s) for s in z["target_files"]]
+def write_target_speakers(out: Path, speakers: list[str], files: list[str]) -> None:
+    """Store the target speakers of the pair in ``out`` with the target files they belong to (checked on load)."""
     atomic_write_json(out / SPEAKERS_FILE, {"target_files": list(files), "target_speakers": list(speakers)})
 
 

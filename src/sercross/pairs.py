@@ -74,8 +74,9 @@ def speaker_normalize(X: np.ndarray, speakers: list[str] | np.ndarray) -> np.nda
     """Standardise every feature within each speaker, then min-max scale the corpus to [0, 1].
 
     Speaker normalisation removes what is constant about a voice (pitch range, loudness, vocal tract)
-    before a classifier sees it; Schuller et al. (IEEE Trans. Affective Computing 1(2), 2010) found it the
-    most effective of the normalisations they compared across six corpora. It needs no emotion label, only
+    before a classifier sees it. It is a standard strategy of cross-corpus emotion recognition (among the
+    normalisations Schuller et al., IEEE Trans. Affective Computing 1(2), 2010, studied over six corpora; the
+    first stage of Kaya and Karpov's cascade, Neurocomputing 275, 2018). It needs no emotion label, only
     which utterances share a speaker. Utterances without a speaker ("") form one group, so a corpus without
     speaker information gets the plain per-corpus scaling. Standardising is unchanged by a per-corpus
     affine scaling done before it, so it can be applied to a pair's [0, 1] features directly.

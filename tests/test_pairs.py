@@ -123,3 +123,18 @@ def test_an_older_pair_gains_target_speakers_without_a_new_pair_file(rng, tmp_pa
     assert (folder / "pair.npz").read_bytes() == before  # finished runs refer to its fingerprint
     assert p.target_speakers == [u.speaker for u in tgt.utterances]
     assert load_pair(tmp_path, "a", "b", "IS10").target_speakers == p.target_speakers
+
+
+def test_an_older_pair_whose_target_files_are_unknown_is_rebuilt(rng, tmp_path):
+    from sercross.pipeline import pair_for
+
+    src = table("a", ["anger", "sadness"] * 6, rng)
+    tgt = table("b", ["anger", "sadness"] * 6, rng)
+    save_pair(tmp_path, build_pair(src, tgt))
+    folder = pair_dir(tmp_path, "a", "b", "IS10")
+    (folder / SPEAKERS_FILE).unlink()
+    renamed = FeatureTable("b", "IS10", tgt.X, [Utterance("elsewhere/" + u.file, u.speaker, u.emotion, u.native)
+                                                 for u in tgt.utterances], tgt.columns, tgt.meta)
+    p = pair_for(tmp_path, src, renamed)  # same fingerprint, but the files no longer match: build afresh
+    assert p.target_files[0].startswith("elsewhere/") and p.target_speakers is not None
+    assert load_pair(tmp_path, "a", "b", "IS10").target_speakers == p.target_speakers

@@ -184,8 +184,21 @@ def test_parsing_of_schemes_seeds_and_methods():
             bm.parse_seeds(bad)
     with pytest.raises(SercrossError):
         bm.parse_schemes("B-C")
-    with pytest.raises(SercrossError, match="unknown method"):
+    with pytest.raises(SercrossError, match="unknown method") as err:
         bm.parse_methods("magic")
+    assert "groups paper, da, ours, spk, all" in err.value.hint
+
+
+def test_method_groups_expand_in_order_without_duplicates():
+    from sercross.config import METHODS
+
+    assert not set(bm.METHOD_GROUPS) & set(METHODS)  # a group name never hides a method
+    assert bm.parse_methods("paper") == bm.parse_methods(None) == bm.PAPER_METHODS
+    assert bm.parse_methods("da") == ("dan", "dsan", "coral", "dann")
+    mixed = bm.parse_methods("only_cls,paper,DA,tlmlda_plus")
+    assert mixed[0] == "only_cls" and mixed.count("only_cls") == 1 and mixed[-1] == "tlmlda_plus"
+    assert "tlmlda_plus_no_spk" in bm.parse_methods("ours") and "dann_spk" in bm.parse_methods("spk")
+    assert set(bm.parse_methods("all")) == set(METHODS)
     assert bm.default_jobs(10, cores=2) == (2, 1)
     assert bm.default_jobs(1, cores=2) == (1, 2)
     assert bm.default_jobs(10, cores=2, jobs=1) == (1, 2)

@@ -35,7 +35,7 @@ import numpy as np
 
 from sercross import CACHE_VERSION
 from sercross.cache import atomic_write_bytes, atomic_write_csv, features_dir, read_csv, read_json, run_dir
-from sercross.config import PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
+from sercross.config import METHODS, PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
 from sercross.errors import SercrossError
 from sercross.executor import LocalExecutor, TaskFailed, open_executor, resolve_scheduler
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
@@ -122,12 +122,33 @@ def parse_seeds(text: str | int | None, default: int = 5) -> tuple[int, ...]:
     return tuple(seeds)
 
 
+# Names that stand for several methods in --methods (a method's own name never collides with them).
+METHOD_GROUPS: dict[str, tuple[str, ...]] = {
+    "paper": PAPER_METHODS,
+    "da": tuple(m for m, spec in METHODS.items() if spec.group == "da"),
+    "ours": tuple(m for m, spec in METHODS.items() if spec.group in ("ours", "ours_ablation")),
+    "spk": tuple(m for m, spec in METHODS.items() if spec.group == "spk_baseline"),
+    "all": tuple(METHODS),
+}
+
+
 def parse_methods(text: str | None) -> tuple[str, ...]:
-    if not text or text.strip().lower() == "all":
+    """Method names and group names (paper, da, ours, spk, all), comma-separated; default: the paper's."""
+    if not text or not text.strip():
         return PAPER_METHODS
-    names = [m.strip() for m in text.split(",") if m.strip()]
-    for m in names:
-        get_method(m)
+    names: list[str] = []
+    for item in (m.strip() for m in text.split(",")):
+        if not item:
+            continue
+        if item.lower() in METHOD_GROUPS:
+            names += METHOD_GROUPS[item.lower()]
+        elif item in METHODS:
+            names.append(item)
+        else:
+            raise SercrossError(
+                f"unknown method {item!r}",
+                hint=f"choose among {', '.join(METHODS)}, or the groups {', '.join(METHOD_GROUPS)}",
+            )
     return tuple(dict.fromkeys(names))
 
 

@@ -28,8 +28,9 @@ def benchmark(
         "(added to --schemes if both are given).",
     ),
     methods: str | None = typer.Option(
-        None, "--methods", "-m", help="Comma-separated methods. Default: all (tlmlda, its four ablations, only_cls, "
-        "pca_svm).",
+        None, "--methods", "-m", help="Comma-separated methods or groups: paper (tlmlda, its four ablations, only_cls, "
+        "pca_svm; the default), da (DAN, DSAN, CORAL, DANN), ours (tlmlda_plus and its ablations), spk (the "
+        "baselines on speaker-normalised inputs), all. E.g. paper,da,tlmlda_plus.",
     ),
     seeds: str = typer.Option("5", "--seeds", help="A count (5 = seeds 0..4), a list (0,3,7) or a range (2-4)."),
     preset: str = typer.Option("paper", "--preset", "-p", help="Training recipe: paper (500 epochs), fast (20 "

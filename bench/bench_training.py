@@ -86,6 +86,21 @@ def concurrency(cores: int, epochs: int) -> tuple[float, float]:
     return side_by_side, one_after_another
 
 
+def side_by_side_ratio(cores: int, epochs: int, conventional: float) -> tuple[list[float], list[float], float]:
+    """The ratio for the way `sercross benchmark` uses the machine by default: ``cores`` single-threaded
+    trainings at once, against ``cores`` single-threaded matmuls at once (both share caches and memory).
+
+    Returns the step times (s) and matmul peaks (FLOP/s) of the processes, and the ratio of the summed
+    model FLOP/s to the summed peaks.
+    """
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(cores) as pool:
+        steps = pool.starmap(step_seconds, [(1, epochs)] * cores)
+    with ctx.Pool(cores) as pool:
+        peaks = pool.map(matmul_flops, [1] * cores)
+    return steps, peaks, sum(conventional / s for s in steps) / sum(peaks)
+
+
 def bench_training(threads: int, epochs: int) -> None:
     cfg = get_preset("paper")
     conventional, executed = model_flops_per_step(D, cfg.batch_size, cfg)
@@ -97,6 +112,10 @@ def bench_training(threads: int, epochs: int) -> None:
         print(f"  TLMLDA {conventional / step / 1e9:.1f} GFLOP/s (6·params·samples), ratio to peak "
               f"{conventional / step / peak:.2f}; executed FLOPs only: ratio {executed / step / peak:.2f}")
     if threads > 1:
+        steps, peaks, ratio = side_by_side_ratio(threads, epochs, conventional)
+        print(f"{threads} single-thread trainings side by side (the benchmark grid's default): steps "
+              f"{', '.join(f'{1000 * s:.1f}' for s in steps)} ms, single-thread matmul peaks side by side "
+              f"{', '.join(f'{p / 1e9:.1f}' for p in peaks)} GFLOP/s: ratio {ratio:.2f} (6·params·samples)")
         side, serial = concurrency(threads, epochs)
         print(f"grid throughput: {threads} x 1-thread processes {side * 3600:.0f} trainings/h of {epochs} epochs, "
               f"1 x {threads}-thread process {serial * 3600:.0f}/h: ratio {side / serial:.2f} "

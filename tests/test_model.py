@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from sercross.model import Dropout, TLMLDANet
+from sercross.model import Dropout, InputLinear, TLMLDANet
 
 
 def test_shapes_and_layers_follow_the_paper():
@@ -10,8 +10,8 @@ def test_shapes_and_layers_follow_the_paper():
     x = torch.rand(7, 1582)
     recon, feats, logits = net(x)
     assert recon.shape == (7, 1582) and feats.shape == (7, 256) and logits.shape == (7, 5)
-    linear = [m for m in net.encoder.modules() if isinstance(m, nn.Linear)]
-    assert [m.out_features for m in linear] == [1200, 900, 500]
+    linear = [m for m in net.encoder.modules() if isinstance(m, (nn.Linear, InputLinear))]
+    assert [(m.in_features, m.out_features) for m in linear] == [(1582, 1200), (1200, 900), (900, 500)]
     assert [m.out_features for m in net.decoder.modules() if isinstance(m, nn.Linear)] == [900, 1200, 1582]
     assert [m.out_features for m in net.dnn.modules() if isinstance(m, nn.Linear)] == [600, 256]
     assert sum(isinstance(m, nn.ELU) for m in net.encoder.modules()) == 3
@@ -74,3 +74,24 @@ def test_fast_dropout_with_p_one_drops_everything_like_torch():
     drop.rng = np.random.default_rng(0)
     x = torch.ones(3, 4)
     assert torch.equal(drop(x), torch.nn.functional.dropout(x, 1.0, training=True))
+
+
+def test_input_layer_is_nn_linear_with_a_transposed_weight_and_loads_old_state_dicts():
+    torch.manual_seed(3)
+    ref = nn.Linear(7, 4)
+    torch.manual_seed(3)
+    layer = InputLinear(7, 4)
+    assert torch.equal(layer.weight_t, ref.weight.t()) and torch.equal(layer.bias, ref.bias)  # same init draws
+    x = torch.rand(5, 7)
+    torch.testing.assert_close(layer(x), ref(x))
+    x.requires_grad_(False)
+    layer(x).sum().backward()
+    ref(x).sum().backward()
+    torch.testing.assert_close(layer.weight_t.grad, ref.weight.grad.t())
+    # a network saved when the first layer was an nn.Linear (key "weight", shape (out, in)) still loads
+    net = TLMLDANet(12, 3, (10, 8, 6), (7, 5))
+    old = dict(net.state_dict())
+    old["encoder.0.0.weight"] = old.pop("encoder.0.0.weight_t").t().contiguous() + 1.0
+    twin = TLMLDANet(12, 3, (10, 8, 6), (7, 5))
+    twin.load_state_dict(old)
+    torch.testing.assert_close(twin.encoder[0][0].weight_t, net.encoder[0][0].weight_t + 1.0)

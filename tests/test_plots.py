@@ -130,10 +130,27 @@ def test_recall_bars_side_by_side_with_sd_whiskers():
     assert np.allclose([b.get_height() for b in bars[:5]], 100 * mean[0])
     assert bars[6].get_height() == 0  # NaN (class absent) drawn as an empty bar
     assert bars[0].get_x() < bars[5].get_x() < bars[1].get_x()  # methods side by side within a class
+    assert bars[0].get_facecolor() != bars[5].get_facecolor()  # each method its own colour
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["tlmlda (UAR 56.0%, 3 seeds)", "only_cls (UAR 43.0%, 1 seed)"]
     assert [t.get_text() for t in ax.get_xticklabels()] == list(CLASSES)
     assert "recall" in ax.get_ylabel() and "B→C" in texts(fig)
+    read_png(png_bytes(fig))
+
+
+def test_recall_of_many_methods_is_a_readable_heatmap():
+    rng = np.random.default_rng(0)
+    methods = [f"method{i}" for i in range(12)]
+    mean, sd = rng.random((12, 5)), rng.random((12, 5)) / 10
+    mean[3, 2] = np.nan
+    fig = plot_recall_bars(methods, CLASSES, mean, sd, [5] * 11 + [1], rng.random(12), "many methods")
+    ax = fig.axes[0]
+    assert not ax.patches and len(ax.images) == 1  # no bars: one row per method, one column per class
+    assert np.allclose(ax.images[0].get_array(), np.nan_to_num(mean))
+    cells = [t.get_text() for t in ax.texts]
+    assert f"{100 * mean[0, 0]:.0f} ± {100 * sd[0, 0]:.0f}" == cells[0] and "–" in cells
+    assert "±" not in cells[-1]  # one seed: no spread to show
+    assert [t.get_text().split(" (")[0] for t in ax.get_yticklabels()] == methods
     read_png(png_bytes(fig))
 
 

@@ -17,7 +17,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sercross.config import METHODS, TERM_NAMES
+from sercross.config import TERM_NAMES
 
 DPI = 110
 SOURCE_GREY = "#a9a9a9"
@@ -36,12 +36,6 @@ def class_colour(k: int) -> str:
     import matplotlib
 
     return matplotlib.colormaps["tab20"](k % 20)
-
-
-def method_colour(method: str) -> str:
-    names = list(METHODS)
-    k = names.index(method) if method in names else len(names) + sum(map(ord, method))
-    return _CLASS_COLOURS[k % len(_CLASS_COLOURS)]
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -264,9 +258,15 @@ def plot_recall_bars(
     uar: Sequence[float],
     title: str,
 ) -> Figure:
-    """Grouped bars: one group per class, one bar per method (mean recall over seeds, whiskers ± 1 sd)."""
+    """Grouped bars: one group per class, one bar per method (mean recall over seeds, whiskers ± 1 sd).
+
+    Beyond :data:`MAX_BARS` methods the bars get too thin and their colours repeat, so the figure becomes a
+    table-like heatmap instead: one row per method, one column per class, each cell "mean ± sd".
+    """
     mean, sd = np.asarray(mean, float), np.asarray(sd, float)
     m, k = mean.shape
+    if m > MAX_BARS:
+        return _recall_heatmap(methods, classes, mean, sd, n_seeds, uar, title)
     fig = new_figure(max(8.0, 1.0 + k * (0.35 * m + 0.6)), 5.2)
     ax = fig.subplots()
     width = 0.8 / max(m, 1)
@@ -275,7 +275,7 @@ def plot_recall_bars(
         pos = x - 0.4 + width * (i + 0.5)
         err = np.where(np.isfinite(sd[i]), sd[i], 0.0) * 100 if n_seeds[i] > 1 else None
         seeds = f"{n_seeds[i]} seed{'s' if n_seeds[i] != 1 else ''}"
-        colour = method_colour(method)
+        colour = _CLASS_COLOURS[i]  # distinct within the figure: at most MAX_BARS methods get bars
         ax.bar(pos, np.nan_to_num(100 * mean[i]), width, yerr=err, capsize=2.5, color=colour,
                edgecolor=to_rgba("black", 0.4), linewidth=0.5,
                label=f"{method} (UAR {100 * uar[i]:.1f}%, {seeds})")
@@ -285,5 +285,35 @@ def plot_recall_bars(
     ax.set_ylim(0, 105)
     ax.grid(True, axis="y", alpha=0.3)
     fig.legend(fontsize=9, loc="outside lower center", ncol=min(m, 3), frameon=False)
+    fig.suptitle(title, fontsize=12)
+    return fig
+
+
+MAX_BARS = 8
+
+
+def _recall_heatmap(methods, classes, mean, sd, n_seeds, uar, title) -> Figure:
+    m, k = mean.shape
+    fig = new_figure(max(7.0, 3.8 + 1.25 * k), 1.6 + 0.36 * m)
+    ax = fig.subplots()
+    shown = np.nan_to_num(mean, nan=0.0)
+    im = ax.imshow(shown, cmap="Greens", vmin=0, vmax=1, aspect="auto")
+    for i in range(m):
+        for j in range(k):
+            if np.isnan(mean[i, j]):
+                ax.text(j, i, "–", ha="center", va="center", color="#666666", fontsize=9)
+                continue
+            text = f"{100 * mean[i, j]:.0f}"
+            if n_seeds[i] > 1 and np.isfinite(sd[i, j]):
+                text += f" ± {100 * sd[i, j]:.0f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=9,
+                    color="white" if shown[i, j] > 0.55 else "black")
+    seeds = [f"{n} seed{'s' if n != 1 else ''}" for n in n_seeds]
+    ax.set_yticks(range(m), [f"{meth} (UAR {100 * u:.1f}%, {s})" for meth, u, s in zip(methods, uar, seeds)])
+    ax.set_xticks(range(k), classes)
+    ax.xaxis.set_ticks_position("top")
+    ax.set_xlabel("true class (target corpus): recall in %, mean ± sd over seeds")
+    cb = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+    cb.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0%", "25%", "50%", "75%", "100%"])
     fig.suptitle(title, fontsize=12)
     return fig

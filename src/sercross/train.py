@@ -220,15 +220,11 @@ class TLMLDA:
                 if uses_target:
                     xt = xt_all[idx_t[step]]
                     noisy_t = xt + cfg.noise_std * torch.randn(xt.shape, generator=gen)
-                if uses_target:
                     both, n = torch.cat([noisy_s, noisy_t]), len(xs)
-                    if cfg.bn_mode == "joint":
-                        # Batch-norm normalises both domains with shared statistics.
-                        rec, feats, logits = model(both, reconstruct=uses_decoder)
-                    else:
-                        # Batch-norm sees one domain per batch (the paper's reading, see README); one
-                        # matmul per layer still serves both.
-                        rec, feats, logits = model(both, reconstruct=uses_decoder, n_first=n)
+                    # One matmul per layer serves both domains. Batch-norm statistics: shared ("joint"), or
+                    # per domain (n_first; the paper's reading, see README).
+                    rec, feats, logits = model(both, reconstruct=uses_decoder,
+                                               n_first=None if cfg.bn_mode == "joint" else n)
                     rec_s, rec_t = (rec[:n], rec[n:]) if rec is not None else (None, None)
                     fs, ft, logit_s, logit_t = feats[:n], feats[n:], logits[:n], logits[n:]
                 else:

@@ -110,14 +110,20 @@ def test_target_speakers_round_trip_and_model_inputs(rng, tmp_path):
         model_inputs(old, "speaker")
 
 
+def older_pair(rng, cache):
+    """Source and target tables and the folder of a pair saved as sercross did before it kept target speakers."""
+    src = table("a", ["anger", "sadness"] * 6, rng)
+    tgt = table("b", ["anger", "sadness"] * 6, rng)
+    save_pair(cache, build_pair(src, tgt))
+    folder = pair_dir(cache, "a", "b", "IS10")
+    (folder / SPEAKERS_FILE).unlink()
+    return src, tgt, folder
+
+
 def test_an_older_pair_gains_target_speakers_without_a_new_pair_file(rng, tmp_path):
     from sercross.pipeline import pair_for
 
-    src = table("a", ["anger", "sadness"] * 6, rng)
-    tgt = table("b", ["anger", "sadness"] * 6, rng)
-    save_pair(tmp_path, build_pair(src, tgt))
-    folder = pair_dir(tmp_path, "a", "b", "IS10")
-    (folder / SPEAKERS_FILE).unlink()
+    src, tgt, folder = older_pair(rng, tmp_path)
     before = (folder / "pair.npz").read_bytes()
     p = pair_for(tmp_path, src, tgt)
     assert (folder / "pair.npz").read_bytes() == before  # finished runs refer to its fingerprint
@@ -128,11 +134,7 @@ def test_an_older_pair_gains_target_speakers_without_a_new_pair_file(rng, tmp_pa
 def test_an_older_pair_whose_target_files_are_unknown_is_rebuilt(rng, tmp_path):
     from sercross.pipeline import pair_for
 
-    src = table("a", ["anger", "sadness"] * 6, rng)
-    tgt = table("b", ["anger", "sadness"] * 6, rng)
-    save_pair(tmp_path, build_pair(src, tgt))
-    folder = pair_dir(tmp_path, "a", "b", "IS10")
-    (folder / SPEAKERS_FILE).unlink()
+    src, tgt, _ = older_pair(rng, tmp_path)
     renamed = FeatureTable("b", "IS10", tgt.X, [Utterance("elsewhere/" + u.file, u.speaker, u.emotion, u.native)
                                                  for u in tgt.utterances], tgt.columns, tgt.meta)
     p = pair_for(tmp_path, src, renamed)  # same fingerprint, but the files no longer match: build afresh

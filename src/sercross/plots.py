@@ -249,6 +249,9 @@ def plot_training_curves(c: Curves, title: str) -> Figure:
 # --------------------------------------------------------------------------- per-class recall
 
 
+MAX_BARS = 8  # methods per recall figure drawn as bars; more become a heatmap
+
+
 def plot_recall_bars(
     methods: Sequence[str],
     classes: Sequence[str],
@@ -287,9 +290,6 @@ def plot_recall_bars(
     fig.legend(fontsize=9, loc="outside lower center", ncol=min(m, 3), frameon=False)
     fig.suptitle(title, fontsize=12)
     return fig
-
-
-MAX_BARS = 8
 
 
 def _recall_heatmap(methods, classes, mean, sd, n_seeds, uar, title) -> Figure:

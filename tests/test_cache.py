@@ -1,5 +1,6 @@
 import errno
 import os
+import stat
 import threading
 import time
 
@@ -10,6 +11,7 @@ import sercross.cache as cache_mod
 from sercross import CACHE_VERSION
 from sercross.cache import (
     atomic_write_bytes,
+    atomic_write_json,
     atomic_write_npy,
     check_meta,
     ensure_writable_dir,
@@ -36,6 +38,22 @@ def test_atomic_write_replaces_whole_files_and_leaves_nothing_on_failure(tmp_pat
             raise RuntimeError("killed mid-write")
     assert np.array_equal(np.load(target), [0, 1, 2])
     assert sorted(p.name for p in target.parent.iterdir()) == ["x.npy"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+@pytest.mark.parametrize("proc", [True, False], ids=["proc-status", "no-proc"])
+def test_cache_files_get_the_umask_permissions_not_mkstemps_owner_only(tmp_path, monkeypatch, umask, proc):
+    if not proc:
+        monkeypatch.setattr(cache_mod, "_PROC_STATUS", tmp_path / "missing")
+    old = os.umask(umask)
+    try:
+        target = tmp_path / "x.json"
+        atomic_write_json(target, {"a": 1})
+        mode = stat.S_IMODE(target.stat().st_mode)
+    finally:
+        os.umask(old)
+    assert mode == 0o666 & ~umask
 
 
 @pytest.mark.parametrize(

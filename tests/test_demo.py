@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from sercross import corpora
+from sercross.cache import _umask
 from sercross.demo import DEMO_CORPORA, DEMO_EMOTIONS, DemoConfig, synthesize_corpora, synthesize_corpus
 from sercross.errors import SercrossError
 
@@ -50,6 +51,8 @@ def test_layout_counts_and_audio_format(small):
             assert info.samplerate == 16000
             assert info.channels == 1
             assert info.subtype == "PCM_16"
+            if os.name == "posix":  # new-file permissions, not mkstemp's owner-only 0600
+                assert (root / rel).stat().st_mode & 0o777 == 0o666 & ~_umask()
             assert info.format == "WAV"
             assert 0.8 <= info.duration <= 1.6
             audio, _ = sf.read(root / rel)

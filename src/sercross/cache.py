@@ -59,13 +59,43 @@ def run_dir(cache: Path, source: str, target: str, method: str, preset: str, see
     return cache / "runs" / scheme_name(source, target) / method / f"{preset}-seed{seed}"
 
 
+_PROC_STATUS = Path("/proc/self/status")
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux exposes it (os.umask can only swap)."""
+    try:
+        for line in _PROC_STATUS.read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def temp_file_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in ``path``'s folder, for writing ``path`` and renaming it into place.
+
+    mkstemp creates files readable by their owner only; renamed into the cache they would stay so. They get
+    the permissions any new file gets (0666 minus the umask), so a shared cache stays readable by the group.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    except (AttributeError, OSError):  # no fchmod (Windows) or a file system without permissions
+        pass
+    return fd, tmp
+
+
 @contextmanager
 def _atomic_target(path: Path, mode: str):
     """Open a temp file next to ``path``; rename it over ``path`` only if the block succeeds."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = temp_file_beside(path)
     except OSError as exc:
         error = _write_error(exc, path.parent, path)
         if error is None:

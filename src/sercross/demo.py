@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from sercross.cache import temp_file_beside
 from sercross.errors import SercrossError
 
 DEMO_CORPORA = ("demo_a", "demo_b")
@@ -351,7 +351,7 @@ def _is_complete(root: Path, name: str, config: DemoConfig) -> bool:
 
 
 def _write_atomic(path: Path, write: Callable[[str], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_file_beside(path)
     os.close(fd)
     try:
         write(tmp)

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from sercross.cache import read_csv, read_json, run_dir
 from sercross.pairs import load_pair
@@ -31,6 +32,20 @@ def _ms(values: list[float], scale: float = 100.0, digits: int = 2) -> str:
         return "–"
     sd = f" ± {v.std(ddof=1):.{digits}f}" if len(v) > 1 else ""
     return f"{v.mean():.{digits}f}{sd}"
+
+
+def _difference(b: np.ndarray, a: np.ndarray) -> str:
+    """mean(b) − mean(a), with its standard error and Welch's 95 % interval when both have two seeds or more."""
+    diff = b.mean() - a.mean()
+    if min(len(a), len(b)) < 2:
+        return f"{diff:+.2f}"
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return f"{diff:+.2f} (SE 0)"
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = stats.t.ppf(0.975, dof) * se
+    return f"{diff:+.2f} (SE {se:.2f}; 95 % interval {diff - half:+.2f} to {diff + half:+.2f})"
 
 
 def collect(cache: Path, source: str, target: str, method: str, preset: str, seeds: list[int]) -> dict | None:
@@ -83,7 +98,7 @@ def main(argv=None) -> int:
         "| source train acc | steps | FLOPs | wall time / run (s) | peak RSS (MB) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    means: dict[tuple[str, str], float] = {}
+    wars: dict[tuple[str, str], np.ndarray] = {}
     for scheme in args.schemes.split(","):
         source, target = scheme.split(":")
         base_steps = None
@@ -94,7 +109,7 @@ def main(argv=None) -> int:
                 continue
             base_steps = base_steps or r["steps"]
             t = r["train"]
-            means[(scheme, preset)] = float(np.mean(r["war"])) * 100
+            wars[(scheme, preset)] = np.asarray(r["war"], float) * 100
             lines.append(
                 f"| {source}→{target} | {preset} | {t['lr']:g}, {t.get('lr_schedule', 'constant')}, {t['epochs']}, "
                 f"{t['batch_size']} | {r['seeds']} | {_ms(r['war'])} | {_ms(r['uar'])} | {_ms(r['rv'])} | "
@@ -103,10 +118,11 @@ def main(argv=None) -> int:
             )
     a = presets[0]
     for b in presets[1:]:
-        lines += ["", f"WAR difference {b} − {a} (mean of seeds, points):"]
+        lines += ["", f"WAR difference {b} − {a} (mean of seeds, points; in brackets the standard error of the "
+                  "difference and Welch's 95 % interval, which say how much of it the seeds alone could explain):"]
         for scheme in args.schemes.split(","):
-            if (scheme, a) in means and (scheme, b) in means:
-                lines.append(f"- {scheme.replace(':', '→')}: {means[(scheme, b)] - means[(scheme, a)]:+.2f}")
+            if (scheme, a) in wars and (scheme, b) in wars:
+                lines.append(f"- {scheme.replace(':', '→')}: {_difference(wars[(scheme, b)], wars[(scheme, a)])}")
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -59,6 +59,21 @@ def test_rerun_reuses_and_bad_files_are_skipped_not_fatal(small_corpus, tmp_path
     assert t.X.shape == (6, 1582) and len(t.meta["skipped"]) == 2
 
 
+def test_a_corpus_of_only_bad_files_names_each_file_and_its_reason(tmp_path):
+    root = tmp_path / "corpus" / "a01"
+    (root / "anger").mkdir(parents=True)
+    (root / "fear").mkdir()
+    (root / "anger" / "a01_anger_01.wav").write_text("not audio")
+    (root / "fear" / "a01_fear_01.wav").write_bytes(b"")
+    with pytest.raises(SercrossError) as info:
+        extract_corpus(load_manifest("demo_a"), tmp_path / "corpus", tmp_path / "cache", jobs=1)
+    message = info.value.message
+    assert "all 2 were skipped" in message
+    assert "a01/anger/a01_anger_01.wav: " in message and "a01/fear/a01_fear_01.wav: " in message
+    assert str(tmp_path) not in message.split("skipped.", 1)[1]  # each reason follows its file's name, once
+    assert "--verbose" not in str(info.value) and "corpora check demo_a" in info.value.hint
+
+
 def test_parallel_equals_serial(tmp_path):
     m = load_manifest("demo_a")
     # 12 files: enough to take the worker-pool path

@@ -182,21 +182,22 @@ def _extract_one(smile, path: str) -> tuple[np.ndarray | None, float, str | None
     try:
         signal_ = load_audio(path)
     except SercrossError as exc:
-        return None, 0.0, exc.message
+        # The reason is listed next to the file's name in the corpus, so without load_audio's path prefix.
+        return None, 0.0, exc.message.removeprefix(f"{path}: ")
     except Exception as exc:  # one odd file must not end a run of thousands
-        return None, 0.0, f"{path}: cannot decode ({type(exc).__name__}: {exc})"
+        return None, 0.0, f"cannot decode ({type(exc).__name__}: {exc})"
     try:
         values = smile.process_signal(signal_, TARGET_SR).to_numpy(dtype=np.float32).reshape(-1)
     except Exception as exc:
-        return None, 0.0, f"{path}: openSMILE failed ({type(exc).__name__}: {exc})"
+        return None, 0.0, f"openSMILE failed ({type(exc).__name__}: {exc})"
     return values, len(signal_) / TARGET_SR, None
 
 
-def _nonfinite_reason(path: Path | str, values: np.ndarray) -> str | None:
+def _nonfinite_reason(values: np.ndarray) -> str | None:
     bad = int((~np.isfinite(values)).sum())
     if not bad:
         return None
-    return f"{path}: openSMILE returned {bad} of {values.size} values non-finite (NaN/inf); file left out"
+    return f"openSMILE returned {bad} of {values.size} values non-finite (NaN/inf); file left out"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -504,16 +505,20 @@ def extract_corpus(
         if key in failed:
             skipped.append(Skipped(u.file, failed[key]))
             continue
-        reason = _nonfinite_reason(root / u.file, raw[key])
+        reason = _nonfinite_reason(raw[key])
         if reason:
             skipped.append(Skipped(u.file, reason))
             n_nonfinite += 1
             continue
         kept.append(u)
     if not kept:
+        shown = "; ".join(f"{sk.file}: {sk.reason}" for sk in skipped[:5])
+        more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
         raise SercrossError(
-            f"no usable file in corpus {manifest.name!r} under {root}",
-            hint="every file was skipped: see the reasons with `sercross extract ... --verbose`",
+            f"no usable file in corpus {manifest.name!r} under {root}: all {len(skipped)} were skipped. "
+            f"{shown}{more}",
+            hint=f"check that --root points at the corpus as downloaded (`sercross corpora check {manifest.name} "
+            "--root PATH` lists what it finds)",
         )
     X = np.stack([raw[keys[u.file]] for u in kept]).astype(np.float32, copy=False)
     columns = extraction.columns or _known_columns(out, feature_set, version) or _make_smile(feature_set).feature_names

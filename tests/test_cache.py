@@ -16,6 +16,7 @@ from sercross.cache import (
     check_meta,
     ensure_writable_dir,
     file_lock,
+    read_json,
     remove_stale_temps,
 )
 from sercross.errors import SercrossError
@@ -66,6 +67,28 @@ def test_unwritable_folder_is_a_user_error_naming_it(tmp_path, monkeypatch, err,
         atomic_write_bytes(tmp_path / "a" / "f.bin", b"x")
     assert exc.value.message == f"cannot write to {tmp_path / 'a'}: {words}"
     assert "--cache" in exc.value.hint and "SERCROSS_CACHE" in exc.value.hint
+
+
+def test_a_cache_path_through_a_file_is_a_user_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for write in (lambda: atomic_write_bytes(tmp_path / "file" / "sub" / "f.bin", b"x"),
+                  lambda: ensure_writable_dir(tmp_path / "file")):
+        with pytest.raises(SercrossError) as exc:
+            write()
+        assert "is a file, not a folder" in exc.value.message and "--cache" in exc.value.hint
+
+
+def test_a_damaged_json_file_is_a_user_error_that_is_also_a_value_error(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text('{"cache_ver')
+    with pytest.raises(SercrossError) as exc:
+        read_json(path)
+    assert str(path) in exc.value.message and "damaged" in exc.value.message
+    with pytest.raises(ValueError):  # callers that skip unreadable files keep doing so
+        read_json(path)
+    path.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(SercrossError):
+        read_json(path)
 
 
 @pytest.mark.parametrize("err, words", [(errno.ENOSPC, "no space left on the device"), (errno.EDQUOT, "disk quota")])

@@ -8,7 +8,7 @@ import pytest
 from sercross.config import get_preset
 from sercross.errors import SercrossError
 from sercross.pairs import Pair, speaker_normalize
-from sercross.runs import evaluate_run, load_estimator, train_run
+from sercross.runs import evaluate_run, load_estimator, read_run_config, train_run
 
 CFG = get_preset("demo", epochs=2, encoder_sizes=(24, 16, 8), dnn_sizes=(12, 6), threads=1)
 
@@ -93,3 +93,22 @@ def test_a_speaker_normalised_run_is_evaluated_on_the_inputs_it_was_trained_on(r
     p.target_speakers = None
     with pytest.raises(SercrossError, match="without its target speakers"):
         evaluate_run(out, p)
+
+
+def test_a_missing_run_says_what_is_there_instead(tmp_path):
+    method_dir = tmp_path / "runs" / "demo_a__demo_b" / "tlmlda"
+    (method_dir / "demo-seed0").mkdir(parents=True)
+    (method_dir / "demo-seed0" / "config.json").write_text("{}")
+    with pytest.raises(SercrossError) as exc:
+        read_run_config(method_dir / "paper-seed0")
+    assert exc.value.message.endswith("the folder does not exist")
+    assert str(method_dir / "demo-seed0") in exc.value.hint
+    with pytest.raises(SercrossError) as exc:
+        read_run_config(method_dir)
+    assert exc.value.message.endswith("it has no config.json") and "demo-seed0" in exc.value.hint
+    with pytest.raises(SercrossError) as exc:
+        read_run_config(tmp_path / "runs" / "demo_a__demo_b" / "dan" / "fast-seed3")
+    assert "`sercross train --source demo_a --target demo_b --method dan --preset fast --seed 3`" in exc.value.hint
+    with pytest.raises(SercrossError) as exc:  # outside a cache: no guessing
+        read_run_config(tmp_path / "elsewhere")
+    assert "SOURCE__TARGET" in exc.value.hint

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from sercross import CACHE_VERSION
-from sercross.errors import SercrossError
+from sercross.errors import DamagedFileError, SercrossError
 
 ENV_CACHE = "SERCROSS_CACHE"
 DEFAULT_CACHE = Path("~/.cache/sercross")
@@ -124,6 +124,11 @@ _NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 def _write_error(exc: OSError, folder: Path, path: Path | None = None) -> SercrossError | None:
     """The user-facing error for a failed write in ``folder`` (of ``path``), or None if it is not one of those."""
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST) or isinstance(exc, (NotADirectoryError, FileExistsError)):
+        return SercrossError(
+            f"cannot write to {folder}: part of that path is a file, not a folder",
+            hint="choose another cache with --cache DIR or the SERCROSS_CACHE variable (or move the file away)",
+        )
     if exc.errno in _NOT_WRITABLE or isinstance(exc, PermissionError):
         why = "read-only file system" if exc.errno == errno.EROFS else "permission denied"
         return SercrossError(
@@ -257,7 +262,14 @@ def atomic_write_with(path: Path, write: Callable[[Any], None]) -> None:
 
 def read_json(path: Path) -> Any:
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+        try:
+            return json.load(fh)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise DamagedFileError(
+                f"{path} is damaged: not valid JSON ({exc})",
+                hint="sercross writes it whole or not at all, so it was changed afterwards: delete the folder it is "
+                "in (a run: train it again with --force)",
+            ) from exc
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -17,3 +17,10 @@ class SercrossError(Exception):
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class DamagedFileError(SercrossError, ValueError):
+    """A cache file that cannot be parsed (cut short, edited by hand, another program's file).
+
+    Also a ValueError, so code that tolerates unreadable files (``except (OSError, ValueError)``) still does.
+    """

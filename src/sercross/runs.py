@@ -158,13 +158,38 @@ def load_estimator(out: Path):
     return est
 
 
+def _finished_runs_near(out: Path) -> list[Path]:
+    """Finished runs in ``out`` if it is a method folder of a cache's runs/, or beside it if it is a run folder."""
+    if out.parent.parent.name == "runs":
+        method_dir = out
+    elif out.parent.parent.parent.name == "runs":
+        method_dir = out.parent
+    else:
+        return []
+    return sorted(p.parent for p in method_dir.glob("*/config.json")) if method_dir.is_dir() else []
+
+
+def _no_run_error(out: Path) -> SercrossError:
+    found = _finished_runs_near(out)
+    why = "the folder does not exist" if not out.exists() else "it has no config.json"
+    what = f"no finished run in {out}: {why}"
+    if found:
+        shown = ", ".join(str(p) for p in found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+        return SercrossError(what, hint=f"finished runs of this method: {shown}")
+    tag, _, seed = out.name.rpartition("-seed")
+    scheme = out.parent.parent.name.split("__")
+    if out.parent.parent.parent.name == "runs" and seed.isdigit() and len(scheme) == 2 and "_" not in tag:
+        command = (f"sercross train --source {scheme[0]} --target {scheme[1]} --method {out.parent.name} "
+                   f"--preset {tag} --seed {seed}")
+        return SercrossError(what, hint=f"train it first: `{command}`")
+    return SercrossError(what, hint="give a run folder (<cache>/runs/SOURCE__TARGET/METHOD/PRESET-seedK) "
+                         "or train one with `sercross train --source A --target B` (see `sercross train --help`)")
+
+
 def read_run_config(out: Path) -> dict:
     path = out / "config.json"
     if not path.is_file():
-        raise SercrossError(
-            f"no finished run in {out}",
-            hint="train it first with `sercross train --source A --target B` (see `sercross train --help`)",
-        )
+        raise _no_run_error(Path(out))
     cfg = read_json(path)
     check_meta(cfg, path, "run")
     return cfg

@@ -54,6 +54,21 @@ def test_chain_extract_pair_train_evaluate(corpora, tmp_path):
     assert "speaker normalisation over 2 source and 2 target speaker(s)" in r.output and "warning" not in r.output
     plus = cache / "runs" / "demo_a__demo_b" / "tlmlda_plus" / "demo_e2-seed0"
     assert invoke("--cache", cache, "evaluate", plus).exit_code == 0
+    # Another class set replaces the pair, and a finished run of the old classes is never reused for it.
+    svm = cache / "runs" / "demo_a__demo_b" / "pca_svm" / "demo-seed0"
+    r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "--method", "pca_svm", "--preset", "demo",
+               "--classes", "anger,fear,sadness")
+    assert r.exit_code == 0, r.output
+    assert "had classes anger, fear, happiness, neutral, sadness" in r.output and "training again" in r.output
+    assert json.loads((svm / "metrics.json").read_text())["n"] == 12
+    r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "--method", "pca_svm", "--preset", "demo",
+               "--classes", "anger,fear,sadness")
+    assert "already finished" in r.output and "had classes" not in r.output
+    r = invoke("--cache", cache, "evaluate", plus)
+    assert r.exit_code == 2 and "another version of pair" in r.output
+    r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "--method", "pca_svm", "--preset", "demo")
+    assert r.exit_code == 0 and "training again" in r.output
+    assert json.loads((svm / "metrics.json").read_text())["n"] == 20
 
 
 def test_user_errors_are_one_line_with_hint_and_exit_2(tmp_path):

@@ -33,14 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sercross import CACHE_VERSION
 from sercross.cache import atomic_write_bytes, atomic_write_csv, features_dir, read_csv, read_json, run_dir
 from sercross.config import METHODS, PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
 from sercross.errors import SercrossError
 from sercross.executor import LocalExecutor, TaskFailed, open_executor, resolve_scheduler
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
 from sercross.pairs import PAPER_CLASSES, default_classes, load_pair
-from sercross.runs import train_run
+from sercross.runs import run_state, train_run
 
 # The paper's six schemes (section 3.1), in the column order of its Tables 3 and 4.
 PAPER_SCHEMES: tuple[tuple[str, str], ...] = (
@@ -373,47 +372,6 @@ def plan_benchmark(
         elif state != "new":
             plan.stale[r] = state
     return plan
-
-
-def _comparable_train(d: dict) -> dict:
-    d = json.loads(json.dumps(d))  # tuples -> lists, as in config.json
-    d.pop("threads", None)  # how many threads trained it does not change what a run is
-    return d
-
-
-def run_state(
-    rdir: Path, pair_fingerprint: str | None, method: str, tag: str, seed: int, config: TrainConfig
-) -> str:
-    """``"finished"`` (metrics.json present, config.json matches), ``"new"`` (nothing there) or why it is stale."""
-    metrics_path, config_path = rdir / "metrics.json", rdir / "config.json"
-    if not config_path.is_file():
-        return "new"
-    if not metrics_path.is_file():
-        return "not evaluated (interrupted?)"
-    try:
-        cfg, met = read_json(config_path), read_json(metrics_path)
-    except (OSError, ValueError) as exc:
-        return f"unreadable ({exc})"
-    if cfg.get("cache_version") != CACHE_VERSION:
-        return f"cache layout v{cfg.get('cache_version')}"
-    if cfg.get("pair_fingerprint") != pair_fingerprint:
-        return "trained on another version of the pair"
-    if (cfg.get("method"), cfg.get("preset"), cfg.get("seed")) != (method, tag, seed):
-        return "method, preset or seed differ"
-    spec = get_method(method)
-    if cfg.get("method_spec", {}).get("terms") is not None:
-        if cfg["method_spec"] != spec.fingerprint:
-            return "the method's definition changed since"
-    elif cfg.get("method_description") != spec.description:
-        return "the method's definition changed since"
-    wanted = _comparable_train(spec.configure(config).to_dict())
-    # A field added to TrainConfig after the run was trained counts with its default value.
-    stored = {**_comparable_train(TrainConfig().to_dict()), **_comparable_train(cfg.get("train", {}))}
-    if stored != wanted:
-        return "trained with another configuration"
-    if (met.get("method"), met.get("seed")) != (method, seed) or met.get("war") is None:
-        return "metrics.json does not belong to this run"
-    return "finished"
 
 
 # ------------------------------------------------------------------------------------------- execution

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import pickle
 import resource
 import time
@@ -156,6 +157,47 @@ def load_estimator(out: Path):
     est.model_.eval()
     est.n_features_in_, est.n_classes_ = blob["n_features"], blob["n_classes"]
     return est
+
+
+def _comparable_train(d: dict) -> dict:
+    d = json.loads(json.dumps(d))  # tuples -> lists, as in config.json
+    d.pop("threads", None)  # how many threads trained it does not change what a run is
+    return d
+
+
+def run_state(
+    rdir: Path, pair_fingerprint: str | None, method: str, tag: str, seed: int, config: TrainConfig
+) -> str:
+    """``"finished"`` (metrics.json present, config.json matches), ``"new"`` (nothing there) or why it is stale."""
+    metrics_path, config_path = rdir / "metrics.json", rdir / "config.json"
+    if not config_path.is_file():
+        return "new"
+    if not metrics_path.is_file():
+        return "not evaluated (interrupted?)"
+    try:
+        cfg, met = read_json(config_path), read_json(metrics_path)
+    except (OSError, ValueError) as exc:
+        return f"unreadable ({exc})"
+    if cfg.get("cache_version") != CACHE_VERSION:
+        return f"cache layout v{cfg.get('cache_version')}"
+    if cfg.get("pair_fingerprint") != pair_fingerprint:
+        return "trained on another version of the pair"
+    if (cfg.get("method"), cfg.get("preset"), cfg.get("seed")) != (method, tag, seed):
+        return "method, preset or seed differ"
+    spec = get_method(method)
+    if cfg.get("method_spec", {}).get("terms") is not None:
+        if cfg["method_spec"] != spec.fingerprint:
+            return "the method's definition changed since"
+    elif cfg.get("method_description") != spec.description:
+        return "the method's definition changed since"
+    wanted = _comparable_train(spec.configure(config).to_dict())
+    # A field added to TrainConfig after the run was trained counts with its default value.
+    stored = {**_comparable_train(TrainConfig().to_dict()), **_comparable_train(cfg.get("train", {}))}
+    if stored != wanted:
+        return "trained with another configuration"
+    if (met.get("method"), met.get("seed")) != (method, seed) or met.get("war") is None:
+        return "metrics.json does not belong to this run"
+    return "finished"
 
 
 def _finished_runs_near(out: Path) -> list[Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,9 +19,27 @@ from rich.progress import (
 from rich.table import Table
 
 
+def _console(stderr: bool) -> Console:
+    console = Console(stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # A log file or a pipe: rich would assume 80 columns and break paths and bars mid-word; lines stay whole
+        # (tables still fit in 160 columns).
+        console = Console(stderr=stderr, width=160, soft_wrap=True)
+    return console
+
+
 def consoles() -> tuple[Console, Console]:
     """(stdout for results, stderr for progress and messages)."""
-    return Console(), Console(stderr=True)
+    return _console(False), _console(True)
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``2.5 min``, ``3.1 h``: the unit a reader takes in at a glance."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @contextmanager

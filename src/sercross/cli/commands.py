@@ -11,7 +11,7 @@ from rich.markup import escape
 from sercross.cli.common import Settings, err, guarded, out
 from sercross.cli.common import settings as _settings
 from sercross.errors import SercrossError
-from sercross.ui import confusion_table, metrics_table, progress_bar
+from sercross.ui import confusion_table, duration, metrics_table, progress_bar
 
 _COMMANDS: list = []
 
@@ -52,13 +52,12 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
             progress.update(task, advance=n, rate=f"{rate:.1f} files/s")
 
         summary = extract_corpus(manifest, root, s.cache, feature_set, jobs, on_progress, on_start, scheduler)
-    hours = summary.audio_seconds / 3600
     speed = summary.audio_seconds / max(summary.seconds, 1e-9)
     err.print(
         f"[green]extracted[/] {summary.n_extracted} new, reused {summary.n_cached}, "
         f"skipped {len(summary.skipped)} files ({summary.n_files} labelled) in {summary.seconds:.1f} s "
         f"({summary.files_per_second:.1f} files/s on {summary.jobs} process(es); "
-        f"{hours:.3f} h of new audio, {speed:.0f} s of audio per second)",
+        f"{duration(summary.audio_seconds)} of new audio, {speed:.0f} s of audio per second)",
         highlight=False,
     )
     if summary.n_nonfinite:
@@ -115,6 +114,27 @@ def _parse_classes(classes: str | None) -> tuple[str, ...] | None:
     return tuple(c.strip() for c in classes.split(",") if c.strip())
 
 
+def _pair(s: Settings, src, tgt, classes: str | None, force: bool = False):
+    """pair_for, saying so when it replaces a cached pair of other classes (that pair's runs go out of date)."""
+    from sercross.cache import pair_dir, read_json
+    from sercross.pipeline import pair_for
+
+    meta_path = pair_dir(s.cache, src.corpus, tgt.corpus, src.feature_set) / "meta.json"
+    try:
+        before = read_json(meta_path).get("classes")
+    except (OSError, ValueError):
+        before = None
+    p = pair_for(s.cache, src, tgt, _parse_classes(classes), force=force)
+    if before is not None and list(p.classes) != list(before):
+        err.print(
+            f"[yellow]note[/]: the cached pair {p.name} had classes {', '.join(before)}; it now has "
+            f"{', '.join(p.classes)}. Runs trained on the old classes are out of date: `train` and `benchmark` "
+            "train them again when asked for, `evaluate` refuses them. The cache holds one class set per pair.",
+            highlight=False,
+        )
+    return p
+
+
 SOURCE_OPT = typer.Option(..., "--source", "-s", help="Source (labelled, training) corpus, e.g. berlin or B.")
 TARGET_OPT = typer.Option(..., "--target", "-t", help="Target (unlabelled for training, scored) corpus.")
 CLASSES_OPT = typer.Option(
@@ -132,11 +152,10 @@ def pair(
 ) -> None:
     """Build the label-aligned source/target pair, each corpus min-max scaled to [0,1] on its own."""
     from sercross.cache import pair_dir
-    from sercross.pipeline import pair_for
 
     s = _settings(ctx)
     src, tgt = _tables(s, source, target, features)
-    p = pair_for(s.cache, src, tgt, _parse_classes(classes), force=True)
+    p = _pair(s, src, tgt, classes, force=True)
     out.print(
         f"pair {p.name}: classes {', '.join(p.classes)}; {len(p.ys)} source and {len(p.yt)} target utterances",
         highlight=False,
@@ -167,18 +186,23 @@ def train(
     """Train a method on source → target (extracting/pairing what the cache lacks) and score it on the target."""
     from sercross.cache import run_dir
     from sercross.config import get_method, get_preset, preset_tag
-    from sercross.pipeline import pair_for
+    from sercross.runs import run_state
 
     s = _settings(ctx)
     spec = get_method(method)
     tag = preset_tag(preset, epochs, lr, batch_size)
     cfg = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size, threads=threads)
     src, tgt = _tables(s, source, target, features)
-    p = pair_for(s.cache, src, tgt, _parse_classes(classes))
+    p = _pair(s, src, tgt, classes)
     rdir = run_dir(s.cache, p.source, p.target, method, tag, seed)
-    if (rdir / "metrics.json").is_file() and not force:
+    # Reuse only a run of this very pair (classes, features), method definition and configuration.
+    state = run_state(rdir, p.meta.get("fingerprint"), method, tag, seed, cfg)
+    if state == "finished" and not force:
         err.print(f"run already finished in {rdir} (use --force to train again)", highlight=False)
     else:
+        if state not in ("new", "finished"):
+            err.print(f"[yellow]training again[/]: the run in {escape(str(rdir))} is out of date ({escape(state)})",
+                      highlight=False)
         _train_with_progress(s.cache, p, method, tag, cfg, seed, spec.kind)
     _show_metrics(rdir)
 

@@ -182,6 +182,9 @@ def test_parsing_of_schemes_seeds_and_methods():
     for bad in ("x", "0", "-3", "a,b"):
         with pytest.raises(SercrossError):
             bm.parse_seeds(bad)
+    with pytest.raises(SercrossError, match="no run") as err:
+        bm.parse_seeds("0")
+    assert "--seeds 1" in err.value.hint
     with pytest.raises(SercrossError):
         bm.parse_schemes("B-C")
     with pytest.raises(SercrossError, match="unknown method") as err:

@@ -81,6 +81,10 @@ def test_user_errors_are_one_line_with_hint_and_exit_2(tmp_path):
     assert r.exit_code == 2 and "unknown method 'magic'" in r.output
     r = invoke("--cache", tmp_path, "evaluate", tmp_path)
     assert r.exit_code == 2 and "no finished run" in r.output
+    r = invoke("--cache", tmp_path, "train", "-s", "berlin", "-t", "nonexistent")
+    assert r.exit_code == 2 and "unknown corpus 'nonexistent'" in r.output  # before berlin's missing features
+    r = invoke("--cache", tmp_path, "train", "-s", "demo_a", "-t", "demo_b", "--lr", "0")
+    assert r.exit_code == 2 and "--lr 0 would not train" in r.output
 
 
 def test_train_says_which_command_to_run_when_features_are_missing(tmp_path, monkeypatch):

@@ -1,6 +1,9 @@
 from dataclasses import fields
 
-from sercross.config import DEFAULT_ALPHA, METHODS, PLUS_OPTIONS, TrainConfig
+import pytest
+
+from sercross.config import DEFAULT_ALPHA, METHODS, PLUS_OPTIONS, TrainConfig, get_method, get_preset
+from sercross.errors import SercrossError
 
 
 def test_each_tlmlda_plus_ablation_drops_exactly_one_option():
@@ -35,3 +38,13 @@ def test_default_input_norm_leaves_the_method_fingerprint_as_it_was():
     assert METHODS["only_cls_spk"].fingerprint["input_norm"] == "speaker"
     spk, plain = METHODS["only_cls_spk"], METHODS["only_cls"]
     assert (spk.active, spk.weighting) == (plain.active, plain.weighting)
+
+
+def test_a_misspelt_method_or_preset_gets_the_name_it_resembles():
+    with pytest.raises(SercrossError, match="did you mean 'tlmlda_plus'"):
+        get_method("TLMLDA-plus")
+    with pytest.raises(SercrossError, match="did you mean 'fast'"):
+        get_preset("Fast")
+    with pytest.raises(SercrossError) as err:
+        get_method("magic")
+    assert "did you mean" not in err.value.message and "tlmlda" in err.value.hint

@@ -107,6 +107,9 @@ def parse_seeds(text: str | int | None, default: int = 5) -> tuple[int, ...]:
             seeds = list(range(lo, hi + 1))
         else:
             n = int(s)
+            if n == 0:
+                raise SercrossError("--seeds 0 asks for no run: a single number is a count of seeds",
+                                    hint="for seed 0 alone give --seeds 1 (or the range 0-0)")
             if n < 1:
                 raise ValueError
             seeds = list(range(n))

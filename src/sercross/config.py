@@ -88,7 +88,9 @@ def preset_tag(preset: str, epochs: int | None = None, lr: float | None = None, 
 
 def get_preset(name: str, **overrides) -> TrainConfig:
     if name not in PRESETS:
-        raise SercrossError(f"unknown preset {name!r}", hint=f"choose one of: {', '.join(PRESETS)}")
+        near = name.strip().lower()
+        raise SercrossError(f"unknown preset {name!r}" + (f": did you mean {near!r}?" if near in PRESETS else ""),
+                            hint=f"choose one of: {', '.join(PRESETS)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
     return replace(PRESETS[name], **overrides)
 
@@ -199,5 +201,7 @@ PAPER_METHODS = tuple(m for m, spec in METHODS.items() if spec.group == "paper")
 
 def get_method(name: str) -> MethodSpec:
     if name not in METHODS:
-        raise SercrossError(f"unknown method {name!r}", hint=f"choose one of: {', '.join(METHODS)}")
+        near = name.strip().lower().replace("-", "_")
+        raise SercrossError(f"unknown method {name!r}" + (f": did you mean {near!r}?" if near in METHODS else ""),
+                            hint=f"choose one of: {', '.join(METHODS)}")
     return METHODS[name]

@@ -99,13 +99,11 @@ def _tables(s: Settings, source: str, target: str, feature_set: str):
     from sercross.corpora import load_manifest
     from sercross.pipeline import features_or_extract
 
-    tables = []
-    for name in (source, target):
-        m = load_manifest(name)
-        tables.append(
-            features_or_extract(s.cache, m, feature_set, lambda m, r: _run_extraction(s, m, r, feature_set, None))
-        )
-    return tables
+    manifests = [load_manifest(name) for name in (source, target)]  # both names checked before any work
+    return [
+        features_or_extract(s.cache, m, feature_set, lambda m, r: _run_extraction(s, m, r, feature_set, None))
+        for m in manifests
+    ]
 
 
 def _parse_classes(classes: str | None) -> tuple[str, ...] | None:
@@ -176,7 +174,7 @@ def train(
                                "(tiny synthetic corpora only)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (weights, noise, batch order)."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override the preset's number of epochs."),
-    lr: float | None = typer.Option(None, "--lr", min=0.0, help="Override the preset's learning rate."),
+    lr: float | None = typer.Option(None, "--lr", help="Override the preset's learning rate (> 0)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=2, help="Override the preset's batch size."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads. Default: all cores."),
     classes: str | None = CLASSES_OPT,
@@ -190,6 +188,8 @@ def train(
 
     s = _settings(ctx)
     spec = get_method(method)
+    if lr is not None and not lr > 0:
+        raise SercrossError(f"--lr {lr:g} would not train", hint="give a positive learning rate, e.g. --lr 1e-3")
     tag = preset_tag(preset, epochs, lr, batch_size)
     cfg = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size, threads=threads)
     src, tgt = _tables(s, source, target, features)

@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)  ## create .venv with sercross and its dev tools
 
-demo: $(STAMP)  ## the main job on synthetic demo data (< 3 min on 2 cores)
+demo: $(STAMP)  ## the main job on synthetic demo data (about 20 s on 2 cores, plus the install)
 	$(BIN)/sercross demo --out demo-output
 
 test: $(STAMP)  ## the default test suite (what CI runs)

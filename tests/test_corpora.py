@@ -76,6 +76,9 @@ def test_root_resolution(tmp_path, monkeypatch):
     assert resolve_root(m) == tmp_path
     with pytest.raises(SercrossError, match="does not exist"):
         resolve_root(m, tmp_path / "missing")
+    (tmp_path / "a.wav").write_bytes(b"")
+    with pytest.raises(SercrossError, match="is a file, not a folder"):
+        resolve_root(m, tmp_path / "a.wav")
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[roots]\ncasia = "{tmp_path}"\n')
     monkeypatch.delenv(m.env_var)
@@ -83,10 +86,12 @@ def test_root_resolution(tmp_path, monkeypatch):
     assert resolve_root(m) == tmp_path
 
 
-def test_unknown_corpus():
+def test_unknown_corpus(tmp_path):
     with pytest.raises(SercrossError, match="unknown corpus 'nope'") as e:
         load_manifest("nope")
     assert "berlin" in e.value.hint
+    with pytest.raises(SercrossError, match="manifest file .*missing.toml not found"):
+        load_manifest(tmp_path / "missing.toml")
 
 
 @pytest.mark.real

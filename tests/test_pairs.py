@@ -61,6 +61,8 @@ def test_pair_errors_are_clear(rng):
         build_pair(src, table("b", ["anger", "fear"] * 3, rng), ("anger", "sadness"))
     with pytest.raises(SercrossError, match="fewer than 2"):
         build_pair(src, table("b", ["anger", "fear"] * 3, rng))
+    with pytest.raises(SercrossError, match="--classes anger selects fewer than 2"):
+        build_pair(src, table("b", ["anger", "sadness"] * 3, rng), ("anger",))
     with pytest.raises(SercrossError, match="same corpus"):
         build_pair(src, src)
 

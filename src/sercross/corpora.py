@@ -179,7 +179,10 @@ def available_manifests() -> dict[str, Path]:
 def load_manifest(name_or_path: str | os.PathLike) -> Manifest:
     """Load a manifest by corpus name, alias (``B``, ``emodb``) or path to a ``.toml`` file."""
     p = Path(name_or_path)
-    if p.suffix == ".toml" and p.is_file():
+    if p.suffix == ".toml":
+        if not p.is_file():
+            raise SercrossError(f"manifest file {p} not found",
+                                hint="give the path of a corpus manifest (see corpora_manifests/README.md)")
         return _parse_manifest(p)
     known = available_manifests()
     key = str(name_or_path).lower()
@@ -296,8 +299,9 @@ def resolve_root(manifest: Manifest, root: str | os.PathLike | None = None) -> P
         )
     path = Path(root).expanduser()
     if not path.is_dir():
+        why = "is a file, not a folder" if path.exists() else "does not exist"
         raise SercrossError(
-            f"root folder {path} of corpus {manifest.name!r} (from {source}) does not exist",
+            f"root folder {path} of corpus {manifest.name!r} (from {source}) {why}",
             hint="point it at the folder that holds the corpus as downloaded"
             + (f" ({manifest.layout})" if manifest.layout else ""),
         )

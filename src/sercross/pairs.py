@@ -125,6 +125,7 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
         )
     if source.corpus == target.corpus:
         raise SercrossError("source and target are the same corpus", hint="choose two different corpora")
+    chosen = bool(classes)
     classes = tuple(classes) if classes else default_classes(source, target)
     for table in (source, target):
         missing = [c for c in classes if c not in set(table.emotions)]
@@ -135,10 +136,9 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
                 "the classes both corpora share",
             )
     if len(classes) < MIN_CLASSES:
-        raise SercrossError(
-            f"{source.corpus} and {target.corpus} share fewer than {MIN_CLASSES} classes ({', '.join(classes)})",
-            hint="a cross-corpus experiment needs at least two shared emotions",
-        )
+        what = (f"--classes {','.join(classes)} selects fewer than {MIN_CLASSES} classes" if chosen else
+                f"{source.corpus} and {target.corpus} share fewer than {MIN_CLASSES} classes ({', '.join(classes)})")
+        raise SercrossError(what, hint="a cross-corpus experiment needs at least two shared emotions")
     sel_s = [i for i, e in enumerate(source.emotions) if e in classes]
     sel_t = [i for i, e in enumerate(target.emotions) if e in classes]
     lookup = {c: k for k, c in enumerate(classes)}

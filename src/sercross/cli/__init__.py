@@ -36,9 +36,11 @@ def main_options(
     ctx: typer.Context,
     cache: Path | None = typer.Option(
         None, "--cache", envvar="SERCROSS_CACHE", show_envvar=True,
-        help="Cache directory for features, pairs and runs. Default: ~/.cache/sercross.",
+        help="Cache directory for features, pairs and runs. Default: ~/.cache/sercross (`sercross demo`: its "
+        "--out folder's cache/).",
     ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show full tracebacks on errors."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="List every skipped file and problem, and show full "
+                                 "tracebacks on errors. Goes before the command: `sercross --verbose extract …`."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     from sercross.cache import resolve_cache

@@ -29,7 +29,8 @@ def register(app: typer.Typer) -> None:
         app.command(name)(fn)
 
 
-FEATURES_OPT = typer.Option("IS10", "--features", "-f", help="openSMILE feature set (IS10 = INTERSPEECH 2010, 1582-d).")
+FEATURES_OPT = typer.Option("IS10", "--features", "-f", help="openSMILE feature set: IS10 (INTERSPEECH 2010, 1582-d, "
+                            "the paper's), IS09, eGeMAPSv02, emobase or ComParE_2016.")
 
 
 def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: int | None,
@@ -66,7 +67,8 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
     for sk in summary.skipped[: (None if s.verbose else 10)]:
         err.print(f"  [yellow]skipped[/] {escape(sk.file)}: {escape(sk.reason)}", highlight=False)
     if len(summary.skipped) > 10 and not s.verbose:
-        err.print(f"  … and {len(summary.skipped) - 10} more (all listed in meta.json; --verbose shows them)")
+        err.print(f"  … and {len(summary.skipped) - 10} more (all listed in meta.json; "
+                  "`sercross --verbose extract …` shows them)")
     out.print(f"features written to {summary.out_dir}", highlight=False)
     return summary
 
@@ -76,7 +78,8 @@ def extract(
     ctx: typer.Context,
     corpus: str = typer.Argument(..., help="Corpus name (berlin, casia, …) or a manifest .toml."),
     root: Path | None = typer.Option(
-        None, "--root", "-r", help="Folder of the corpus as downloaded. Default: $SERCROSS_ROOT_<NAME>."
+        None, "--root", "-r", help="Folder of the corpus as downloaded. Default: $SERCROSS_ROOT_<NAME>, else the "
+        "corpus's root in ~/.config/sercross/config.toml (see `sercross corpora list`)."
     ),
     features: str = FEATURES_OPT,
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes. Default: all cores."),
@@ -281,7 +284,8 @@ def evaluate(
 @_command("demo")
 def demo(
     ctx: typer.Context,
-    out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Where the synthetic corpora and cache go."),
+    out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Where the synthetic corpora go, and the cache "
+                                 "(OUT/cache) unless --cache or $SERCROSS_CACHE names one."),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic corpora and of training."),
     method: str = typer.Option("tlmlda", "--method", "-m", help="Method to train on the demo pair."),
 ) -> None:

@@ -19,6 +19,7 @@ corpora_app = typer.Typer(
 )
 
 SHOW = 10  # files listed per problem without --verbose
+VERBOSE = "`sercross --verbose corpora check …`"
 
 
 def register(app: typer.Typer) -> None:
@@ -168,7 +169,7 @@ def _print_report(report, manifest, verbose: bool) -> None:
         for group in shown:
             out.print("  " + " = ".join(group), highlight=False, markup=False)
         if len(shown) < len(report.duplicates):
-            out.print(f"  … and {len(report.duplicates) - len(shown)} more groups (--verbose shows them)")
+            out.print(f"  … and {len(report.duplicates) - len(shown)} more groups ({VERBOSE} shows them)")
     for w in report.warnings:
         out.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if report.usable:
@@ -255,7 +256,7 @@ def _print_speakers(report, manifest, verbose: bool) -> None:
         out.print(t)
         return
     values = list(counts.values())
-    out.print(f"[bold]speakers[/]: {len(counts)}, {min(values)}–{max(values)} files each (--verbose lists them)")
+    out.print(f"[bold]speakers[/]: {len(counts)}, {min(values)}–{max(values)} files each ({VERBOSE} lists them)")
     for spk, m in odd.items():
         out.print(f"  [yellow]speaker {escape(spk)}[/]: {m.found} files, expected {m.expected}", highlight=False)
 
@@ -271,4 +272,4 @@ def _print_files(title: str, items, verbose: bool) -> None:
     for sk in shown:
         out.print(f"  {sk.file}: {sk.reason}", highlight=False, markup=False)
     if len(shown) < len(items):
-        out.print(f"  … and {len(items) - len(shown)} more (--verbose lists them, --json writes them all)")
+        out.print(f"  … and {len(items) - len(shown)} more ({VERBOSE} lists them, --json writes them all)")

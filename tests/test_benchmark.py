@@ -126,6 +126,12 @@ def test_a_run_trained_with_another_config_is_not_reused(cache, monkeypatch):
     # --epochs makes another tag, hence other runs.
     other = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny", epochs=1)
     assert other.tag == "tiny_e1" and other.todo == other.runs and not other.stale
+    # --lr and --batch-size too, named as `sercross train` names them.
+    other = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny", epochs=1, lr=3e-4,
+                              batch_size=8)
+    assert other.tag == "tiny_e1_lr0.0003_b8" and (other.config.lr, other.config.batch_size) == (3e-4, 8)
+    with pytest.raises(SercrossError, match="would not train"):
+        bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny", lr=0.0)
 
 
 # ---------------------------------------------------------------------------------------------- skipping

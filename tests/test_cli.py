@@ -41,7 +41,8 @@ def test_chain_extract_pair_train_evaluate(corpora, tmp_path):
     first = json.loads((run / "metrics.json").read_text())
     assert first["n"] == 20 and sum(map(sum, first["confusion"])) == 20
     assert len((run / "history.csv").read_text().splitlines()) == 3
-    r = invoke("--cache", cache, "evaluate", run)
+    r = invoke("--cache", cache, "evaluate", "-s", "demo_a", "-t", "demo_b", "--preset", "demo", "--epochs", 2,
+               "--seed", 3)  # the same options as train find the run
     assert r.exit_code == 0, r.output
     again = json.loads((run / "metrics.json").read_text())
     assert again["war"] == first["war"] and again["confusion"] == first["confusion"]

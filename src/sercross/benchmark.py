@@ -297,6 +297,8 @@ def plan_benchmark(
     epochs: int | None = None,
     feature_set: str = DEFAULT_FEATURE_SET,
     extract: Callable | None = None,
+    lr: float | None = None,
+    batch_size: int | None = None,
 ) -> Plan:
     """Resolve schemes to pairs (extracting and pairing what the cache lacks), list the runs, find finished ones.
 
@@ -313,8 +315,10 @@ def plan_benchmark(
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise SercrossError("no seed to run", hint="give --seeds 5 or --seeds 0,1")
-    config = get_preset(preset, epochs=epochs)
-    tag = preset_tag(preset, epochs)
+    if lr is not None and not lr > 0:
+        raise SercrossError(f"--lr {lr:g} would not train", hint="give a positive learning rate, e.g. --lr 1e-3")
+    config = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size)
+    tag = preset_tag(preset, epochs, lr, batch_size)
 
     wanted: list[tuple[str, str]] = list(schemes or [])
     if all_pairs:

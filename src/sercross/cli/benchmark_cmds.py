@@ -37,6 +37,9 @@ def benchmark(
                                 "epochs, 25x cheaper) or demo. See README, 'Training speed and the fast preset'."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override the preset's epochs (tag e.g. "
                                       "paper_e50)."),
+    lr: float | None = typer.Option(None, "--lr", help="Override the preset's learning rate (> 0; tag e.g. "
+                                    "paper_e20_lr0.0003, as `sercross train` names it)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=2, help="Override the preset's batch size."),
     name: str | None = typer.Option(None, "--name", help="Folder under <cache>/benchmarks/. Default: the preset "
                                     "tag."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Parallel training processes. Default: one "
@@ -44,7 +47,8 @@ def benchmark(
                                     "cores (jobs < cores) become torch threads of each process. With --scheduler: "
                                     "runs at a time "
                                     "(default: the cluster's worker processes)."),
-    features: str = typer.Option("IS10", "--features", "-f", help="openSMILE feature set."),
+    features: str = typer.Option("IS10", "--features", "-f", help="openSMILE feature set: IS10 (the paper's), IS09, "
+                                 "eGeMAPSv02, emobase or ComParE_2016."),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Train on an existing Dask cluster: its scheduler's address, e.g. "
         "tcp://host:8786 (needs `pip install 'sercross\\[dask]'`). Results are written into this machine's cache. "
@@ -81,7 +85,8 @@ def benchmark(
         return summary
 
     # No spinner around planning: an extraction inside it shows its own.
-    plan = plan_benchmark(s.cache, scheme_list, all_pairs, method_list, seed_list, preset, epochs, features, extract)
+    plan = plan_benchmark(s.cache, scheme_list, all_pairs, method_list, seed_list, preset, epochs, features, extract,
+                          lr=lr, batch_size=batch_size)
     for sk in plan.skipped:
         err.print(f"[yellow]skipped[/] {escape(sk.scheme)}: {escape(sk.reason)}", highlight=False)
     if not plan.runs:

@@ -259,12 +259,17 @@ def evaluate(
     source: str | None = typer.Option(None, "--source", "-s", help="Source corpus of the run."),
     target: str | None = typer.Option(None, "--target", "-t", help="Target corpus of the run."),
     method: str = typer.Option("tlmlda", "--method", "-m", help="Method of the run."),
-    preset: str = typer.Option("paper", "--preset", "-p", help="Preset tag of the run."),
+    preset: str = typer.Option("paper", "--preset", "-p", help="Preset of the run, or its whole tag (e.g. "
+                               "paper_e20_lr0.0003, the run folder's name without -seedK)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the run."),
+    epochs: int | None = typer.Option(None, "--epochs", min=1, help="The run's --epochs override, as given to train."),
+    lr: float | None = typer.Option(None, "--lr", help="The run's --lr override, as given to train."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=2, help="The run's --batch-size override."),
     features: str = FEATURES_OPT,
 ) -> None:
     """Score a trained run on its target: WAR, UAR, per-class recall, confusion (metrics.json, predictions.csv)."""
     from sercross.cache import run_dir
+    from sercross.config import preset_tag
     from sercross.pairs import load_pair
     from sercross.pipeline import corpus_name
     from sercross.runs import evaluate_run, read_run_config
@@ -273,7 +278,8 @@ def evaluate(
     if run is None:
         if not (source and target):
             raise SercrossError("give a run folder or --source and --target", hint="see `sercross evaluate --help`")
-        run = run_dir(s.cache, corpus_name(source), corpus_name(target), method, preset, seed)
+        tag = preset_tag(preset, epochs, lr, batch_size)
+        run = run_dir(s.cache, corpus_name(source), corpus_name(target), method, tag, seed)
     cfg = read_run_config(run)
     p = load_pair(s.cache, cfg["source"], cfg["target"], cfg["feature_set"])
     evaluate_run(run, p)

@@ -95,16 +95,19 @@ def test_unreadable_files_get_their_reasons(tmp_path):
     for rel, data in bad.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(data)
+    short = "Actor_03/03-01-05-01-01-01-03.wav"  # 25 ms: readable, but extraction would skip it
+    sf.write(root / short, np.full(400, 0.1, np.float32), 16000)
     report = check_corpus(load_manifest("ravdess"), root)
     reasons = {s.file: s.reason for s in report.unreadable}
+    assert reasons.pop(short) == "too short: 0.025 s < 0.1 s"
     assert reasons.keys() == bad.keys()
     rel = list(bad)
     assert reasons[rel[0]] == "file is empty (0 bytes)"
     assert reasons[rel[1]] == LFS_POINTER and reasons[rel[2]] == HTML_PAGE
     assert "cannot be decoded as audio" in reasons[rel[3]] and str(root) not in reasons[rel[3]]
-    assert report.n_labelled == 22 and report.n_readable == 18 and report.usable
-    assert report.speaker_counts["03"] == 4  # counted as labelled: the download has them, unreadable or not
-    assert any("4 labelled files cannot be read" in w for w in report.warnings)
+    assert report.n_labelled == 23 and report.n_readable == 18 and report.usable
+    assert report.speaker_counts["03"] == 5  # counted as labelled: the download has them, unreadable or not
+    assert any("5 labelled files cannot be read or are too short" in w for w in report.warnings)
 
 
 def test_identical_files_are_grouped_and_conflicting_labels_flagged(tmp_path):

@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 TARGET_SR = 16000
+MIN_SECONDS = 0.1  # shorter clips are skipped: too few frames for the functionals
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm")
 
 # Below this peak amplitude a signal is digital silence: even 24-bit PCM has a step of ~1.2e-7.
@@ -236,7 +237,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     return _info_video(path) if _is_video(path) else _info_soundfile(path)
 
 
-def load_audio(path: str | os.PathLike, target_sr: int = TARGET_SR, min_seconds: float = 0.1) -> np.ndarray:
+def load_audio(path: str | os.PathLike, target_sr: int = TARGET_SR, min_seconds: float = MIN_SECONDS) -> np.ndarray:
     """Decode any audio file into a 1-D float32 mono signal at target_sr.
 
     WAV/FLAC/OGG/... go through soundfile; files with a suffix in :data:`VIDEO_SUFFIXES` have

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sercross.audio import VIDEO_SUFFIXES, audio_info
+from sercross.audio import MIN_SECONDS, VIDEO_SUFFIXES, audio_info
 from sercross.corpora import (
     CANONICAL_EMOTIONS,
     CorpusIndex,
@@ -57,7 +57,7 @@ class CheckReport:
     included: int  # files the manifest considered
     utterances: list[Utterance]  # files that got a label
     skipped: list[Skipped]  # files left without a label, with the reason
-    unreadable: list[Skipped] = field(default_factory=list)  # labelled files that cannot be read
+    unreadable: list[Skipped] = field(default_factory=list)  # labelled files that cannot be read or are too short
     duplicates: list[list[str]] = field(default_factory=list)  # labelled files with identical content
     durations: dict[str, float] = field(default_factory=dict)  # seconds per readable file (header)
     sample_rates: dict[int, int] = field(default_factory=dict)  # sample rate -> files
@@ -220,6 +220,8 @@ def _check_files(report: CheckReport, root: Path, audio: bool, on_progress) -> N
                     reason = "contains no audio samples"
                 elif info.sample_rate <= 0:
                     reason = f"has an invalid sample rate ({info.sample_rate} Hz)"
+                elif not is_video and info.duration < MIN_SECONDS:  # as extraction would skip it
+                    reason = f"too short: {info.duration:.3g} s < {MIN_SECONDS:g} s"
                 else:
                     report.durations[u.file] = info.duration
                     rates[info.sample_rate] += 1
@@ -313,7 +315,7 @@ def _summarise(report: CheckReport, manifest: Manifest) -> None:
     elif report.audio_checked and not report.usable:
         w.insert(0, "no labelled file can be read")
     if report.unreadable:
-        w.append(f"{len(report.unreadable)} labelled files cannot be read; extraction will skip them")
+        w.append(f"{len(report.unreadable)} labelled files cannot be read or are too short; extraction will skip them")
     conflicting = report.conflicting_duplicates
     if conflicting:
         w.append(f"{len(conflicting)} groups of identical files carry different emotions")

@@ -162,7 +162,7 @@ def _print_report(report, manifest, verbose: bool) -> None:
         out.print(_emotion_table(report, manifest))
         _print_speakers(report, manifest, verbose)
     _print_files("left out (no label)", report.skipped, verbose)
-    _print_files("labelled but unreadable", report.unreadable, verbose)
+    _print_files("labelled but unreadable or too short", report.unreadable, verbose)
     if report.duplicates:
         out.print(f"[bold]identical files[/] ({len(report.duplicates)} groups)")
         shown = report.duplicates if verbose else report.duplicates[:SHOW]
@@ -173,7 +173,8 @@ def _print_report(report, manifest, verbose: bool) -> None:
     for w in report.warnings:
         out.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if report.usable:
-        readable = f", {report.n_readable} readable" if report.audio_checked else " (audio not read: --quick)"
+        readable = (f", {report.n_readable} readable (silent files show up only at extraction, which reads every "
+                    "sample)" if report.audio_checked else " (audio not read: --quick)")
         out.print(f"[green]usable:[/] {report.n_labelled} labelled files{readable}", highlight=False)
 
 
@@ -193,7 +194,7 @@ def _summary_table(report, manifest) -> Table:
     t.add_row("speakers", speakers)
     t.add_row("left out (no label)", str(len(report.skipped)))
     if report.audio_checked:
-        t.add_row("unreadable", str(len(report.unreadable)))
+        t.add_row("unreadable or too short", str(len(report.unreadable)))
         n = len(report.durations)
         mean = f", mean {report.total_seconds / n:.2f} s" if n else ""
         t.add_row("duration", f"{_hms(report.total_seconds)}{mean}")

@@ -255,12 +255,16 @@ def test_benchmark_report_follows_run_dir_of_results_csv(demo, tmp_path):
     with open(bdir / "results.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["scheme", "source", "target", "method", "preset", "seed", "war", "uar", "run_dir"])
-        w.writerow(["x", "demo_a", "demo_b", "pca_svm", "demo", 0, 0, 0, str(runs["pca_svm"])])
-        w.writerow(["x", "demo_a", "demo_b", "pca_svm", "demo", 1, 0, 0, str(runs["pca_svm_1"].relative_to(cache))])
-        w.writerow(["x", "demo_a", "demo_b", "pca_svm", "demo", 1, 0, 0, str(runs["pca_svm_1"])])  # duplicate
+        war0, war1 = (json.loads((runs[k] / "metrics.json").read_text())["war"] for k in ("pca_svm", "pca_svm_1"))
+        w.writerow(["x", "demo_a", "demo_b", "pca_svm", "demo", 0, war0, 0, str(runs["pca_svm"])])
+        w.writerow(["x", "demo_a", "demo_b", "pca_svm", "demo", 1, war1, 0, str(runs["pca_svm_1"].relative_to(cache))])
+        w.writerow(["x", "demo_a", "demo_b", "pca_svm", "demo", 1, war1, 0, str(runs["pca_svm_1"])])  # duplicate
         w.writerow(["x", "demo_a", "demo_b", "tlmlda", "demo", 5, "", "", ""])  # a run that did not finish
+        # a folder trained again after the benchmark listed it: its numbers are no longer the benchmark's
+        w.writerow(["x", "demo_a", "demo_b", "tlmlda", "demo", 0, 0.0123, 0, str(runs["tlmlda"])])
     sel = select_benchmark(cache, "tiny")
-    assert [r.seed for r in sel.runs] == [0, 1] and len(sel.skipped) == 1
+    assert [r.seed for r in sel.runs] == [0, 1] and len(sel.skipped) == 2
+    assert "trained again since" in sel.skipped[1][1] and "0.0123" in sel.skipped[1][1]
     res = build_report(sel, tmp_path / "bench", tsne=False)
     check_report(res.out_dir)
     assert "Run folders left out" in res.markdown.read_text()

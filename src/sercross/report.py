@@ -214,7 +214,14 @@ def select_benchmark(cache: Path, name: str, preset: str | None = None) -> Selec
         if path.resolve() in seen:
             continue
         seen.add(path.resolve())
+        before = len(runs)
         _try_load(path, cache, runs, skipped)
+        listed = (row.get("war") or "").strip()
+        if len(runs) > before and listed and float(listed) != float(runs[-1].metrics["war"]):
+            # The folder was trained again (other classes, --force) after the benchmark wrote its tables.
+            now = runs.pop().metrics["war"]
+            skipped.append((str(path), f"its WAR is now {float(now):.4f}, the benchmark listed {float(listed):.4f}: "
+                            "the run was trained again since; run the benchmark again"))
     runs = _filter_preset(runs, preset, f"benchmark {name!r}")
     if not runs:
         raise SercrossError(f"benchmark {name!r} lists no finished run", hint=f"see {results}")

@@ -216,11 +216,14 @@ def select_benchmark(cache: Path, name: str, preset: str | None = None) -> Selec
         seen.add(path.resolve())
         before = len(runs)
         _try_load(path, cache, runs, skipped)
-        listed = (row.get("war") or "").strip()
-        if len(runs) > before and listed and float(listed) != float(runs[-1].metrics["war"]):
+        try:
+            listed = float(row.get("war") or "nan")
+        except ValueError:
+            listed = float("nan")
+        if len(runs) > before and listed == listed and listed != float(runs[-1].metrics["war"]):
             # The folder was trained again (other classes, --force) after the benchmark wrote its tables.
             now = runs.pop().metrics["war"]
-            skipped.append((str(path), f"its WAR is now {float(now):.4f}, the benchmark listed {float(listed):.4f}: "
+            skipped.append((str(path), f"its WAR is now {float(now):.4f}, the benchmark listed {listed:.4f}: "
                             "the run was trained again since; run the benchmark again"))
     runs = _filter_preset(runs, preset, f"benchmark {name!r}")
     if not runs:

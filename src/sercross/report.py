@@ -220,7 +220,7 @@ def select_benchmark(cache: Path, name: str, preset: str | None = None) -> Selec
             listed = float(row.get("war") or "nan")
         except ValueError:
             listed = float("nan")
-        if len(runs) > before and listed == listed and listed != float(runs[-1].metrics["war"]):
+        if len(runs) > before and not math.isnan(listed) and listed != float(runs[-1].metrics["war"]):
             # The folder was trained again (other classes, --force) after the benchmark wrote its tables.
             now = runs.pop().metrics["war"]
             skipped.append((str(path), f"its WAR is now {float(now):.4f}, the benchmark listed {listed:.4f}: "

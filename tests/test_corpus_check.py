@@ -238,6 +238,20 @@ def test_corpora_check_reports_and_exits_0(no_roots, tmp_path):
     assert json.loads(out.read_text())["emotions"]["happiness"] == 4
 
 
+@pytest.mark.parametrize("where", ["global", "after"])
+def test_verbose_lists_every_unlabelled_file_before_or_after_the_command(no_roots, tmp_path, where):
+    root = ravdess_tree(tmp_path / "rav")
+    for k in range(12):  # more than the 10 listed by default
+        (root / "Actor_01" / f"notes-{k:02d}.wav").write_bytes(b"")
+    args = ["--cache", str(tmp_path), "corpora", "check", "ravdess", "--root", str(root), "--quick"]
+    short = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert "notes-11.wav" not in short.output and "--verbose lists them" in short.output
+    args = ["--verbose", *args] if where == "global" else [*args, "--verbose"]
+    full = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert full.exit_code == 0, full.output
+    assert "notes-11.wav" in full.output and "--verbose lists them" not in full.output
+
+
 def test_corpora_check_of_the_wrong_corpus_exits_1_and_says_which(no_roots, tmp_path):
     root = ravdess_tree(tmp_path / "rav")
     r = runner.invoke(app, ["--cache", str(tmp_path), "corpora", "check", "emovo", "--root", str(root)],

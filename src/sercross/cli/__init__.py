@@ -40,7 +40,7 @@ def main_options(
         "--out folder's cache/).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every skipped file and problem, and show full "
-                                 "tracebacks on errors. Goes before the command: `sercross --verbose extract …`."),
+                                 "tracebacks on errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     from sercross.cache import resolve_cache

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from sercross.cli.common import Settings, err, guarded, out
+from sercross.cli.common import VERBOSE_OPT, Settings, err, guarded, out, with_verbose
 from sercross.cli.common import settings as _settings
 from sercross.errors import SercrossError
 from sercross.ui import confusion_table, duration, metrics_table, progress_bar
@@ -67,8 +67,7 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
     for sk in summary.skipped[: (None if s.verbose else 10)]:
         err.print(f"  [yellow]skipped[/] {escape(sk.file)}: {escape(sk.reason)}", highlight=False)
     if len(summary.skipped) > 10 and not s.verbose:
-        err.print(f"  … and {len(summary.skipped) - 10} more (all listed in meta.json; "
-                  "`sercross --verbose extract …` shows them)")
+        err.print(f"  … and {len(summary.skipped) - 10} more (all listed in meta.json; --verbose shows them)")
     out.print(f"features written to {summary.out_dir}", highlight=False)
     return summary
 
@@ -88,6 +87,7 @@ def extract(
         "(needs `pip install 'sercross\\[dask]'`; workers must read the audio at the same path). Features are written "
         "into this machine's cache. Default: $SERCROSS_SCHEDULER, else local processes; 'local' forces local.",
     ),
+    verbose: bool = VERBOSE_OPT,
 ) -> None:
     """Extract openSMILE functionals for every labelled utterance of a corpus (cached, incremental)."""
     from sercross.corpora import load_manifest, resolve_root
@@ -95,7 +95,8 @@ def extract(
 
     check_feature_set(features)
     manifest = load_manifest(corpus)
-    _run_extraction(_settings(ctx), manifest, resolve_root(manifest, root), features, jobs, scheduler)
+    _run_extraction(with_verbose(_settings(ctx), verbose), manifest, resolve_root(manifest, root), features, jobs,
+                    scheduler)
 
 
 def _tables(s: Settings, source: str, target: str, feature_set: str):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import typer
@@ -28,6 +28,15 @@ def settings(ctx: typer.Context) -> Settings:
     from sercross.cache import resolve_cache
 
     return Settings(resolve_cache(None))
+
+
+VERBOSE_OPT = typer.Option(False, "--verbose", "-v", help="List every skipped file and problem (also given before "
+                           "the command: `sercross --verbose …`, which adds full tracebacks on errors).")
+
+
+def with_verbose(s: Settings, verbose: bool) -> Settings:
+    """The settings with a command's own --verbose added to the global one."""
+    return replace(s, verbose=True) if verbose and not s.verbose else s
 
 
 def guarded(fn):

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sercross.cli.common import Settings, err, guarded, out
+from sercross.cli.common import VERBOSE_OPT, Settings, err, guarded, out, with_verbose
 from sercross.cli.common import settings as _settings
 from sercross.errors import SercrossError
 
@@ -19,7 +19,6 @@ corpora_app = typer.Typer(
 )
 
 SHOW = 10  # files listed per problem without --verbose
-VERBOSE = "`sercross --verbose corpora check …`"
 
 
 def register(app: typer.Typer) -> None:
@@ -98,13 +97,14 @@ def check(
         False, "--quick", help="Labels and counts only: read no audio header and look for no duplicates."
     ),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the full report as JSON to this file."),
+    verbose: bool = VERBOSE_OPT,
 ) -> None:
     """Check a corpus download: counts per emotion and speaker against the official ones, files that get no
     label, unreadable or empty files, duplicates, total duration. Exit code 1 when no labelled file is usable."""
     from sercross.corpora import load_manifest
     from sercross.corpus_check import check_corpus
 
-    s = _settings(ctx)
+    s = with_verbose(_settings(ctx), verbose)
     manifest = load_manifest(corpus)
     root_path = _root_for_check(s, manifest, root)
     if quick:
@@ -169,7 +169,7 @@ def _print_report(report, manifest, verbose: bool) -> None:
         for group in shown:
             out.print("  " + " = ".join(group), highlight=False, markup=False)
         if len(shown) < len(report.duplicates):
-            out.print(f"  … and {len(report.duplicates) - len(shown)} more groups ({VERBOSE} shows them)")
+            out.print(f"  … and {len(report.duplicates) - len(shown)} more groups (--verbose shows them)")
     for w in report.warnings:
         out.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if report.usable:
@@ -257,7 +257,7 @@ def _print_speakers(report, manifest, verbose: bool) -> None:
         out.print(t)
         return
     values = list(counts.values())
-    out.print(f"[bold]speakers[/]: {len(counts)}, {min(values)}–{max(values)} files each ({VERBOSE} lists them)")
+    out.print(f"[bold]speakers[/]: {len(counts)}, {min(values)}–{max(values)} files each (--verbose lists them)")
     for spk, m in odd.items():
         out.print(f"  [yellow]speaker {escape(spk)}[/]: {m.found} files, expected {m.expected}", highlight=False)
 
@@ -273,4 +273,4 @@ def _print_files(title: str, items, verbose: bool) -> None:
     for sk in shown:
         out.print(f"  {sk.file}: {sk.reason}", highlight=False, markup=False)
     if len(shown) < len(items):
-        out.print(f"  … and {len(items) - len(shown)} more ({VERBOSE} lists them, --json writes them all)")
+        out.print(f"  … and {len(items) - len(shown)} more (--verbose lists them, --json writes them all)")

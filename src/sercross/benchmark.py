@@ -315,8 +315,6 @@ def plan_benchmark(
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise SercrossError("no seed to run", hint="give --seeds 5 or --seeds 0,1")
-    if lr is not None and not lr > 0:
-        raise SercrossError(f"--lr {lr:g} would not train", hint="give a positive learning rate, e.g. --lr 1e-3")
     config = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size)
     tag = preset_tag(preset, epochs, lr, batch_size)
 

@@ -93,6 +93,9 @@ def get_preset(name: str, **overrides) -> TrainConfig:
         raise SercrossError(f"unknown preset {name!r}" + (f": did you mean {near!r}?" if near in PRESETS else ""),
                             hint=f"choose one of: {', '.join(PRESETS)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "lr" in overrides and not overrides["lr"] > 0:
+        raise SercrossError(f"--lr {overrides['lr']:g} would not train",
+                            hint="give a positive learning rate, e.g. --lr 1e-3")
     return replace(PRESETS[name], **overrides)
 
 

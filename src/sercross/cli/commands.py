@@ -192,10 +192,8 @@ def train(
 
     s = _settings(ctx)
     spec = get_method(method)
-    if lr is not None and not lr > 0:
-        raise SercrossError(f"--lr {lr:g} would not train", hint="give a positive learning rate, e.g. --lr 1e-3")
-    tag = preset_tag(preset, epochs, lr, batch_size)
     cfg = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size, threads=threads)
+    tag = preset_tag(preset, epochs, lr, batch_size)
     src, tgt = _tables(s, source, target, features)
     p = _pair(s, src, tgt, classes)
     rdir = run_dir(s.cache, p.source, p.target, method, tag, seed)

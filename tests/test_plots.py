@@ -111,6 +111,13 @@ def test_training_curves_name_the_terms_a_method_lacks_and_mask_non_positive_val
     read_png(png_bytes(fig))
 
 
+def test_the_monitor_of_a_run_ending_with_adabn_says_it_saw_the_network_before_it():
+    c = _curves(4)
+    assert "AdaBN" not in texts(plot_training_curves(c, "t"))
+    c.monitor_before_adabn = True
+    assert "before its final AdaBN step" in texts(plot_training_curves(c, "t"))
+
+
 def test_training_curves_without_monitor_column():
     c = _curves(4)
     c.target_war_monitor = None

@@ -111,6 +111,22 @@ def test_markdown_states_the_protocol_and_keeps_oracle_and_paper_apart(doc):
     assert main.index("| tlmlda |") < paper_at  # ours first, the paper's beside it
     assert "| E→B | B→E | E→C | C→E | B→C | C→B | Average |" in md
     assert "−16.93" in md  # 42.00 − 58.93
+    assert "(L_S, L_T, L_y, MMD, LMMD)" in md and "AdaBN" not in md
+
+
+def test_a_partial_grid_labels_the_papers_average_and_adabn_oracle_rows():
+    two = ["berlin:casia", "casia:berlin"]
+    rows = []
+    for s in two:
+        rows += rows_for("tlmlda_plus", s, [0.40, 0.42], oracle=0.5)
+        rows += rows_for("tlmlda_plus_no_adabn", s, [0.40, 0.41], oracle=0.5)
+    md = render_markdown(build_tables(rows, meta(["tlmlda_plus", "tlmlda_plus_no_adabn"], seeds=(0, 1), schemes=two)))
+    assert "| Algorithm (paper) | B→C | C→B | Average (paper: all 6 schemes) |" in md
+    oracle = md.split("## Oracle")[1]
+    assert "before the AdaBN step that ends the training of tlmlda_plus:" in oracle  # not of _no_adabn
+    demo = [*rows_for("tlmlda", "demo_a:demo_b", [0.5, 0.6], oracle=0.7)]
+    md = render_markdown(build_tables(demo, meta(["tlmlda"], seeds=(0, 1), schemes=["demo_a:demo_b"])))
+    assert "Published, not ours" not in md and "38.51" not in md  # no paper table, no note about it
 
 
 def test_files_are_written(doc, tmp_path):

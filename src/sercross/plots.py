@@ -166,6 +166,7 @@ class Curves:
     inactive: tuple[str, ...] = ()
     weighting: str = "dynamic_alpha"  # MethodSpec.weighting: how w_i was set
     grad_share: Mapping[str, np.ndarray] | None = None  # share of the encoder gradient, NaN where not measured
+    monitor_before_adabn: bool = False  # the run ends with AdaBN, which the per-epoch monitor never saw
 
 
 _WEIGHT_TITLES = {
@@ -215,8 +216,9 @@ def plot_training_curves(c: Curves, title: str) -> Figure:
         ax_a.plot(c.epoch, 100 * np.asarray(c.source_acc, float), color="#1f77b4", label="source training accuracy",
                   **style)
     if c.target_war_monitor is not None:
+        before = ", network before its final AdaBN step" if c.monitor_before_adabn else ""
         ax_a.plot(c.epoch, 100 * np.asarray(c.target_war_monitor, float), ls="--", color="#d62728",
-                  label=f"target WAR ({MONITOR_NOTE})", **style)
+                  label=f"target WAR ({MONITOR_NOTE}{before})", **style)
         ax_a.legend(fontsize=8.5, loc="lower right")
     elif c.source_acc is not None:
         ax_a.legend(fontsize=8.5, loc="lower right")

@@ -343,6 +343,7 @@ def training_curves(run: Run):
         inactive=tuple(inactive),
         weighting=METHODS[run.method].weighting if run.method in METHODS else "",
         grad_share={n: col(f"grad_share_{n}") for n in active},
+        monitor_before_adabn=bool((run.config.get("train") or {}).get("adabn")),
     )
 
 
@@ -651,12 +652,13 @@ def _scheme_section(w: _Writer, runs: list[Run], single: bool, tsne: bool, aggre
                                "whiskers: ±1 sd over seeds (when there are several)."))
 
     # t-SNE, the paper's Figure 2
-    blocks.append(("h", 3, "t-SNE of the learned features (the paper's Figure 2)"))
     extra = [first.method] if single else []
     groups = figure2_groups(runs, extra) if tsne else []
-    if not tsne:
-        blocks.append(w.note("t-SNE skipped (--no-tsne)."))
-    elif not groups:
+    if tsne:
+        blocks.append(("h", 3, "t-SNE of the learned features (the paper's Figure 2)"))
+    else:
+        blocks.append(w.note("t-SNE of the learned features (the paper's Figure 2): skipped (--no-tsne)."))
+    if tsne and not groups:
         blocks.append(w.note(f"{scheme}: no run of {', '.join(FIGURE2_METHODS)} in this selection, so no t-SNE "
                              "(pca_svm has no 256-d learned features)."))
     for preset, seed, found in groups:

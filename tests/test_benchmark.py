@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,6 +97,9 @@ def test_a_finished_grid_is_never_trained_again(cache, monkeypatch):
     assert len(calls) == 8 and not out.failures
     rows = bm.collect_results(plan, out)
     assert {r["status"] for r in rows} == {"trained"}
+    for r in rows:  # the number of classes each run predicts, from its confusion matrix
+        confusion = json.loads((Path(r["run_dir"]) / "metrics.json").read_text())["confusion"]
+        assert r["predicted_classes"] == sum(1 for col in zip(*confusion) if sum(col) > 0) >= 1
 
     again = bm.plan_benchmark(cache, DEMO, methods=["only_cls", "pca_svm"], seeds=[0, 1], preset="tiny")
     assert again.finished == set(again.runs) and again.todo == []

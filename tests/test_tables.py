@@ -147,3 +147,14 @@ def test_rich_table_has_every_method_once(doc):
     console.print(rich_table(doc, "war"))
     text = console.export_text()
     assert text.count("tlmlda ") == 1 and "pca_svm" in text and "E→B" in text
+
+
+def test_collapsed_runs_are_named_in_the_notes():
+    rows = rows_for("dsan", "berlin:casia", [0.2, 0.2, 0.3])
+    for r, k in zip(rows, (1, 1, 4)):
+        r["predicted_classes"] = k
+    rows += [{**r, "method": "tlmlda", "predicted_classes": "5"} for r in rows_for("tlmlda", "berlin:casia", [0.4] * 3)]
+    notes = build_tables(rows, meta(["dsan", "tlmlda"], schemes=["berlin:casia"]))["notes"]
+    collapsed = [n for n in notes if "collapsed" in n]
+    assert collapsed == ["dsan on B→C: 2 of 3 seeds predict one class for the whole target (collapsed; its WAR is "
+                         "then that class's share of the target)"]

@@ -58,7 +58,7 @@ BENCHMARKS_DIR = "benchmarks"
 
 RESULTS_HEADER = (
     "scheme", "source", "target", "method", "preset", "seed", "war", "uar", "run_dir",
-    "status", "error", "oracle_war", "oracle_epoch", "reverse_validation_uar",
+    "status", "error", "oracle_war", "oracle_epoch", "reverse_validation_uar", "predicted_classes",
 )
 
 
@@ -630,7 +630,7 @@ def collect_results(plan: Plan, outcome: Outcome | None = None) -> list[dict]:
             "scheme": spec.scheme, "source": spec.source, "target": spec.target, "method": spec.method,
             "preset": plan.tag, "seed": spec.seed, "war": None, "uar": None, "run_dir": str(rdir),
             "status": "missing", "error": "", "oracle_war": None, "oracle_epoch": None,
-            "reverse_validation_uar": None,
+            "reverse_validation_uar": None, "predicted_classes": None,
         }
         res = trained.get(spec)
         if res is not None and res["status"] == "failed":
@@ -639,6 +639,9 @@ def collect_results(plan: Plan, outcome: Outcome | None = None) -> list[dict]:
             met = read_json(rdir / "metrics.json")
             row.update(war=float(met["war"]), uar=float(met["uar"]),
                        status="reused" if spec in plan.finished else "trained")
+            confusion = np.asarray(met.get("confusion") or [])
+            if confusion.ndim == 2:  # how many classes the run predicts at all (1: collapsed)
+                row["predicted_classes"] = int((confusion.sum(axis=0) > 0).sum())
             if get_method(spec.method).kind == "network":
                 row["oracle_war"], row["oracle_epoch"] = oracle_from_history(rdir / "history.csv")
                 row["reverse_validation_uar"] = read_json(rdir / "config.json").get("reverse_validation_uar")

@@ -222,6 +222,15 @@ def _notes(doc: dict, rows: Sequence[dict]) -> list[str]:
         notes.append("[k/K schemes]: the Average covers only the k schemes with results")
     if any(c["n"] == 0 for c in cells):
         notes.append("—: no result (failed: every seed failed)")
+    collapsed: dict[tuple[str, str], list[int]] = {}
+    for r in rows:
+        if r.get("predicted_classes") not in (None, "") and r.get("war") not in (None, ""):
+            one = int(float(r["predicted_classes"])) == 1
+            collapsed.setdefault((r["method"], r["scheme"]), []).append(one)
+    for (method, scheme), flags in collapsed.items():
+        if any(flags):
+            notes.append(f"{method} on {_label(scheme)}: {sum(flags)} of {len(flags)} seeds predict one class for the "
+                         "whole target (collapsed; its WAR is then that class's share of the target)")
     return notes
 
 

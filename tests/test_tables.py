@@ -120,7 +120,14 @@ def test_a_partial_grid_labels_the_papers_average_and_adabn_oracle_rows():
     for s in two:
         rows += rows_for("tlmlda_plus", s, [0.40, 0.42], oracle=0.5)
         rows += rows_for("tlmlda_plus_no_adabn", s, [0.40, 0.41], oracle=0.5)
-    md = render_markdown(build_tables(rows, meta(["tlmlda_plus", "tlmlda_plus_no_adabn"], seeds=(0, 1), schemes=two)))
+    ours = render_markdown(build_tables(rows, meta(["tlmlda_plus", "tlmlda_plus_no_adabn"], seeds=(0, 1),
+                                                   schemes=two)))
+    assert "### WAR: TLMLDA+ (ours, not in the paper) and its ablations" in ours
+    assert "Published, not ours" not in ours and "38.51" not in ours  # no paper row to compare with
+    for s in two:
+        rows += rows_for("tlmlda", s, [0.30, 0.31], oracle=0.5)
+    md = render_markdown(build_tables(rows, meta(["tlmlda_plus", "tlmlda_plus_no_adabn", "tlmlda"], seeds=(0, 1),
+                                                 schemes=two)))
     assert "| Algorithm (paper) | B→C | C→B | Average (paper: all 6 schemes) |" in md
     oracle = md.split("## Oracle")[1]
     assert "before the AdaBN step that ends the training of tlmlda_plus:" in oracle  # not of _no_adabn

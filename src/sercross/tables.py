@@ -15,7 +15,7 @@ from pathlib import Path
 from sercross.baselines import PAPER_CS, PCA_VARIANCE
 from sercross.benchmark import PAPER_SCHEMES, aggregate, aggregate_oracle, scheme_label
 from sercross.cache import atomic_write_csv, atomic_write_json, atomic_write_text
-from sercross.config import DEFAULT_ALPHA, TrainConfig, get_method
+from sercross.config import DEFAULT_ALPHA, METHODS, TrainConfig, get_method
 
 PAPER_CITATION = (
     "H. Tao, Y. Wang, Z. Zhuang, H. Fu, X. Guo, S. Zou. Cross-Corpus Speech Emotion Recognition Based on "
@@ -50,7 +50,9 @@ TABLE4_FIRST = ("pca_svm", "only_cls")
 TABLE_TITLES = {
     "table3": "ablations, layout of the paper's Table 3",
     "table4": "comparison with baselines, layout of the paper's Table 4",
+    "ours": "TLMLDA+ (ours, not in the paper) and its ablations",
 }
+OUR_GROUPS = ("ours", "ours_ablation")
 AVERAGE = "Average"
 METRIC_TITLES = {"war": "WAR", "uar": "UAR", "oracle_war": "oracle WAR"}
 STD_NOTE = "std = sample standard deviation over seeds (ddof = 1)"
@@ -59,11 +61,12 @@ STD_NOTE = "std = sample standard deviation over seeds (ddof = 1)"
 def table_methods(methods: Sequence[str]) -> dict[str, list[str]]:
     """Which of our methods go in which table (TLMLDA closes both, as in the paper); empty tables dropped."""
     t3 = [m for m in TABLE3_METHODS if m in methods]
-    rest = [m for m in methods if m not in TABLE3_METHODS]
+    ours = [m for m in methods if m in METHODS and METHODS[m].group in OUR_GROUPS]
+    rest = [m for m in methods if m not in TABLE3_METHODS and m not in ours]
     t4 = [m for m in TABLE4_FIRST if m in rest] + [m for m in rest if m not in TABLE4_FIRST]
     if t4 and "tlmlda" in methods:
         t4.append("tlmlda")
-    out = {"table3": t3, "table4": t4}
+    out = {"table3": t3, "table4": t4, "ours": ours}
     return {k: v for k, v in out.items() if v}
 
 
@@ -167,6 +170,8 @@ def _differences(war: dict, groups: dict, schemes: Sequence[str]) -> dict:
     shown = [s for s in PAPER_SCHEME_NAMES if s in schemes]
     out = {}
     for g, ms in groups.items():
+        if g not in PAPER_TABLES:
+            continue
         table = PAPER_TABLES[g]
         cells = {}
         for m in ms:
@@ -274,7 +279,7 @@ def _our_table_md(doc: dict, group: dict) -> str:
 
 def _paper_table_md(doc: dict, g: str) -> str | None:
     shown = doc["paper"]["schemes_in_this_benchmark"]
-    if not shown:
+    if not shown or g not in doc["paper"]["tables"]:
         return None
     rows = doc["paper"]["tables"][g]["rows"]
     cols = shown + [AVERAGE]
@@ -354,7 +359,8 @@ def render_markdown(doc: dict) -> str:
         out += ["## Skipped schemes", ""]
         out += [f"- {s['scheme']}: {s['reason']}" for s in doc["grid"]["skipped"]]
         out.append("")
-    notes = doc["notes"] + (doc["paper"]["notes"] if doc["paper"]["schemes_in_this_benchmark"] else [])
+    paper_shown = doc["paper"]["schemes_in_this_benchmark"] and any(g in PAPER_TABLES for g in doc["tables"]["war"])
+    notes = doc["notes"] + (doc["paper"]["notes"] if paper_shown else [])
     if notes:
         out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(out)

@@ -268,6 +268,8 @@ def test_benchmark_report_follows_run_dir_of_results_csv(demo, tmp_path):
     res = build_report(sel, tmp_path / "bench", tsne=False)
     check_report(res.out_dir)
     assert "Run folders left out" in res.markdown.read_text()
+    assert "sample standard deviation (ddof = 1) over seeds" in res.markdown.read_text()
+    assert "full protocol" in res.markdown.read_text()  # a benchmark report points to its tables.md
     with pytest.raises(SercrossError, match="no run with preset 'paper'"):
         select_benchmark(cache, "tiny", preset="paper")
     with pytest.raises(SercrossError, match="no benchmark 'nope'") as exc:

@@ -771,7 +771,10 @@ def build_report(selection: Selection, out: Path, tsne: bool = True, progress: P
         ("p", f"Generated {created} by sercross {__version__}. Selection: {selection.description}; "
               f"{len(runs)} run(s), {len(schemes)} scheme(s)."),
         ("p", "Target labels are used only to score and to colour t-SNE points; no number here selected a model. "
-              "Each run reports its last epoch."),
+              "Each run reports its last epoch. WAR, UAR and recalls are in percent; \"a ± b\" is the mean and the "
+              "sample standard deviation (ddof = 1) over seeds."
+              + (" The benchmark's full protocol, its cross-scheme Average, the paper's published numbers and the "
+                 "separate oracle table are in its tables.md." if selection.kind == "benchmark" else "")),
         ("h", 2, "Summary"),
         ("table", SUMMARY_HEADERS, summary_rows(runs), {3, 5, 6}),
     ]

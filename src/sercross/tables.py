@@ -227,6 +227,11 @@ def _notes(doc: dict, rows: Sequence[dict]) -> list[str]:
         notes.append("[k/K schemes]: the Average covers only the k schemes with results")
     if any(c["n"] == 0 for c in cells):
         notes.append("—: no result (failed: every seed failed)")
+    constant = sorted({m for t in doc["tables"].values() for g in t.values() for m, cs in g["cells"].items()
+                       if any(c["n"] > 1 and c["std"] == 0 for c in cs.values())})
+    if constant:
+        notes.append(f"± 0.00: every seed gave the same result ({', '.join(constant)}; e.g. pca_svm's PCA and SVM "
+                     "do not depend on the seed)")
     collapsed: dict[tuple[str, str], list[int]] = {}
     for r in rows:
         if r.get("predicted_classes") not in (None, "") and r.get("war") not in (None, ""):

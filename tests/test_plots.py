@@ -111,6 +111,15 @@ def test_training_curves_name_the_terms_a_method_lacks_and_mask_non_positive_val
     read_png(png_bytes(fig))
 
 
+def test_gradient_shares_name_the_terms_that_stay_at_zero():
+    c = _curves(4)
+    nan = np.full(4, np.nan)
+    c.grad_share = {"L_S": np.array([0.5, nan[0], 0.4, 0.3]), "L_T": np.array([0.5, nan[0], 0.6, 0.7]),
+                    "L_y": np.array([0.001, nan[0], 0.0, 0.0]), "MMD": np.zeros(4)}
+    fig = plot_training_curves(c, "t")
+    assert len(fig.axes) == 6 and "below 1 % throughout: L_y, MMD" in texts(fig)
+
+
 def test_the_monitor_of_a_run_ending_with_adabn_says_it_saw_the_network_before_it():
     c = _curves(4)
     assert "AdaBN" not in texts(plot_training_curves(c, "t"))

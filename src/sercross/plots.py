@@ -194,6 +194,11 @@ def plot_training_curves(c: Curves, title: str) -> Figure:
         for name, v in shares.items():
             ok = np.isfinite(v)
             ax_g.plot(c.epoch[ok], 100 * v[ok], color=_LOSS_COLOURS.get(name), marker="o", ms=3.5)
+        # Overlapping lines at 0 % hide which terms they are: name them.
+        negligible = [n for n, v in shares.items() if np.nanmax(100 * v) < 1]
+        if negligible:
+            ax_g.text(0.02, 0.95, f"below 1 % throughout: {', '.join(negligible)}", transform=ax_g.transAxes,
+                      va="top", fontsize=8.5, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
         ax_g.set_ylim(-2, 102)
         ax_g.set_title("share of the encoder gradient per term w_i·L_i\n(measured every few epochs)", fontsize=10)
         ax_g.set_ylabel("% of the summed gradient norms")

@@ -230,9 +230,10 @@ def _notes(doc: dict, rows: Sequence[dict]) -> list[str]:
     constant = sorted({m for t in doc["tables"].values() for g in t.values() for m, cs in g["cells"].items()
                        if any(c["n"] > 1 and c["std"] == 0 for c in cs.values())})
     if constant:
-        notes.append(f"± 0.00: every seed gave the same result ({', '.join(constant)}; e.g. pca_svm's PCA and SVM "
-                     "do not depend on the seed)")
-    collapsed: dict[tuple[str, str], list[int]] = {}
+        why = "; pca_svm's PCA and SVM do not depend on the seed" if any(m.startswith("pca_svm") for m in constant) \
+            else ""
+        notes.append(f"± 0.00: every seed gave the same result in that cell ({', '.join(constant)}{why})")
+    collapsed: dict[tuple[str, str], list[bool]] = {}
     for r in rows:
         if r.get("predicted_classes") not in (None, "") and r.get("war") not in (None, ""):
             one = int(float(r["predicted_classes"])) == 1

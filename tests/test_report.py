@@ -223,6 +223,16 @@ def test_missing_figure2_panels_are_omitted_with_a_note(demo, tmp_path):
     assert "only_cls, tlmlda_m omitted" in res.html.read_text()
 
 
+def test_a_report_without_per_run_figures_keeps_the_summary_figures(demo, tmp_path):
+    _, _, runs = demo
+    sel = Selection("x", "x", "x", [load_run(runs["tlmlda"]), load_run(runs["only_cls"])])
+    full = {Path(s).name for s in check_report(build_report(sel, tmp_path / "full", tsne=False).out_dir).imgs}
+    res = build_report(sel, tmp_path / "lean", tsne=False, run_figures=False)
+    lean = {Path(s).name for s in check_report(res.out_dir).imgs}
+    assert lean < full and not any("seed" in n for n in lean)  # per-run figures are the seed-named ones
+    assert any("--no-run-figures" in n for n in res.notes)
+
+
 def test_runs_of_another_pair_version_get_no_tsne_panel(demo, tmp_path):
     _, _, runs = demo
     run = load_run(runs["only_cls"])

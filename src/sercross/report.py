@@ -623,7 +623,8 @@ def _run_table(runs: Sequence[Run]) -> tuple:
     return ("table", headers, rows, numeric)
 
 
-def _scheme_section(w: _Writer, runs: list[Run], single: bool, tsne: bool, aggregate: bool) -> list[tuple]:
+def _scheme_section(w: _Writer, runs: list[Run], single: bool, tsne: bool, aggregate: bool,
+                    run_figures: bool = True) -> list[tuple]:
     from sercross.plots import TsnePanel, plot_confusion, plot_recall_bars, plot_training_curves, plot_tsne
 
     first = runs[0]
@@ -717,6 +718,10 @@ def _scheme_section(w: _Writer, runs: list[Run], single: bool, tsne: bool, aggre
                                    "columns: predicted); right: recall per true class."))
 
     # per run: confusion and training curves
+    if not run_figures:
+        blocks.append(w.note(f"{scheme}: the confusion matrix and training curves of each run are skipped "
+                             "(--no-run-figures); the summary table lists every run."))
+        return blocks
     blocks.append(("h", 3, "Each run: confusion and training curves"))
     for r in runs:
         w.progress(f"{scheme}: figures of {r.label}")
@@ -742,16 +747,18 @@ def _scheme_section(w: _Writer, runs: list[Run], single: bool, tsne: bool, aggre
             inner.append(w.note(f"{r.label}: no per-epoch history.csv to plot."))
         else:
             chosen = ", ".join(f"{k} = {v}" for k, v in (r.config.get("chosen") or {}).items()) or "?"
+            n_pca = r.config.get("n_components", "?")
             inner.append(("p", f"{r.method} trains no epochs, so there are no training curves; chosen on the source "
-                               f"by leave-one-speaker-out: {chosen}, {r.config.get('n_components', '?')} PCA "
-                               "components (grid in history.csv)."))
+                               f"by speaker-grouped cross-validation: {chosen}, {n_pca} PCA components (grid in "
+                               "history.csv)."))
         blocks.append(("details", f"{r.method}, preset {r.preset}, seed {r.seed}: WAR {_pct(r.metrics['war'])}%, "
                                   f"UAR {_pct(r.metrics['uar'])}%", inner))
     return blocks
 
 
-def build_report(selection: Selection, out: Path, tsne: bool = True, progress: Progress | None = None) -> ReportResult:
-    """Write the report folder: figures/*.png, report.md, index.html."""
+def build_report(selection: Selection, out: Path, tsne: bool = True, progress: Progress | None = None,
+                 run_figures: bool = True) -> ReportResult:
+    """Write the report folder: figures/*.png, report.md, index.html (``run_figures``: each run's own figures)."""
     out = Path(out)
     prepare_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -763,7 +770,8 @@ def build_report(selection: Selection, out: Path, tsne: bool = True, progress: P
     for r in runs:
         schemes.setdefault((r.source, r.target, r.classes), []).append(r)
     for scheme_runs in schemes.values():
-        body += _scheme_section(w, scheme_runs, selection.single, tsne, aggregate=len(schemes) > 1)
+        body += _scheme_section(w, scheme_runs, selection.single, tsne, aggregate=len(schemes) > 1,
+                                run_figures=run_figures)
 
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head: list[tuple] = [

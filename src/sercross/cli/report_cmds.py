@@ -25,6 +25,8 @@ def report(
         None, "--out", "-o", help="Report folder. Default: <cache>/reports/<name>/ (rewritten in place)."
     ),
     tsne: bool = typer.Option(True, "--tsne/--no-tsne", help="Draw the t-SNE figure (the slowest part)."),
+    run_figures: bool = typer.Option(True, "--run-figures/--no-run-figures", help="Draw each run's confusion "
+                                     "matrix and training curves (two figures per run: most of a large report)."),
 ) -> None:
     """Write a report folder (report.md, index.html, figures/*.png): metric tables, confusion matrices, t-SNE of
     the learned features (Only_cls, TLMLDA_M, TLMLDA, as the paper's Figure 2), training curves, per-class recall.
@@ -53,7 +55,8 @@ def report(
     dest = out_dir if out_dir is not None else default_out_dir(s.cache, selection)
 
     with err.status(f"report on {selection.title}: {len(selection.runs)} run(s)") as status:
-        result = build_report(selection, dest, tsne=tsne, progress=lambda msg: status.update(f"report: {msg}"))
+        result = build_report(selection, dest, tsne=tsne, progress=lambda msg: status.update(f"report: {msg}"),
+                              run_figures=run_figures)
     out.print(_summary_table(selection.runs, f"report: {selection.title}", selection.kind != "benchmark"))
     for path, why in selection.skipped:
         err.print(Text.assemble(("left out ", "yellow"), f"{path}: {why}"), highlight=False)

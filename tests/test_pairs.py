@@ -142,3 +142,18 @@ def test_an_older_pair_whose_target_files_are_unknown_is_rebuilt(rng, tmp_path):
     p = pair_for(tmp_path, src, renamed)  # same fingerprint, but the files no longer match: build afresh
     assert p.target_files[0].startswith("elsewhere/") and p.target_speakers is not None
     assert load_pair(tmp_path, "a", "b", "IS10").target_speakers == p.target_speakers
+
+
+def test_a_pair_of_other_classes_replaces_the_cached_one_and_says_so(rng, tmp_path):
+    from sercross.pipeline import pair_for
+
+    src = table("a", ["anger", "sadness", "fear"] * 4, rng)
+    tgt = table("b", ["anger", "sadness", "fear"] * 4, rng)
+    replaced = []
+    first = pair_for(tmp_path, src, tgt, on_replace=lambda old, new: replaced.append((old.classes, new.classes)))
+    assert replaced == [] and pair_for(tmp_path, src, tgt, on_replace=replaced.append).meta == first.meta
+    two = ("anger", "sadness")
+    pair_for(tmp_path, src, tgt, two, on_replace=lambda old, new: replaced.append((old.classes, new.classes)))
+    assert replaced == [(first.classes, two)] and load_pair(tmp_path, "a", "b", "IS10").classes == two
+    pair_for(tmp_path, src, tgt, two, force=True, on_replace=replaced.append)  # rebuilt, same classes: no call
+    assert len(replaced) == 1

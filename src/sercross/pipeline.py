@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sercross.cache import features_dir, pair_dir
@@ -47,23 +48,29 @@ def _add_target_speakers(cache: Path, pair: Pair, target: FeatureTable) -> bool:
 
 def pair_for(
     cache: Path, source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None,
-    force: bool = False,
+    force: bool = False, on_replace: Callable[[Pair, Pair], None] | None = None,
 ) -> Pair:
-    """The cached pair if it was built from these very features and classes, else a new one (saved)."""
+    """The cached pair if it was built from these very features and classes, else a new one (saved).
+
+    ``on_replace(old, new)`` is called when the new pair replaces a cached one of other classes: the cache keeps
+    one class set per pair, so the old one's runs go out of date.
+    """
     classes = tuple(classes) if classes else default_classes(source, target)
-    if not force:
-        try:
-            pair = load_pair(cache, source.corpus, target.corpus, source.feature_set)
-        except SercrossError:
-            pair = None
-        if (
-            pair is not None
-            and pair.meta.get("source_features") == source.meta.get("fingerprint")
-            and pair.meta.get("target_features") == target.meta.get("fingerprint")
-            and classes == pair.classes
-        ):
-            if pair.target_speakers is not None or _add_target_speakers(cache, pair, target):
-                return pair
+    try:
+        old = load_pair(cache, source.corpus, target.corpus, source.feature_set)
+    except SercrossError:
+        old = None
+    if (
+        not force
+        and old is not None
+        and old.meta.get("source_features") == source.meta.get("fingerprint")
+        and old.meta.get("target_features") == target.meta.get("fingerprint")
+        and classes == old.classes
+    ):
+        if old.target_speakers is not None or _add_target_speakers(cache, old, target):
+            return old
     pair = build_pair(source, target, classes)
     save_pair(cache, pair)
+    if on_replace is not None and old is not None and old.classes != pair.classes:
+        on_replace(old, pair)
     return pair

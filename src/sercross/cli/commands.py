@@ -118,23 +118,17 @@ def _parse_classes(classes: str | None) -> tuple[str, ...] | None:
 
 def _pair(s: Settings, src, tgt, classes: str | None, force: bool = False):
     """pair_for, saying so when it replaces a cached pair of other classes (that pair's runs go out of date)."""
-    from sercross.cache import pair_dir, read_json
     from sercross.pipeline import pair_for
 
-    meta_path = pair_dir(s.cache, src.corpus, tgt.corpus, src.feature_set) / "meta.json"
-    try:
-        before = read_json(meta_path).get("classes")
-    except (OSError, ValueError):
-        before = None
-    p = pair_for(s.cache, src, tgt, _parse_classes(classes), force=force)
-    if before is not None and list(p.classes) != list(before):
+    def replaced(old, new) -> None:
         err.print(
-            f"[yellow]note[/]: the cached pair {p.name} had classes {', '.join(before)}; it now has "
-            f"{', '.join(p.classes)}. Runs trained on the old classes are out of date: `train` and `benchmark` "
+            f"[yellow]note[/]: the cached pair {new.name} had classes {', '.join(old.classes)}; it now has "
+            f"{', '.join(new.classes)}. Runs trained on the old classes are out of date: `train` and `benchmark` "
             "train them again when asked for, `evaluate` refuses them. The cache holds one class set per pair.",
             highlight=False,
         )
-    return p
+
+    return pair_for(s.cache, src, tgt, _parse_classes(classes), force=force, on_replace=replaced)
 
 
 SOURCE_OPT = typer.Option(..., "--source", "-s", help="Source (labelled, training) corpus, e.g. berlin or B.")

@@ -1,10 +1,10 @@
-from sercross.ui import _console, duration
+from sercross.ui import _console, hms
 
 
-def test_duration_picks_a_readable_unit():
-    assert duration(42) == "42 s"
-    assert duration(151) == "2.5 min"
-    assert duration(3 * 3600 + 360) == "3.1 h"
+def test_hms():
+    assert hms(42.4) == "0:00:42"
+    assert hms(151) == "0:02:31"
+    assert hms(3 * 3600 + 360) == "3:06:00"
 
 
 def test_output_to_a_file_keeps_long_lines_whole(monkeypatch, capsys):

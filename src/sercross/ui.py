@@ -33,13 +33,10 @@ def consoles() -> tuple[Console, Console]:
     return _console(False), _console(True)
 
 
-def duration(seconds: float) -> str:
-    """``42 s``, ``2.5 min``, ``3.1 h``: the unit a reader takes in at a glance."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+def hms(seconds: float) -> str:
+    """``h:mm:ss``, as audio durations are given everywhere in the CLI."""
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from rich.markup import escape
 from sercross.cli.common import VERBOSE_OPT, Settings, err, guarded, out, with_verbose
 from sercross.cli.common import settings as _settings
 from sercross.errors import SercrossError
-from sercross.ui import confusion_table, duration, metrics_table, progress_bar
+from sercross.ui import confusion_table, hms, metrics_table, progress_bar
 
 _COMMANDS: list = []
 
@@ -58,7 +58,7 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
         f"[green]extracted[/] {summary.n_extracted} new, reused {summary.n_cached}, "
         f"skipped {len(summary.skipped)} files ({summary.n_files} labelled) in {summary.seconds:.1f} s "
         f"({summary.files_per_second:.1f} files/s on {summary.jobs} process(es); "
-        f"{duration(summary.audio_seconds)} of new audio, {speed:.0f} s of audio per second)",
+        f"{hms(summary.audio_seconds)} of new audio (h:mm:ss), {speed:.0f} s of audio per second)",
         highlight=False,
     )
     if summary.n_nonfinite:

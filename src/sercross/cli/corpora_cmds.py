@@ -12,6 +12,7 @@ from rich.table import Table
 from sercross.cli.common import VERBOSE_OPT, Settings, err, guarded, out, with_verbose
 from sercross.cli.common import settings as _settings
 from sercross.errors import SercrossError
+from sercross.ui import hms
 
 corpora_app = typer.Typer(
     no_args_is_help=True,
@@ -197,7 +198,7 @@ def _summary_table(report, manifest) -> Table:
         t.add_row("unreadable or too short", str(len(report.unreadable)))
         n = len(report.durations)
         mean = f", mean {report.total_seconds / n:.2f} s" if n else ""
-        t.add_row("duration", f"{_hms(report.total_seconds)}{mean}")
+        t.add_row("duration", f"{hms(report.total_seconds)}{mean}")
         t.add_row("sample rates", ", ".join(f"{sr} Hz × {k}" for sr, k in report.sample_rates.items()) or "—")
         t.add_row("channels", ", ".join(f"{c} × {k}" for c, k in report.channels.items()) or "—")
     if report.hashed:
@@ -207,11 +208,6 @@ def _summary_table(report, manifest) -> Table:
 
 def _vs(found: int, expected: int) -> str:
     return " [green]✓[/]" if found == expected else f" [yellow](expected {expected})[/]"
-
-
-def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def _emotion_table(report, manifest) -> Table:

@@ -586,6 +586,27 @@ def _write_table(out, manifest, root, feature_set, X, kept, skipped, version, co
         atomic_write_json(out / "meta.json", meta)
 
 
+def write_derived_table(cache: Path, name: str, table: FeatureTable, rows: Sequence[int], derivation: dict) -> Path:
+    """Write the ``rows`` of ``table`` as the feature table of a corpus of its own, ``name`` (no audio is read).
+
+    For corpora derived from a cached one (e.g. bench/confound.py's speaker-confounded variants); ``derivation``
+    says how, and is stored in meta.json beside the usual fields.
+    """
+    out = ensure_writable_dir(features_dir(cache, name, table.feature_set))
+    kept = [table.utterances[i] for i in rows]
+    X = np.ascontiguousarray(table.X[list(rows)])
+    npy, csv_ = _npy_bytes(X), _index_bytes(kept)
+    meta = {k: v for k, v in table.meta.items() if k not in ("skipped", "fingerprint")}
+    meta.update(corpus=name, n_utterances=int(X.shape[0]), skipped=[], derivation=derivation,
+                created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                fingerprint=_fingerprint_bytes(npy, csv_))
+    with file_lock(out / LOCK_FILE):
+        atomic_write_bytes(out / "features.npy", npy)
+        atomic_write_bytes(out / "index.csv", csv_)
+        atomic_write_json(out / "meta.json", meta)
+    return out
+
+
 def _fingerprint_bytes(npy: bytes, csv_: bytes) -> str:
     h = hashlib.sha1()
     h.update(npy)

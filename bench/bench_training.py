@@ -9,8 +9,8 @@ import time
 import numpy as np
 import torch
 
-from sercross.config import TrainConfig, get_preset
-from sercross.train import TLMLDA
+from sercross.methods.config import TrainConfig, get_preset
+from sercross.methods.estimator import TLMLDA
 
 D, N, CLASSES = 1582, 400, 5
 

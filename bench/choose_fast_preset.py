@@ -2,7 +2,7 @@
 
 For each candidate (learning rate x schedule at a fixed budget of epochs) and each scheme, one training of
 TLMLDA on the source and the unlabelled target; the candidate with the highest mean reverse-validation UAR
-(sercross.selection: a classifier trained on the target's learned features with the model's own predicted
+(sercross.methods.selection: a classifier trained on the target's learned features with the model's own predicted
 labels, scored on the labelled source) wins. The source's own fit (last epoch's source accuracy and L_y)
 is printed beside it. The paper preset's runs, when present in the benchmark named by --paper-benchmark,
 are scored the same way for comparison.
@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sercross.cache import read_csv
-from sercross.config import alpha_for, get_preset
-from sercross.pairs import load_pair
-from sercross.runs import load_estimator, read_run_config
-from sercross.selection import reverse_validation_of
-from sercross.train import TLMLDA
+from sercross.experiments.pairs import load_pair
+from sercross.experiments.runs import load_estimator, read_run_config
+from sercross.infra.cache import read_csv
+from sercross.methods.config import alpha_for, get_preset
+from sercross.methods.estimator import TLMLDA
+from sercross.methods.selection import reverse_validation_of
 
 CANDIDATES = [(lr, sched) for lr in (1e-4, 3e-4, 1e-3) for sched in ("constant", "cosine")]
 

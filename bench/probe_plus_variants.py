@@ -1,7 +1,7 @@
 """Reverse-validation probe of TLMLDA+ variants: how TLMLDA+'s design was chosen without target labels.
 
 Trains each variant once (seed 0, `fast` preset) on a scheme's source and unlabelled target and prints the
-reverse-validation UAR (sercross.selection), the last epoch's source training accuracy and L_y. No target
+reverse-validation UAR (sercross.methods.selection), the last epoch's source training accuracy and L_y. No target
 label is read. A variant is ``METHOD[@THRESHOLD]`` (THRESHOLD: LMMD's pseudo-label confidence filter), where
 METHOD is a sercross method or one of the probe's own: plus_nolmmd, plus_nommd, plus_noadapt (TLMLDA+ without
 LMMD, without MMD, without either).
@@ -19,10 +19,10 @@ import json
 import sys
 from pathlib import Path
 
-from sercross.config import DEFAULT_ALPHA, METHODS, get_preset
-from sercross.pairs import load_pair
-from sercross.selection import reverse_validation_of
-from sercross.train import TLMLDA
+from sercross.experiments.pairs import load_pair
+from sercross.methods.config import DEFAULT_ALPHA, METHODS, get_preset
+from sercross.methods.estimator import TLMLDA
+from sercross.methods.selection import reverse_validation_of
 
 PROBE_TERMS = {  # L_S, L_T, L_y, MMD, LMMD, CORAL, ADV, DIV
     "plus_nolmmd": (True, True, True, True, False, False, False, True),

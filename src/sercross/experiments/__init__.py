@@ -1,0 +1,1 @@
+"""Experiments on the cache: pairs of corpora, runs, benchmark grids and their tables."""

@@ -1,0 +1,232 @@
+"""A cross-corpus pair: the two corpora restricted to shared classes, each min-max scaled on its own.
+
+Scaling choice: each corpus is scaled to [0, 1] with its own per-feature minimum and maximum, computed on
+that corpus's utterances of the selected classes. For the target this uses its (unlabelled) features only;
+which target utterances enter is fixed by the scheme's class set, as in the paper's Table 2. Columns that
+are constant within a corpus become 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sercross import CACHE_VERSION, __version__
+from sercross.corpora.manifests import CANONICAL_EMOTIONS
+from sercross.features.extract import FeatureTable
+from sercross.infra.cache import atomic_write_json, atomic_write_npz, check_meta, pair_dir, read_json
+from sercross.infra.errors import SercrossError
+
+# The paper's Table 2: class sets of its three corpus pairs.
+PAPER_CLASSES: dict[frozenset, tuple[str, ...]] = {
+    frozenset({"berlin", "enterface"}): ("anger", "sadness", "fear", "happiness", "disgust"),
+    frozenset({"enterface", "casia"}): ("anger", "sadness", "fear", "happiness", "surprise"),
+    frozenset({"berlin", "casia"}): ("anger", "sadness", "fear", "happiness", "neutral"),
+}
+MIN_CLASSES = 2
+
+
+@dataclass
+class Pair:
+    source: str
+    target: str
+    feature_set: str
+    classes: tuple[str, ...]
+    Xs: np.ndarray
+    ys: np.ndarray
+    Xt: np.ndarray
+    yt: np.ndarray  # used only to score
+    source_files: list[str]
+    target_files: list[str]
+    source_speakers: list[str]
+    meta: dict
+    # None for a pair saved before target speakers were kept (``pair_for`` adds them without touching pair.npz).
+    target_speakers: list[str] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}:{self.target}"
+
+
+def default_classes(source: FeatureTable, target: FeatureTable) -> tuple[str, ...]:
+    paper = PAPER_CLASSES.get(frozenset({source.corpus, target.corpus}))
+    if paper is not None and source.corpus != target.corpus:
+        return paper
+    shared = set(source.emotions) & set(target.emotions)
+    return tuple(e for e in CANONICAL_EMOTIONS if e in shared) + tuple(sorted(shared - set(CANONICAL_EMOTIONS)))
+
+
+def minmax_scale(X: np.ndarray) -> np.ndarray:
+    """Scale each column to [0, 1]; constant columns become 0."""
+    X = np.asarray(X, dtype=np.float64)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    span = hi - lo
+    out = np.zeros_like(X)
+    ok = span > 0
+    out[:, ok] = (X[:, ok] - lo[ok]) / span[ok]
+    return out.astype(np.float32)
+
+
+def speaker_normalize(X: np.ndarray, speakers: list[str] | np.ndarray) -> np.ndarray:
+    """Standardise every feature within each speaker, then min-max scale the corpus to [0, 1].
+
+    Speaker normalisation removes what is constant about a voice (pitch range, loudness, vocal tract)
+    before a classifier sees it. It is a standard strategy of cross-corpus emotion recognition (among the
+    normalisations Schuller et al., IEEE Trans. Affective Computing 1(2), 2010, studied over six corpora; the
+    first stage of Kaya and Karpov's cascade, Neurocomputing 275, 2018). It needs no emotion label, only
+    which utterances share a speaker. Utterances without a speaker ("") form one group, so a corpus without
+    speaker information gets the plain per-corpus scaling. Standardising is unchanged by a per-corpus
+    affine scaling done before it, so it can be applied to a pair's [0, 1] features directly.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    speakers = np.asarray(speakers)
+    if len(speakers) != len(X):
+        raise ValueError(f"{len(speakers)} speakers for {len(X)} utterances")
+    out = np.empty_like(X)
+    for spk in np.unique(speakers):
+        rows = speakers == spk
+        mean, std = X[rows].mean(axis=0), X[rows].std(axis=0)
+        out[rows] = (X[rows] - mean) / np.where(std > 0, std, 1.0)
+    return minmax_scale(out)
+
+
+INPUT_NORMS = ("corpus", "speaker")
+
+
+def model_inputs(pair: Pair, input_norm: str = "corpus") -> tuple[np.ndarray, np.ndarray]:
+    """The source and target features a method sees: the pair's own (per-corpus scaling) or speaker-normalised."""
+    if input_norm == "corpus":
+        return pair.Xs, pair.Xt
+    if input_norm != "speaker":
+        raise SercrossError(f"unknown input normalisation {input_norm!r}", hint=f"use one of {', '.join(INPUT_NORMS)}")
+    if pair.target_speakers is None:
+        raise SercrossError(
+            f"pair {pair.name} was saved without its target speakers (an older sercross)",
+            hint=f"run `sercross pair --source {pair.source} --target {pair.target}` again",
+        )
+    return speaker_normalize(pair.Xs, pair.source_speakers), speaker_normalize(pair.Xt, pair.target_speakers)
+
+
+def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None) -> Pair:
+    if source.feature_set != target.feature_set:
+        raise SercrossError(
+            f"{source.corpus} has {source.feature_set} features but {target.corpus} has {target.feature_set}",
+            hint="extract both corpora with the same --features",
+        )
+    versions = {t.meta.get("opensmile_version") for t in (source, target)} - {None}
+    if len(versions) > 1:
+        raise SercrossError(
+            f"{source.corpus} and {target.corpus} were extracted with different opensmile versions "
+            f"({', '.join(sorted(versions))})",
+            hint="re-run `sercross extract` on both corpora with the same installation",
+        )
+    if source.corpus == target.corpus:
+        raise SercrossError("source and target are the same corpus", hint="choose two different corpora")
+    chosen = bool(classes)
+    classes = tuple(classes) if classes else default_classes(source, target)
+    for table in (source, target):
+        missing = [c for c in classes if c not in set(table.emotions)]
+        if missing:
+            raise SercrossError(
+                f"corpus {table.corpus!r} has no utterance of class(es) {', '.join(missing)}",
+                hint=f"{table.corpus} has: {', '.join(sorted(set(table.emotions)))}; choose --classes among "
+                "the classes both corpora share",
+            )
+    if len(classes) < MIN_CLASSES:
+        what = (f"--classes {','.join(classes)} selects fewer than {MIN_CLASSES} classes" if chosen else
+                f"{source.corpus} and {target.corpus} share fewer than {MIN_CLASSES} classes ({', '.join(classes)})")
+        raise SercrossError(what, hint="a cross-corpus experiment needs at least two shared emotions")
+    sel_s = [i for i, e in enumerate(source.emotions) if e in classes]
+    sel_t = [i for i, e in enumerate(target.emotions) if e in classes]
+    lookup = {c: k for k, c in enumerate(classes)}
+    meta = {
+        "cache_version": CACHE_VERSION,
+        "sercross_version": __version__,
+        "source": source.corpus,
+        "target": target.corpus,
+        "feature_set": source.feature_set,
+        "classes": list(classes),
+        "n_source": len(sel_s),
+        "n_target": len(sel_t),
+        "source_features": source.meta.get("fingerprint"),
+        "target_features": target.meta.get("fingerprint"),
+        "scaling": "min-max to [0,1] per corpus, fitted on that corpus's selected utterances",
+    }
+    return Pair(
+        source=source.corpus,
+        target=target.corpus,
+        feature_set=source.feature_set,
+        classes=classes,
+        Xs=minmax_scale(source.X[sel_s]),
+        ys=np.array([lookup[source.emotions[i]] for i in sel_s], dtype=np.int64),
+        Xt=minmax_scale(target.X[sel_t]),
+        yt=np.array([lookup[target.emotions[i]] for i in sel_t], dtype=np.int64),
+        source_files=[source.utterances[i].file for i in sel_s],
+        target_files=[target.utterances[i].file for i in sel_t],
+        source_speakers=[source.utterances[i].speaker for i in sel_s],
+        meta=meta,
+        target_speakers=[target.utterances[i].speaker for i in sel_t],
+    )
+
+
+def save_pair(cache: Path, pair: Pair) -> Path:
+    out = pair_dir(cache, pair.source, pair.target, pair.feature_set)
+    atomic_write_npz(
+        out / "pair.npz",
+        Xs=pair.Xs, ys=pair.ys, Xt=pair.Xt, yt=pair.yt,
+        source_files=np.array(pair.source_files), target_files=np.array(pair.target_files),
+        source_speakers=np.array(pair.source_speakers),
+    )
+    if pair.target_speakers is not None:
+        write_target_speakers(out, pair.target_speakers, pair.target_files)
+    meta = dict(pair.meta, fingerprint=_sha1(out / "pair.npz"))
+    atomic_write_json(out / "meta.json", meta)
+    pair.meta = meta
+    return out
+
+
+def load_pair(cache: Path, source: str, target: str, feature_set: str) -> Pair:
+    out = pair_dir(cache, source, target, feature_set)
+    meta_path = out / "meta.json"
+    if not meta_path.is_file():
+        raise SercrossError(
+            f"no pair {source}:{target} ({feature_set}) in cache {cache}",
+            hint=f"run `sercross pair --source {source} --target {target}` first",
+        )
+    meta = read_json(meta_path)
+    check_meta(meta, meta_path, f"pair {source}:{target}", feature_set=feature_set)
+    if meta.get("fingerprint") != _sha1(out / "pair.npz"):
+        raise SercrossError(
+            f"{out / 'pair.npz'} does not match its meta.json (an interrupted write?)",
+            hint=f"run `sercross pair --source {source} --target {target}` again",
+        )
+    with np.load(out / "pair.npz", allow_pickle=False) as z:
+        pair = Pair(
+            source, target, feature_set, tuple(meta["classes"]),
+            z["Xs"], z["ys"], z["Xt"], z["yt"],
+            [str(s) for s in z["source_files"]], [str(s) for s in z["target_files"]],
+            [str(s) for s in z["source_speakers"]], meta,
+        )
+    speakers_path = out / SPEAKERS_FILE
+    if speakers_path.is_file():
+        doc = read_json(speakers_path)
+        if doc.get("target_files") == pair.target_files:
+            pair.target_speakers = [str(s) for s in doc["target_speakers"]]
+    return pair
+
+
+# Target speakers live beside pair.npz rather than in it: pairs saved before they were kept gain them
+# without a new pair.npz, whose fingerprint every finished run refers to.
+SPEAKERS_FILE = "target_speakers.json"
+
+
+def write_target_speakers(out: Path, speakers: list[str], files: list[str]) -> None:
+    """Store the target speakers of the pair in ``out`` with the target files they belong to (checked on load)."""
+    atomic_write_json(out / SPEAKERS_FILE, {"target_files": list(files), "target_speakers": list(speakers)})
+
+
+def _sha1(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()

@@ -1,0 +1,269 @@
+"""A run on disk: train one method on one pair with one seed and preset, then score it on the target.
+
+``<cache>/runs/<source>__<target>/<method>/<preset>-seed<k>/`` holds config.json, the model
+(model.pt, or model.pkl for pca_svm), history.csv, metrics.json and predictions.csv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import pickle
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from sercross import CACHE_VERSION, __version__
+from sercross.experiments.pairs import Pair, model_inputs
+from sercross.infra.cache import (
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_json,
+    check_meta,
+    read_json,
+    run_dir,
+)
+from sercross.infra.errors import SercrossError
+from sercross.methods.config import TrainConfig, alpha_for, get_method
+from sercross.methods.metrics import score, war
+from sercross.methods.pca_svm import PCASVM
+from sercross.methods.selection import reverse_validation_of
+
+
+def train_run(
+    cache: Path,
+    pair: Pair,
+    method: str,
+    preset: str,
+    config: TrainConfig,
+    seed: int,
+    on_epoch: Callable[[int, dict], None] | None = None,
+) -> Path:
+    """Train and write every artifact of a run; returns the run folder."""
+    spec = get_method(method)
+    config = spec.configure(config)
+    out = run_dir(cache, pair.source, pair.target, method, preset, seed)
+    alpha = spec.alpha or alpha_for(pair.source, pair.target)
+    t0 = time.perf_counter()
+    Xs, Xt = model_inputs(pair, spec.input_norm)
+    if spec.kind == "pca_svm":
+        est = PCASVM(random_state=seed).fit(Xs, pair.ys, np.array(pair.source_speakers))
+        history_header = ["pca_variance", "C", "source_cv_uar"]
+        history_rows = [[r["pca_variance"], r["C"], r["source_cv_uar"]] for r in est.cv_results_]
+        model_bytes, model_name = pickle.dumps(est), "model.pkl"
+        extra = {"chosen": est.best_params_, "n_components": est.n_components_}
+    else:
+        from sercross.methods.estimator import TLMLDA
+
+        def monitor(epoch: int, row: dict) -> None:
+            # Monitoring only: recorded for plots, never read by training or selection.
+            if config.monitor_target:
+                row["target_war_monitor"] = war(pair.yt, est.predict(Xt))
+            if on_epoch is not None:
+                on_epoch(epoch, row)
+
+        est = TLMLDA(method=method, config=config, alpha=alpha, random_state=seed)
+        est.fit(Xs, pair.ys, Xt, n_classes=len(pair.classes), on_epoch=monitor)
+        history_header = list(est.history_[0].keys()) if est.history_ else ["epoch"]
+        history_rows = [[row.get(k) for k in history_header] for row in est.history_]
+        model_bytes, model_name = _torch_bytes(est), "model.pt"
+        # Unsupervised (source labels and unlabelled target only): a score that may choose between models.
+        extra = {"reverse_validation_uar": reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes))}
+    if spec.input_norm == "speaker":
+        # One group on a side means no speaker information there: that side got plain per-corpus scaling.
+        extra["speaker_groups"] = {"source": len(set(pair.source_speakers)), "target": len(set(pair.target_speakers))}
+    seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+    config_doc = {
+        "cache_version": CACHE_VERSION,
+        "sercross_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": pair.source,
+        "target": pair.target,
+        "feature_set": pair.feature_set,
+        "classes": list(pair.classes),
+        "pair_fingerprint": pair.meta.get("fingerprint"),
+        "method": method,
+        "method_description": spec.description,
+        "method_spec": spec.fingerprint,
+        "preset": preset,
+        "seed": seed,
+        "alpha": list(alpha),
+        "train": config.to_dict(),
+        "model_file": model_name,
+        "model_sha1": hashlib.sha1(model_bytes).hexdigest(),
+        "train_seconds": seconds,
+        "peak_rss_mb": round(peak_mb, 1),  # of the whole process, as far as this run got
+        "reported_epoch": "last",
+        **extra,
+    }
+    # The model and history go first and config.json last: a run counts as finished only once its
+    # config.json exists, so an interrupted run never masquerades as a complete one.
+    atomic_write_bytes(out / model_name, model_bytes)
+    atomic_write_csv(out / "history.csv", history_header, history_rows)
+    atomic_write_json(out / "config.json", config_doc)
+    evaluate_run(out, pair, estimator=est, target_inputs=Xt)
+    return out
+
+
+def _torch_bytes(est) -> bytes:
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(
+        {
+            "state_dict": est.model_.state_dict(),
+            "n_features": est.n_features_in_,
+            "n_classes": est.n_classes_,
+            "method": est.method,
+            "config": asdict(est.config),
+            "alpha": list(est.alpha),
+            "random_state": est.random_state,
+        },
+        buf,
+    )
+    return buf.getvalue()
+
+
+def load_estimator(out: Path):
+    """Rebuild the fitted estimator of a run folder."""
+    cfg = read_run_config(out)
+    path = out / cfg["model_file"]
+    data = path.read_bytes() if path.is_file() else b""
+    if not data or hashlib.sha1(data).hexdigest() != cfg.get("model_sha1"):
+        raise SercrossError(
+            f"{path} is missing or does not match {out / 'config.json'} (an interrupted re-training?)",
+            hint="train the run again with --force",
+        )
+    if cfg["model_file"].endswith(".pkl"):
+        return pickle.loads(data)  # written by sercross itself (see train_run), checksum verified above
+    import torch
+
+    from sercross.methods.estimator import TLMLDA
+    from sercross.methods.network import TLMLDANet
+
+    blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    tc = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in blob["config"].items()})
+    est = TLMLDA(method=blob["method"], config=tc, alpha=tuple(blob["alpha"]), random_state=blob["random_state"])
+    est.model_ = TLMLDANet(blob["n_features"], blob["n_classes"], tc.encoder_sizes, tc.dnn_sizes, tc.dropout)
+    est.model_.load_state_dict(blob["state_dict"])
+    est.model_.eval()
+    est.n_features_in_, est.n_classes_ = blob["n_features"], blob["n_classes"]
+    return est
+
+
+def _comparable_train(d: dict) -> dict:
+    d = json.loads(json.dumps(d))  # tuples -> lists, as in config.json
+    d.pop("threads", None)  # how many threads trained it does not change what a run is
+    return d
+
+
+def run_state(
+    rdir: Path, pair_fingerprint: str | None, method: str, tag: str, seed: int, config: TrainConfig
+) -> str:
+    """``"finished"`` (metrics.json present, config.json matches), ``"new"`` (nothing there) or why it is stale."""
+    metrics_path, config_path = rdir / "metrics.json", rdir / "config.json"
+    if not config_path.is_file():
+        return "new"
+    if not metrics_path.is_file():
+        return "not evaluated (interrupted?)"
+    try:
+        cfg, met = read_json(config_path), read_json(metrics_path)
+    except (OSError, ValueError) as exc:
+        return f"unreadable ({exc})"
+    if cfg.get("cache_version") != CACHE_VERSION:
+        return f"cache layout v{cfg.get('cache_version')}"
+    if cfg.get("pair_fingerprint") != pair_fingerprint:
+        return "trained on another version of the pair"
+    if (cfg.get("method"), cfg.get("preset"), cfg.get("seed")) != (method, tag, seed):
+        return "method, preset or seed differ"
+    spec = get_method(method)
+    if cfg.get("method_spec", {}).get("terms") is not None:
+        if cfg["method_spec"] != spec.fingerprint:
+            return "the method's definition changed since"
+    elif cfg.get("method_description") != spec.description:
+        return "the method's definition changed since"
+    wanted = _comparable_train(spec.configure(config).to_dict())
+    # A field added to TrainConfig after the run was trained counts with its default value.
+    stored = {**_comparable_train(TrainConfig().to_dict()), **_comparable_train(cfg.get("train", {}))}
+    if stored != wanted:
+        return "trained with another configuration"
+    if (met.get("method"), met.get("seed")) != (method, seed) or met.get("war") is None:
+        return "metrics.json does not belong to this run"
+    return "finished"
+
+
+def _finished_runs_near(out: Path) -> list[Path]:
+    """Finished runs in ``out`` if it is a method folder of a cache's runs/, or beside it if it is a run folder."""
+    if out.parent.parent.name == "runs":
+        method_dir = out
+    elif out.parent.parent.parent.name == "runs":
+        method_dir = out.parent
+    else:
+        return []
+    return sorted(p.parent for p in method_dir.glob("*/config.json")) if method_dir.is_dir() else []
+
+
+def _no_run_error(out: Path) -> SercrossError:
+    found = _finished_runs_near(out)
+    why = "the folder does not exist" if not out.exists() else "it has no config.json"
+    what = f"no finished run in {out}: {why}"
+    if found:
+        shown = ", ".join(str(p) for p in found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+        return SercrossError(what, hint=f"finished runs of this method: {shown}")
+    tag, _, seed = out.name.rpartition("-seed")
+    scheme = out.parent.parent.name.split("__")
+    if out.parent.parent.parent.name == "runs" and seed.isdigit() and len(scheme) == 2 and "_" not in tag:
+        command = (f"sercross train --source {scheme[0]} --target {scheme[1]} --method {out.parent.name} "
+                   f"--preset {tag} --seed {seed}")
+        return SercrossError(what, hint=f"train it first: `{command}`")
+    return SercrossError(what, hint="give a run folder (<cache>/runs/SOURCE__TARGET/METHOD/PRESET-seedK) "
+                         "or train one with `sercross train --source A --target B` (see `sercross train --help`)")
+
+
+def read_run_config(out: Path) -> dict:
+    path = out / "config.json"
+    if not path.is_file():
+        raise _no_run_error(Path(out))
+    cfg = read_json(path)
+    check_meta(cfg, path, "run")
+    return cfg
+
+
+def run_inputs(run_config: dict, pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """The source and target features the run's model was trained on (its method's input normalisation)."""
+    return model_inputs(pair, (run_config.get("method_spec") or {}).get("input_norm", "corpus"))
+
+
+def evaluate_run(out: Path, pair: Pair, estimator=None, target_inputs: np.ndarray | None = None) -> dict:
+    """Score a run on its target; writes metrics.json and predictions.csv. Target labels only score.
+
+    ``target_inputs``: the target features as the model sees them, when the caller has them already.
+    """
+    cfg = read_run_config(out)
+    if cfg.get("pair_fingerprint") != pair.meta.get("fingerprint"):
+        raise SercrossError(
+            f"the run in {out} was trained on another version of pair {pair.name}",
+            hint="re-train it (`sercross train ... --force`)",
+        )
+    est = estimator if estimator is not None else load_estimator(out)
+    Xt = target_inputs if target_inputs is not None else run_inputs(cfg, pair)[1]
+    pred = np.asarray(est.predict(Xt))
+    metrics = score(pair.yt, pred, pair.classes)
+    metrics.update(
+        scheme=pair.name, method=cfg["method"], preset=cfg["preset"], seed=cfg["seed"],
+        epoch="last", evaluated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    atomic_write_json(out / "metrics.json", metrics)
+    atomic_write_csv(
+        out / "predictions.csv", ["file", "true", "predicted"],
+        [(f, pair.classes[t], pair.classes[p]) for f, t, p in zip(pair.target_files, pair.yt, pred)],
+    )
+    return metrics

@@ -1,0 +1,1 @@
+"""Infrastructure every stage uses: the cache and its atomic writes, the executors, terminal output, errors."""

@@ -1,0 +1,1 @@
+"""Reports of finished runs: figures, report.md and a self-contained index.html."""

@@ -1,0 +1,203 @@
+"""The synthetic demo corpora: layout, determinism, manifests, and that emotion is learnable across them."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sercross.corpora import manifests as corpora
+from sercross.corpora.demo import DEMO_CORPORA, DEMO_EMOTIONS, DemoConfig, synthesize_corpora, synthesize_corpus
+from sercross.infra.cache import _umask
+from sercross.infra.errors import SercrossError
+
+SMALL = DemoConfig(speakers=2, utterances=2)
+MANIFESTS = Path(__file__).resolve().parents[2] / "corpora_manifests"
+SHARED = tuple(e for e in DEMO_EMOTIONS["demo_a"] if e in DEMO_EMOTIONS["demo_b"])
+
+
+def _wavs(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.wav"))
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> dict[str, Path]:
+    return synthesize_corpora(tmp_path_factory.mktemp("demo_small"), SMALL)
+
+
+def test_emotion_sets_share_five_classes_and_differ_in_one():
+    assert DEMO_CORPORA == ("demo_a", "demo_b")
+    assert len(SHARED) == 5
+    assert set(DEMO_EMOTIONS["demo_a"]) - set(SHARED) == {"boredom"}
+    assert set(DEMO_EMOTIONS["demo_b"]) - set(SHARED) == {"surprise"}
+    for emotions in DEMO_EMOTIONS.values():
+        assert set(emotions) <= set(corpora.CANONICAL_EMOTIONS)
+
+
+def test_layout_counts_and_audio_format(small):
+    for name, root in small.items():
+        assert root == root.parent / name
+        prefix = name[-1]
+        speakers = [f"{prefix}01", f"{prefix}02"]
+        expected = sorted(f"{s}/{e}/{s}_{e}_{k:02d}.wav" for s in speakers for e in DEMO_EMOTIONS[name] for k in (1, 2))
+        assert _wavs(root) == expected
+        assert not [p for p in root.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
+        for rel in expected:
+            info = sf.info(root / rel)
+            assert info.samplerate == 16000
+            assert info.channels == 1
+            assert info.subtype == "PCM_16"
+            if os.name == "posix":  # new-file permissions, not mkstemp's owner-only 0600
+                assert (root / rel).stat().st_mode & 0o777 == 0o666 & ~_umask()
+            assert info.format == "WAV"
+            assert 0.8 <= info.duration <= 1.6
+            audio, _ = sf.read(root / rel)
+            assert np.abs(audio).max() < 1.0
+            assert np.sqrt(np.mean(audio**2)) > 10 ** (-50 / 20)  # not silent
+
+
+def test_loudness_follows_emotion(small):
+    def level(name: str, emotion: str) -> float:
+        files = sorted((small[name]).glob(f"*/{emotion}/*.wav"))
+        return float(np.mean([10 * np.log10(np.mean(sf.read(f)[0] ** 2)) for f in files]))
+
+    for name in DEMO_CORPORA:
+        assert level(name, "anger") > level(name, "neutral") > level(name, "sadness")
+
+
+def test_deterministic_and_idempotent(tmp_path, small):
+    again = synthesize_corpora(tmp_path / "again", SMALL)
+    for name in DEMO_CORPORA:
+        files = _wavs(small[name])
+        match, mismatch, errors = filecmp.cmpfiles(small[name], again[name], files, shallow=False)
+        assert (len(match), mismatch, errors) == (len(files), [], [])
+
+    # A complete corpus is left alone: no file is rewritten.
+    root = again["demo_a"]
+    stamps = {p: p.stat().st_mtime_ns for p in root.rglob("*.wav")}
+    old = 1_000_000_000
+    for p in stamps:
+        os.utime(p, ns=(old, old))
+    assert synthesize_corpus("demo_a", tmp_path / "again", SMALL) == root
+    assert all(p.stat().st_mtime_ns == old for p in stamps)
+
+    # A damaged one is repaired, to the same bytes.
+    victim = root / "a01" / "anger" / "a01_anger_01.wav"
+    victim.unlink()
+    synthesize_corpus("demo_a", tmp_path / "again", SMALL)
+    assert filecmp.cmp(victim, small["demo_a"] / "a01" / "anger" / "a01_anger_01.wav", shallow=False)
+
+
+def test_other_seed_or_config_changes_the_corpus(tmp_path, small):
+    other = synthesize_corpus("demo_b", tmp_path, DemoConfig(speakers=2, utterances=2, seed=1))
+    rel = "b01/fear/b01_fear_01.wav"
+    assert not filecmp.cmp(other / rel, small["demo_b"] / rel, shallow=False)
+
+    # Shrinking the config in place must not leave stale files of the larger one behind.
+    synthesize_corpus("demo_b", tmp_path, DemoConfig(speakers=1, utterances=1, seed=1))
+    assert _wavs(other) == sorted(f"b01/{e}/b01_{e}_01.wav" for e in DEMO_EMOTIONS["demo_b"])
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(SercrossError):
+        synthesize_corpus("demo_c", tmp_path)
+    with pytest.raises(SercrossError):
+        synthesize_corpus("demo_a", tmp_path, DemoConfig(speakers=0))
+
+
+@pytest.mark.parametrize("name", DEMO_CORPORA)
+def test_manifest_labels_every_file(small, name):
+    manifest = corpora.load_manifest(MANIFESTS / f"{name}.toml")
+    assert manifest.name == name
+    assert "synthetic" in manifest.title.lower()
+    assert manifest.citation == "synthetic, generated by sercross demo"
+    assert set(manifest.classes) == set(DEMO_EMOTIONS[name])
+
+    index = corpora.scan(manifest, small[name])
+    assert index.skipped == []
+    assert len(index.utterances) == len(_wavs(small[name]))
+    for u in index.utterances:
+        speaker, emotion, _ = u.file.split("/")
+        assert (u.speaker, u.emotion) == (speaker, emotion)
+
+    default = DemoConfig()
+    per_emotion = default.speakers * default.utterances
+    assert manifest.expected_speakers == default.speakers
+    assert manifest.expected_files == per_emotion * len(DEMO_EMOTIONS[name])
+    assert manifest.expected_emotions == {e: per_emotion for e in DEMO_EMOTIONS[name]}
+
+
+# --- learnability -------------------------------------------------------------------------------------
+
+
+def _features(audio: np.ndarray, sr: int) -> np.ndarray:
+    """A handful of classic prosodic/spectral descriptors; cheap stand-ins for IS10 functionals."""
+    frame, hop = int(0.032 * sr), int(0.010 * sr)
+    frames = np.lib.stride_tricks.sliding_window_view(audio, frame)[::hop] * np.hanning(frame)
+    log_e = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    active = log_e > log_e.max() - 30
+    zcr = np.mean(np.abs(np.diff(np.sign(frames), axis=1)) > 0, axis=1)
+    spectrum = np.abs(np.fft.rfft(frames, axis=1))
+    freqs = np.fft.rfftfreq(frame, 1 / sr)
+    centroid = (spectrum @ freqs) / (spectrum.sum(axis=1) + 1e-12)
+    high = spectrum[:, freqs >= 1000].sum(axis=1) / (spectrum.sum(axis=1) + 1e-12)
+
+    acf = np.fft.irfft(np.abs(np.fft.rfft(frames, 2 * frame, axis=1)) ** 2, axis=1)[:, :frame]
+    lo, hi = int(sr / 450), int(sr / 70)
+    lag = lo + np.argmax(acf[:, lo:hi], axis=1)
+    strength = acf[np.arange(len(acf)), lag] / (acf[:, 0] + 1e-12)
+    voiced = active & (strength > 0.45)
+    semitones = 12 * np.log2(sr / lag[voiced] / 100) if voiced.sum() >= 3 else np.zeros(3)
+
+    return np.array(
+        [
+            log_e[active].mean(),
+            log_e[active].std(),
+            np.percentile(log_e, 95),
+            zcr[active].mean(),
+            centroid[active].mean(),
+            high[active].mean(),
+            np.median(semitones),
+            np.percentile(semitones, 90) - np.percentile(semitones, 10),
+            np.mean(np.abs(np.diff(semitones))),
+            voiced.mean(),
+            strength[voiced].mean() if voiced.any() else 0.0,
+            len(audio) / sr,
+        ]
+    )
+
+
+def _dataset(root: Path, emotions) -> tuple[np.ndarray, np.ndarray]:
+    X, y = [], []
+    for emotion in emotions:
+        for f in sorted(root.glob(f"*/{emotion}/*.wav")):
+            audio, sr = sf.read(f)
+            X.append(_features(audio, sr))
+            y.append(emotion)
+    X = np.array(X)
+    # Each corpus is standardised on its own, as the real pipeline normalises per corpus.
+    return (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-9), np.array(y)
+
+
+def test_emotion_is_learnable_within_and_transfers_across_corpora(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    roots = synthesize_corpora(tmp_path, DemoConfig(speakers=2, utterances=5))
+    Xa, ya = _dataset(roots["demo_a"], SHARED)
+    Xb, yb = _dataset(roots["demo_b"], SHARED)
+
+    def model():
+        return LogisticRegression(C=1.0, max_iter=2000)
+
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    within = cross_val_score(model(), Xa, ya, cv=folds).mean()
+    cross = model().fit(Xa, ya).score(Xb, yb)
+    chance = 1 / len(SHARED)
+    assert within >= 0.8, f"within-corpus accuracy {within:.2f}: emotions are not learnable"
+    assert cross >= chance + 0.2, f"cross-corpus accuracy {cross:.2f} is not clearly above chance"
+    assert within > cross, f"no domain shift: within {within:.2f} <= cross {cross:.2f}"

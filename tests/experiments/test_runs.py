@@ -1,0 +1,114 @@
+"""Run folders: artifacts, determinism, stale or interrupted artifacts, awkward data."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sercross.experiments.pairs import Pair, speaker_normalize
+from sercross.experiments.runs import evaluate_run, load_estimator, read_run_config, train_run
+from sercross.infra.errors import SercrossError
+from sercross.methods.config import get_preset
+
+CFG = get_preset("demo", epochs=2, encoder_sizes=(24, 16, 8), dnn_sizes=(12, 6), threads=1)
+
+
+def make_pair(rng, n=30, d=16, classes=("anger", "sadness", "fear")):
+    k = len(classes)
+    ys, yt = rng.integers(0, k, n), rng.integers(0, k, n)
+    Xs = rng.random((n, d)).astype(np.float32)
+    Xt = rng.random((n, d)).astype(np.float32)
+    return Pair("a", "b", "IS10", classes, Xs, ys, Xt, yt, [f"s{i}.wav" for i in range(n)],
+                [f"t{i}.wav" for i in range(n)], [f"spk{i % 3}" for i in range(n)], {"fingerprint": "x"})
+
+
+def test_run_folder_has_every_artifact_and_is_deterministic(rng, tmp_path):
+    p = make_pair(rng)
+    a = train_run(tmp_path / "1", p, "tlmlda", "demo", CFG, seed=4)
+    b = train_run(tmp_path / "2", p, "tlmlda", "demo", CFG, seed=4)
+    for f in ("config.json", "model.pt", "history.csv", "metrics.json", "predictions.csv"):
+        assert (a / f).is_file()
+    ma, mb = (json.loads((d / "metrics.json").read_text()) for d in (a, b))
+    assert ma["war"] == mb["war"] and ma["confusion"] == mb["confusion"]
+    assert (a / "model.pt").read_bytes() == (b / "model.pt").read_bytes()
+    cfg = json.loads((a / "config.json").read_text())
+    assert cfg["reported_epoch"] == "last" and cfg["seed"] == 4 and cfg["peak_rss_mb"] > 0
+    # a reloaded model predicts what the trained one did
+    est = load_estimator(a)
+    preds = [line.split(",")[2] for line in (a / "predictions.csv").read_text().splitlines()[1:]]
+    assert [p.classes[i] for i in est.predict(p.Xt)] == preds
+
+
+def test_constant_columns_and_single_class_batches_train(rng, tmp_path):
+    p = make_pair(rng)
+    p.Xs[:, :4] = 0.0  # constant after min-max scaling
+    p.Xt[:, :4] = 0.0
+    p.ys[:] = 0
+    p.ys[1] = 1  # nearly every batch holds a single class
+    out = train_run(tmp_path, p, "tlmlda", "demo", CFG, seed=0)
+    assert np.isfinite(json.loads((out / "metrics.json").read_text())["war"])
+
+
+def test_interrupted_retraining_is_detected(rng, tmp_path):
+    p = make_pair(rng)
+    out = train_run(tmp_path, p, "only_cls", "demo", CFG, seed=0)
+    (out / "model.pt").write_bytes(b"half")
+    with pytest.raises(SercrossError, match="does not match"):
+        load_estimator(out)
+
+
+def test_evaluating_against_another_pair_is_refused(rng, tmp_path):
+    p = make_pair(rng)
+    out = train_run(tmp_path, p, "only_cls", "demo", CFG, seed=0)
+    other = make_pair(rng)
+    other.meta = {"fingerprint": "other"}
+    with pytest.raises(SercrossError, match="another version of pair"):
+        evaluate_run(out, other)
+
+
+def test_pca_svm_choices_ignore_target_labels(rng, tmp_path):
+    p = make_pair(rng, n=40)
+    a = train_run(tmp_path / "1", p, "pca_svm", "demo", CFG, seed=0)
+    p.yt = rng.permutation(p.yt)
+    p.meta = dict(p.meta)
+    b = train_run(tmp_path / "2", p, "pca_svm", "demo", CFG, seed=0)
+    ca, cb = (json.loads((d / "config.json").read_text()) for d in (a, b))
+    assert ca["chosen"] == cb["chosen"]
+
+
+def test_a_speaker_normalised_run_is_evaluated_on_the_inputs_it_was_trained_on(rng, tmp_path):
+    p = make_pair(rng)
+    p.target_speakers = [f"t{i % 2}" for i in range(len(p.yt))]
+    p.Xt[: len(p.yt) // 2] += 0.5  # one target speaker's offset: normalisation changes what the model sees
+    out = train_run(tmp_path, p, "only_cls_spk", "demo", CFG, seed=0)
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["method_spec"]["input_norm"] == "speaker"
+    assert cfg["speaker_groups"] == {"source": 3, "target": 2}
+    first = (out / "predictions.csv").read_text()
+    assert evaluate_run(out, p)["war"] == json.loads((out / "metrics.json").read_text())["war"]
+    assert (out / "predictions.csv").read_text() == first
+    est = load_estimator(out)
+    Xt = speaker_normalize(p.Xt, p.target_speakers)
+    assert [p.classes[i] for i in est.predict(Xt)] == [line.split(",")[2] for line in first.splitlines()[1:]]
+    p.target_speakers = None
+    with pytest.raises(SercrossError, match="without its target speakers"):
+        evaluate_run(out, p)
+
+
+def test_a_missing_run_says_what_is_there_instead(tmp_path):
+    method_dir = tmp_path / "runs" / "demo_a__demo_b" / "tlmlda"
+    (method_dir / "demo-seed0").mkdir(parents=True)
+    (method_dir / "demo-seed0" / "config.json").write_text("{}")
+    with pytest.raises(SercrossError) as exc:
+        read_run_config(method_dir / "paper-seed0")
+    assert exc.value.message.endswith("the folder does not exist")
+    assert str(method_dir / "demo-seed0") in exc.value.hint
+    with pytest.raises(SercrossError) as exc:
+        read_run_config(method_dir)
+    assert exc.value.message.endswith("it has no config.json") and "demo-seed0" in exc.value.hint
+    with pytest.raises(SercrossError) as exc:
+        read_run_config(tmp_path / "runs" / "demo_a__demo_b" / "dan" / "fast-seed3")
+    assert "`sercross train --source demo_a --target demo_b --method dan --preset fast --seed 3`" in exc.value.hint
+    with pytest.raises(SercrossError) as exc:  # outside a cache: no guessing
+        read_run_config(tmp_path / "elsewhere")
+    assert "SOURCE__TARGET" in exc.value.hint

@@ -78,8 +78,8 @@ def _cpu_seconds() -> float:
 
 
 def _extract(roots: dict[str, Path], cache: Path, jobs: int) -> tuple[float, dict]:
-    from sercross.corpora.manifests import load_manifest
-    from sercross.features.extract import extract_corpus
+    from sercross.corpora import load_manifest
+    from sercross.features import extract_corpus
 
     totals = {"files": 0, "extracted": 0, "cached": 0, "hashed": 0, "skipped": 0, "audio": 0.0}
     cpu = _cpu_seconds()
@@ -105,7 +105,7 @@ def _load() -> str:
 
 
 def run(n_files: int, full: bool) -> None:
-    from sercross.features.extract import default_jobs
+    from sercross.features import default_jobs
 
     available = _available()
     if not available:

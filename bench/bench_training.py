@@ -9,8 +9,7 @@ import time
 import numpy as np
 import torch
 
-from sercross.methods.config import TrainConfig, get_preset
-from sercross.methods.estimator import TLMLDA
+from sercross.methods import TLMLDA, TrainConfig, get_preset
 
 D, N, CLASSES = 1582, 400, 5
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sercross.infra.cache import read_csv
-from sercross.methods.config import METHODS
+from sercross.infra import read_csv
+from sercross.methods import METHODS
 
 
 def _cell(v: list[float]) -> str:

@@ -21,12 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sercross.experiments.pairs import load_pair
-from sercross.experiments.runs import load_estimator, read_run_config
-from sercross.infra.cache import read_csv
-from sercross.methods.config import alpha_for, get_preset
-from sercross.methods.estimator import TLMLDA
-from sercross.methods.selection import reverse_validation_of
+from sercross.experiments import load_estimator, load_pair, read_run_config
+from sercross.infra import read_csv
+from sercross.methods import TLMLDA, alpha_for, get_preset, reverse_validation_of
 
 CANDIDATES = [(lr, sched) for lr in (1e-4, 3e-4, 1e-3) for sched in ("constant", "cosine")]
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sercross.corpora.manifests import CANONICAL_EMOTIONS
-from sercross.features.extract import load_features, write_derived_table
-from sercross.infra.cache import features_dir
+from sercross.corpora import CANONICAL_EMOTIONS
+from sercross.features import load_features, write_derived_table
+from sercross.infra import features_dir
 
 
 def confound_plan(speakers: list[str], classes: list[str], k: int, seed: int = 0) -> dict[str, tuple[str, ...]]:

@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from sercross.experiments.pairs import load_pair
-from sercross.experiments.runs import load_estimator
-from sercross.infra.cache import read_csv, read_json, run_dir
-from sercross.methods.selection import reverse_validation_of
+from sercross.experiments import load_estimator, load_pair
+from sercross.infra import read_csv, read_json, run_dir
+from sercross.methods import reverse_validation_of
 
 
 def _ms(values: list[float], scale: float = 100.0, digits: int = 2) -> str:

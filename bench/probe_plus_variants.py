@@ -19,10 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from sercross.experiments.pairs import load_pair
-from sercross.methods.config import DEFAULT_ALPHA, METHODS, get_preset
-from sercross.methods.estimator import TLMLDA
-from sercross.methods.selection import reverse_validation_of
+from sercross.experiments import load_pair
+from sercross.methods import DEFAULT_ALPHA, METHODS, TLMLDA, get_preset, reverse_validation_of
 
 PROBE_TERMS = {  # L_S, L_T, L_y, MMD, LMMD, CORAL, ADV, DIV
     "plus_nolmmd": (True, True, True, True, False, False, False, True),

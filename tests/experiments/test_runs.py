@@ -112,3 +112,32 @@ def test_a_missing_run_says_what_is_there_instead(tmp_path):
     with pytest.raises(SercrossError) as exc:  # outside a cache: no guessing
         read_run_config(tmp_path / "elsewhere")
     assert "SOURCE__TARGET" in exc.value.hint
+
+
+def test_a_pca_svm_model_pickled_before_the_package_layout_still_loads(rng, tmp_path, monkeypatch):
+    import hashlib
+    import pickle
+    import sys
+    import types
+
+    from sercross.methods import pca_svm
+
+    p = make_pair(rng)
+    rdir = train_run(tmp_path, p, "pca_svm", "demo", CFG, seed=0)
+    # sercross 0.1.0 pickled the class as sercross.baselines.PCASVM: pickle it under that name, as it did
+    old = types.ModuleType("sercross.baselines")
+    monkeypatch.setitem(sys.modules, "sercross.baselines", old)
+    monkeypatch.setattr(pca_svm.PCASVM, "__module__", "sercross.baselines")
+    old.PCASVM = pca_svm.PCASVM
+    est = load_estimator(rdir)
+    data = pickle.dumps(est)
+    assert b"sercross.baselines" in data
+    monkeypatch.undo()
+    assert "sercross.baselines" not in sys.modules
+    (rdir / "model.pkl").write_bytes(data)
+    cfg = json.loads((rdir / "config.json").read_text())
+    cfg["model_sha1"] = hashlib.sha1(data).hexdigest()
+    (rdir / "config.json").write_text(json.dumps(cfg))
+    again = load_estimator(rdir)
+    assert type(again) is pca_svm.PCASVM
+    assert (again.predict(p.Xt) == est.predict(p.Xt)).all()

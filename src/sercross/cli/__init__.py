@@ -43,7 +43,7 @@ def main_options(
                                  "tracebacks on errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
-    from sercross.infra.cache import resolve_cache
+    from sercross.infra import resolve_cache
 
     ctx.obj = Settings(resolve_cache(cache), verbose, cache is not None)
 

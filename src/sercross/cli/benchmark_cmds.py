@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from sercross.cli.common import err, guarded, out
 from sercross.cli.common import settings as _settings
-from sercross.infra.errors import SercrossError
+from sercross.infra import SercrossError
 
 
 def register(app: typer.Typer) -> None:
@@ -56,17 +56,19 @@ def benchmark(
     ),
 ) -> None:
     """Run schemes × methods × seeds (resumable, in parallel) and write WAR/UAR tables like the paper's 3 and 4."""
-    from sercross.experiments.benchmark import (
+    from sercross.experiments import (
         benchmark_dir,
         benchmark_meta,
+        build_tables,
         collect_results,
         parse_methods,
         parse_schemes,
         parse_seeds,
         plan_benchmark,
+        rich_table,
         write_results_csv,
+        write_tables,
     )
-    from sercross.experiments.tables import build_tables, rich_table, write_tables
 
     s = _settings(ctx)
     seed_list = parse_seeds(seeds)
@@ -75,7 +77,7 @@ def benchmark(
     t0 = time.perf_counter()
 
     def extract(manifest, root):
-        from sercross.features.extract import extract_corpus
+        from sercross.features import extract_corpus
 
         kw = {"scheduler": scheduler} if scheduler else {}  # else extract_corpus reads $SERCROSS_SCHEDULER
         with err.status(f"extracting {features} features of {manifest.name} from {root}"):
@@ -134,9 +136,8 @@ def benchmark(
 
 
 def _run_with_progress(plan, jobs, scheduler=None):
-    from sercross.experiments.benchmark import Reporter, run_benchmark
-    from sercross.infra.executor import resolve_scheduler
-    from sercross.infra.ui import progress_bar
+    from sercross.experiments import Reporter, run_benchmark
+    from sercross.infra import progress_bar, resolve_scheduler
 
     with progress_bar(err, "benchmark", unit="runs") as progress:
         task = progress.add_task("runs", total=len(plan.runs), completed=len(plan.finished), rate="")

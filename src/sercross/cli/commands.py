@@ -10,8 +10,7 @@ from rich.markup import escape
 
 from sercross.cli.common import VERBOSE_OPT, Settings, err, guarded, out, with_verbose
 from sercross.cli.common import settings as _settings
-from sercross.infra.errors import SercrossError
-from sercross.infra.ui import confusion_table, hms, metrics_table, progress_bar
+from sercross.infra import SercrossError, confusion_table, hms, metrics_table, progress_bar
 
 _COMMANDS: list = []
 
@@ -35,7 +34,7 @@ FEATURES_OPT = typer.Option("IS10", "--features", "-f", help="openSMILE feature 
 
 def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: int | None,
                     scheduler: str | None = None):
-    from sercross.features.extract import extract_corpus
+    from sercross.features import extract_corpus
 
     with progress_bar(err, f"extract {manifest.name}") as progress:
         task = progress.add_task(f"extract {manifest.name} ({feature_set})", total=None, rate="")
@@ -90,8 +89,8 @@ def extract(
     verbose: bool = VERBOSE_OPT,
 ) -> None:
     """Extract openSMILE functionals for every labelled utterance of a corpus (cached, incremental)."""
-    from sercross.corpora.manifests import load_manifest, resolve_root
-    from sercross.features.extract import check_feature_set
+    from sercross.corpora import load_manifest, resolve_root
+    from sercross.features import check_feature_set
 
     check_feature_set(features)
     manifest = load_manifest(corpus)
@@ -100,8 +99,8 @@ def extract(
 
 
 def _tables(s: Settings, source: str, target: str, feature_set: str):
-    from sercross.corpora.manifests import load_manifest
-    from sercross.experiments.resolve import features_or_extract
+    from sercross.corpora import load_manifest
+    from sercross.experiments import features_or_extract
 
     manifests = [load_manifest(name) for name in (source, target)]  # both names checked before any work
     return [
@@ -118,7 +117,7 @@ def _parse_classes(classes: str | None) -> tuple[str, ...] | None:
 
 def _pair(s: Settings, src, tgt, classes: str | None, force: bool = False):
     """pair_for, saying so when it replaces a cached pair of other classes (that pair's runs go out of date)."""
-    from sercross.experiments.resolve import pair_for
+    from sercross.experiments import pair_for
 
     def replaced(old, new) -> None:
         err.print(
@@ -147,7 +146,7 @@ def pair(
     features: str = FEATURES_OPT,
 ) -> None:
     """Build the label-aligned source/target pair, each corpus min-max scaled to [0,1] on its own."""
-    from sercross.infra.cache import pair_dir
+    from sercross.infra import pair_dir
 
     s = _settings(ctx)
     src, tgt = _tables(s, source, target, features)
@@ -180,9 +179,9 @@ def train(
     force: bool = typer.Option(False, "--force", help="Train again even if this run is finished in the cache."),
 ) -> None:
     """Train a method on source → target (extracting/pairing what the cache lacks) and score it on the target."""
-    from sercross.experiments.runs import run_state
-    from sercross.infra.cache import run_dir
-    from sercross.methods.config import get_method, get_preset, preset_tag
+    from sercross.experiments import run_state
+    from sercross.infra import run_dir
+    from sercross.methods import get_method, get_preset, preset_tag
 
     s = _settings(ctx)
     spec = get_method(method)
@@ -204,7 +203,7 @@ def train(
 
 
 def _train_with_progress(cache, p, method, tag, cfg, seed, kind) -> Path:
-    from sercross.experiments.runs import train_run
+    from sercross.experiments import train_run
 
     desc = f"train {method} {p.source}→{p.target} seed {seed}"
     if kind != "network":
@@ -221,7 +220,7 @@ def _train_with_progress(cache, p, method, tag, cfg, seed, kind) -> Path:
 
 
 def _show_metrics(rdir: Path) -> None:
-    from sercross.infra.cache import read_json
+    from sercross.infra import read_json
 
     m = read_json(rdir / "metrics.json")
     out.print(metrics_table(m, f"{m['scheme']}  {m['method']}  {m['preset']}  seed {m['seed']}  (last epoch)"))
@@ -261,11 +260,9 @@ def evaluate(
     features: str = FEATURES_OPT,
 ) -> None:
     """Score a trained run on its target: WAR, UAR, per-class recall, confusion (metrics.json, predictions.csv)."""
-    from sercross.experiments.pairs import load_pair
-    from sercross.experiments.resolve import corpus_name
-    from sercross.experiments.runs import evaluate_run, read_run_config
-    from sercross.infra.cache import run_dir
-    from sercross.methods.config import preset_tag
+    from sercross.experiments import corpus_name, evaluate_run, load_pair, read_run_config
+    from sercross.infra import run_dir
+    from sercross.methods import preset_tag
 
     s = _settings(ctx)
     if run is None:
@@ -289,11 +286,10 @@ def demo(
     method: str = typer.Option("tlmlda", "--method", "-m", help="Method to train on the demo pair."),
 ) -> None:
     """Generate two small synthetic corpora, then run extract → pair → train → evaluate on them."""
-    from sercross.corpora.demo import DemoConfig, synthesize_corpora
-    from sercross.corpora.manifests import load_manifest
-    from sercross.experiments.resolve import pair_for
-    from sercross.features.extract import load_features
-    from sercross.methods.config import get_method, get_preset
+    from sercross.corpora import DemoConfig, load_manifest, synthesize_corpora
+    from sercross.experiments import pair_for
+    from sercross.features import load_features
+    from sercross.methods import get_method, get_preset
 
     t0 = time.perf_counter()
     s = _settings(ctx)

@@ -9,8 +9,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from sercross.infra.errors import SercrossError
-from sercross.infra.ui import consoles
+from sercross.infra import SercrossError, consoles
 
 out, err = consoles()
 
@@ -25,7 +24,7 @@ class Settings:
 def settings(ctx: typer.Context) -> Settings:
     if isinstance(ctx.obj, Settings):
         return ctx.obj
-    from sercross.infra.cache import resolve_cache
+    from sercross.infra import resolve_cache
 
     return Settings(resolve_cache(None))
 

@@ -11,8 +11,7 @@ from rich.table import Table
 
 from sercross.cli.common import VERBOSE_OPT, Settings, err, guarded, out, with_verbose
 from sercross.cli.common import settings as _settings
-from sercross.infra.errors import SercrossError
-from sercross.infra.ui import hms
+from sercross.infra import SercrossError, hms
 
 corpora_app = typer.Typer(
     no_args_is_help=True,
@@ -34,10 +33,10 @@ def register(app: typer.Typer) -> None:
 @guarded
 def list_corpora(ctx: typer.Context) -> None:
     """Known corpora: classes, official size, configured root (found or not) and what the cache holds."""
-    from sercross.corpora.check import cached_features
-    from sercross.corpora.manifests import (
+    from sercross.corpora import (
         USER_CONFIG,
         available_manifests,
+        cached_features,
         configured_root,
         load_manifest,
         manifest_dirs,
@@ -108,8 +107,7 @@ def check(
 ) -> None:
     """Check a corpus download: counts per emotion and speaker against the official ones, files that get no
     label, unreadable or empty files, duplicates, total duration. Exit code 1 when no labelled file is usable."""
-    from sercross.corpora.check import check_corpus
-    from sercross.corpora.manifests import load_manifest
+    from sercross.corpora import check_corpus, load_manifest
 
     s = with_verbose(_settings(ctx), verbose)
     manifest = load_manifest(corpus)
@@ -117,7 +115,7 @@ def check(
     if quick:
         report = check_corpus(manifest, root_path, audio=False, hashes=False)
     else:
-        from sercross.infra.ui import progress_bar
+        from sercross.infra import progress_bar
 
         with progress_bar(err, f"check {manifest.name}") as progress:
             task = progress.add_task(f"check {manifest.name}", total=None, rate="")
@@ -128,7 +126,7 @@ def check(
             )
     _print_report(report, manifest, s.verbose)
     if json_out is not None:
-        from sercross.infra.cache import atomic_write_json
+        from sercross.infra import atomic_write_json
 
         atomic_write_json(json_out, report.to_dict())
         out.print(f"report written to {json_out}", highlight=False, markup=False)
@@ -139,8 +137,7 @@ def check(
 
 
 def _root_for_check(s: Settings, manifest, root: Path | None) -> Path:
-    from sercross.corpora.check import cached_features
-    from sercross.corpora.manifests import resolve_root
+    from sercross.corpora import cached_features, resolve_root
 
     if root is not None:
         return resolve_root(manifest, root)
@@ -217,7 +214,7 @@ def _vs(found: int, expected: int) -> str:
 
 
 def _emotion_table(report, manifest) -> Table:
-    from sercross.corpora.manifests import CANONICAL_EMOTIONS
+    from sercross.corpora import CANONICAL_EMOTIONS
 
     t = Table(title="emotions", header_style="bold")
     t.add_column("emotion")

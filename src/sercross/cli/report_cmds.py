@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sercross.cli.common import err, guarded, out, settings
-from sercross.infra.errors import SercrossError
+from sercross.infra import SercrossError
 
 
 def report(
@@ -33,7 +33,7 @@ def report(
 
     Choose exactly one of --run DIR, --source A --target B, or --benchmark NAME.
     """
-    from sercross.report.build import build_report, default_out_dir, select_benchmark, select_run, select_scheme
+    from sercross.report import build_report, default_out_dir, select_benchmark, select_run, select_scheme
 
     s = settings(ctx)
     modes = [run is not None, bool(source or target), benchmark is not None]
@@ -70,7 +70,7 @@ def report(
 
 
 def _summary_table(runs, title: str, scheme_in_title: bool) -> Table:
-    from sercross.report.build import SUMMARY_HEADERS, summary_rows
+    from sercross.report import SUMMARY_HEADERS, summary_rows
 
     rows = summary_rows(runs)
     drop = 1 if scheme_in_title and len({row[0] for row in rows}) == 1 else 0

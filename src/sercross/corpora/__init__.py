@@ -1,2 +1,16 @@
 """Corpora: manifests of official layouts, finding and labelling files, reading audio, checking a download, the
 synthetic demo corpora."""
+
+from sercross._lazy import lazy_exports
+
+# public name -> the module of this package that defines it
+_EXPORTS = {
+    "TARGET_SR": "audio", "load_audio": "audio",
+    "cached_features": "check", "check_corpus": "check",
+    "DemoConfig": "demo", "synthesize_corpora": "demo",
+    "CANONICAL_EMOTIONS": "manifests", "Manifest": "manifests", "Skipped": "manifests", "USER_CONFIG": "manifests",
+    "Utterance": "manifests", "available_manifests": "manifests", "configured_root": "manifests",
+    "load_manifest": "manifests", "manifest_dirs": "manifests", "resolve_root": "manifests", "scan": "manifests",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from sercross.infra.errors import SercrossError
+from sercross.infra import SercrossError
 
 __all__ = [
     "TARGET_SR",

@@ -25,7 +25,7 @@ from sercross.corpora.manifests import (
     different_corpus_hint,
     scan,
 )
-from sercross.infra.errors import SercrossError
+from sercross.infra import SercrossError
 
 LFS_POINTER = "a Git LFS pointer (a small text file), not the audio: fetch the real files with `git lfs pull`"
 HTML_PAGE = "an HTML page, not audio (a failed or interrupted download?)"
@@ -338,7 +338,7 @@ def _summarise(report: CheckReport, manifest: Manifest) -> None:
 
 def cached_features(cache: Path, corpus: str) -> list[CachedFeatures]:
     """Feature sets the cache holds for a corpus, with the root each was extracted from."""
-    from sercross.infra.cache import features_dir, read_json
+    from sercross.infra import features_dir, read_json
 
     base = features_dir(Path(cache), corpus, "_").parent
     found = []

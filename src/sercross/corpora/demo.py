@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from sercross.infra.cache import temp_file_beside
-from sercross.infra.errors import SercrossError
+from sercross.infra import SercrossError, temp_file_beside
 
 DEMO_CORPORA = ("demo_a", "demo_b")
 DEMO_EMOTIONS: dict[str, tuple[str, ...]] = {

@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sercross.infra.errors import SercrossError
+from sercross.infra import SercrossError
 
 if sys.version_info >= (3, 11):
     import tomllib

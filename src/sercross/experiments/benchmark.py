@@ -36,11 +36,21 @@ import numpy as np
 
 from sercross.experiments.pairs import PAPER_CLASSES, default_classes, load_pair
 from sercross.experiments.runs import run_state, train_run
-from sercross.features.extract import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
-from sercross.infra.cache import atomic_write_bytes, atomic_write_csv, features_dir, read_csv, read_json, run_dir
-from sercross.infra.errors import SercrossError
-from sercross.infra.executor import LocalExecutor, TaskFailed, open_executor, resolve_scheduler
-from sercross.methods.config import METHODS, PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
+from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
+from sercross.infra import (
+    LocalExecutor,
+    SercrossError,
+    TaskFailed,
+    atomic_write_bytes,
+    atomic_write_csv,
+    features_dir,
+    open_executor,
+    read_csv,
+    read_json,
+    resolve_scheduler,
+    run_dir,
+)
+from sercross.methods import METHODS, PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
 
 # The paper's six schemes (section 3.1), in the column order of its Tables 3 and 4.
 PAPER_SCHEMES: tuple[tuple[str, str], ...] = (
@@ -268,7 +278,7 @@ def corpora_with_features(cache: Path, feature_set: str = DEFAULT_FEATURE_SET) -
 
 def _load_corpus(cache: Path, name: str, feature_set: str, extract: Callable | None) -> FeatureTable:
     """Cached features, else extracted from the configured root (``extract(manifest, root)``), else an error."""
-    from sercross.corpora.manifests import load_manifest
+    from sercross.corpora import load_manifest
     from sercross.experiments.resolve import features_or_extract
 
     if (features_dir(cache, name, feature_set) / "meta.json").is_file():
@@ -277,7 +287,7 @@ def _load_corpus(cache: Path, name: str, feature_set: str, extract: Callable | N
     if extract is None:
 
         def extract(m, root):
-            from sercross.features.extract import extract_corpus
+            from sercross.features import extract_corpus
 
             return extract_corpus(m, root, cache, feature_set)
 

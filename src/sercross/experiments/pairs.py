@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from sercross import CACHE_VERSION, __version__
-from sercross.corpora.manifests import CANONICAL_EMOTIONS
-from sercross.features.extract import FeatureTable
-from sercross.infra.cache import atomic_write_json, atomic_write_npz, check_meta, pair_dir, read_json
-from sercross.infra.errors import SercrossError
+from sercross.corpora import CANONICAL_EMOTIONS
+from sercross.features import FeatureTable
+from sercross.infra import SercrossError, atomic_write_json, atomic_write_npz, check_meta, pair_dir, read_json
 
 # The paper's Table 2: class sets of its three corpus pairs.
 PAPER_CLASSES: dict[frozenset, tuple[str, ...]] = {

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sercross.corpora.manifests import Manifest, load_manifest, resolve_root
+from sercross.corpora import Manifest, load_manifest, resolve_root
 from sercross.experiments.pairs import Pair, build_pair, default_classes, load_pair, save_pair, write_target_speakers
-from sercross.features.extract import FeatureTable, load_features
-from sercross.infra.cache import features_dir, pair_dir
-from sercross.infra.errors import SercrossError
+from sercross.features import FeatureTable, load_features
+from sercross.infra import SercrossError, features_dir, pair_dir
 
 
 def corpus_name(name: str) -> str:

@@ -21,7 +21,8 @@ import numpy as np
 
 from sercross import CACHE_VERSION, __version__
 from sercross.experiments.pairs import Pair, model_inputs
-from sercross.infra.cache import (
+from sercross.infra import (
+    SercrossError,
     atomic_write_bytes,
     atomic_write_csv,
     atomic_write_json,
@@ -29,11 +30,7 @@ from sercross.infra.cache import (
     read_json,
     run_dir,
 )
-from sercross.infra.errors import SercrossError
-from sercross.methods.config import TrainConfig, alpha_for, get_method
-from sercross.methods.metrics import score, war
-from sercross.methods.pca_svm import PCASVM
-from sercross.methods.selection import reverse_validation_of
+from sercross.methods import PCASVM, TrainConfig, alpha_for, get_method, reverse_validation_of, score, war
 
 
 def train_run(
@@ -59,7 +56,7 @@ def train_run(
         model_bytes, model_name = pickle.dumps(est), "model.pkl"
         extra = {"chosen": est.best_params_, "n_components": est.n_components_}
     else:
-        from sercross.methods.estimator import TLMLDA
+        from sercross.methods import TLMLDA
 
         def monitor(epoch: int, row: dict) -> None:
             # Monitoring only: recorded for plots, never read by training or selection.
@@ -143,11 +140,10 @@ def load_estimator(out: Path):
             hint="train the run again with --force",
         )
     if cfg["model_file"].endswith(".pkl"):
-        return pickle.loads(data)  # written by sercross itself (see train_run), checksum verified above
+        return _SercrossUnpickler(io.BytesIO(data)).load()  # written by train_run, checksum verified above
     import torch
 
-    from sercross.methods.estimator import TLMLDA
-    from sercross.methods.network import TLMLDANet
+    from sercross.methods import TLMLDA, TLMLDANet
 
     blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     tc = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in blob["config"].items()})
@@ -157,6 +153,15 @@ def load_estimator(out: Path):
     est.model_.eval()
     est.n_features_in_, est.n_classes_ = blob["n_features"], blob["n_classes"]
     return est
+
+
+# Modules that moved since runs were pickled (sercross 0.1.0 had one flat package): old model.pkl files load.
+_MOVED_MODULES = {"sercross.baselines": "sercross.methods.pca_svm"}
+
+
+class _SercrossUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        return super().find_class(_MOVED_MODULES.get(module, module), name)
 
 
 def _comparable_train(d: dict) -> dict:

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sercross.experiments.benchmark import PAPER_SCHEMES, aggregate, aggregate_oracle, scheme_label
-from sercross.infra.cache import atomic_write_csv, atomic_write_json, atomic_write_text
-from sercross.methods.config import DEFAULT_ALPHA, METHODS, TrainConfig, get_method
-from sercross.methods.pca_svm import PAPER_CS, PCA_VARIANCE
+from sercross.infra import atomic_write_csv, atomic_write_json, atomic_write_text
+from sercross.methods import DEFAULT_ALPHA, METHODS, PAPER_CS, PCA_VARIANCE, TrainConfig, get_method
 
 PAPER_CITATION = (
     "H. Tao, Y. Wang, Z. Zhuang, H. Fu, X. Guo, S. Zou. Cross-Corpus Speech Emotion Recognition Based on "

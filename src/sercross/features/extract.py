@@ -62,19 +62,21 @@ from pathlib import Path
 import numpy as np
 
 from sercross import CACHE_VERSION, __version__
-from sercross.corpora.manifests import Manifest, Skipped, Utterance, scan
-from sercross.infra.cache import (
+from sercross.corpora import Manifest, Skipped, Utterance, scan
+from sercross.infra import (
+    SercrossError,
+    WorkerDied,
     atomic_write_bytes,
     atomic_write_json,
     check_meta,
     ensure_writable_dir,
     features_dir,
     file_lock,
+    open_executor,
     read_json,
     remove_stale_temps,
+    resolve_scheduler,
 )
-from sercross.infra.errors import SercrossError
-from sercross.infra.executor import WorkerDied, open_executor, resolve_scheduler
 
 # Feature sets of the opensmile package (opensmile.FeatureSet) and their functional dimensions.
 FEATURE_SETS: dict[str, int] = {
@@ -177,7 +179,7 @@ def _extract_one(smile, path: str) -> tuple[np.ndarray | None, float, str | None
 
     Non-finite values are returned as they are: the policy for them is applied by the caller.
     """
-    from sercross.corpora.audio import TARGET_SR, load_audio
+    from sercross.corpora import TARGET_SR, load_audio
 
     try:
         signal_ = load_audio(path)

@@ -1,1 +1,18 @@
 """Infrastructure every stage uses: the cache and its atomic writes, the executors, terminal output, errors."""
+
+from sercross._lazy import lazy_exports
+
+# public name -> the module of this package that defines it
+_EXPORTS = {
+    "atomic_write_bytes": "cache", "atomic_write_csv": "cache", "atomic_write_json": "cache",
+    "atomic_write_npz": "cache", "atomic_write_text": "cache", "check_meta": "cache", "ensure_writable_dir": "cache",
+    "features_dir": "cache", "file_lock": "cache", "pair_dir": "cache", "read_csv": "cache", "read_json": "cache",
+    "remove_stale_temps": "cache", "resolve_cache": "cache", "run_dir": "cache", "scheme_name": "cache",
+    "temp_file_beside": "cache",
+    "SercrossError": "errors",
+    "LocalExecutor": "executor", "TaskFailed": "executor", "WorkerDied": "executor", "open_executor": "executor",
+    "resolve_scheduler": "executor",
+    "confusion_table": "ui", "consoles": "ui", "hms": "ui", "metrics_table": "ui", "progress_bar": "ui",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

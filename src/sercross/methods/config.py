@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from sercross.infra.errors import SercrossError
+from sercross.infra import SercrossError
 
 LOSS_NAMES = ("L_S", "L_T", "L_y", "MMD", "LMMD")
 # Terms beyond TLMLDA's five: Deep CORAL, DANN's domain classifier, and the diversity of the target

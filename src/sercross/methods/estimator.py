@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sercross.infra.errors import SercrossError
+from sercross.infra import SercrossError
 from sercross.methods.config import (
     ADAPTATION_TERMS,
     LOSS_NAMES,

@@ -27,10 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from sercross import __version__
-from sercross.experiments.pairs import Pair, load_pair
-from sercross.infra.cache import atomic_write_bytes, atomic_write_json, atomic_write_text, read_csv, read_json
-from sercross.infra.errors import SercrossError
-from sercross.methods.config import LOSS_NAMES, METHODS, TERM_NAMES
+from sercross.experiments import Pair, load_pair
+from sercross.infra import SercrossError, atomic_write_bytes, atomic_write_json, atomic_write_text, read_csv, read_json
+from sercross.methods import LOSS_NAMES, METHODS, TERM_NAMES
 
 FIGURE2_METHODS = ("only_cls", "tlmlda_m", "tlmlda")  # the paper's Figure 2, left to right
 MARKER = ".sercross-report"
@@ -105,7 +104,7 @@ def cache_of_run(path: Path) -> Path | None:
 
 def load_run(path: Path, cache: Path | None = None) -> Run:
     """A finished, scored run. ``cache`` is used only when the folder is not inside a cache's runs/."""
-    from sercross.experiments.runs import read_run_config
+    from sercross.experiments import read_run_config
 
     path = Path(path)
     cfg = read_run_config(path)
@@ -165,8 +164,8 @@ def select_run(path: Path, cache: Path) -> Selection:
 
 
 def select_scheme(cache: Path, source: str, target: str, preset: str | None = None) -> Selection:
-    from sercross.experiments.resolve import corpus_name
-    from sercross.infra.cache import scheme_name
+    from sercross.experiments import corpus_name
+    from sercross.infra import scheme_name
 
     source, target = corpus_name(source), corpus_name(target)
     folder = cache / "runs" / scheme_name(source, target)
@@ -371,7 +370,7 @@ def run_pair(run: Run) -> Pair:
 
 def tsne_inputs(run: Run, pair: Pair | None = None) -> TsneInputs:
     """``est.transform`` of the run's stored model on its pair's source and target (as the model saw them)."""
-    from sercross.experiments.runs import load_estimator, run_inputs
+    from sercross.experiments import load_estimator, run_inputs
 
     if not run.is_network:
         raise SercrossError(f"{run.method} has no learned 256-d features", hint="t-SNE needs a network method")

@@ -17,7 +17,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sercross.methods.config import TERM_NAMES
+from sercross.methods import TERM_NAMES
 
 DPI = 110
 SOURCE_GREY = "#a9a9a9"

@@ -105,7 +105,7 @@ def _load() -> str:
 
 
 def run(n_files: int, full: bool) -> None:
-    from sercross.features import default_jobs
+    from sercross.infra import usable_cpus
 
     available = _available()
     if not available:
@@ -115,7 +115,7 @@ def run(n_files: int, full: bool) -> None:
     n_files = min(n_files, total)
     subset = {k: _spread(v, round(n_files * len(v) / total)) for k, v in available.items()}
     n_sub = sum(len(v) for v in subset.values())
-    jobs = default_jobs()
+    jobs = usable_cpus()
     print(f"extraction ({jobs} cores; {_load()} before starting; timings are wall clock, noisy under load)")
     with tempfile.TemporaryDirectory(prefix="sercross-bench-") as tmp:
         tmp = Path(tmp)

@@ -7,7 +7,6 @@ corpus takes seconds; content problems that need decoding (silence, NaN samples)
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from collections import Counter, defaultdict
@@ -25,7 +24,7 @@ from sercross.corpora.manifests import (
     different_corpus_hint,
     scan,
 )
-from sercross.infra import SercrossError
+from sercross.infra import SercrossError, sha1_file
 
 LFS_POINTER = "a Git LFS pointer (a small text file), not the audio: fetch the real files with `git lfs pull`"
 HTML_PAGE = "an HTML page, not audio (a failed or interrupted download?)"
@@ -271,18 +270,10 @@ def find_duplicates(root: Path, files: list[str]) -> list[list[str]]:
             continue
         for f in same:
             try:
-                groups[_sha1(root / f)].append(f)
+                groups[sha1_file(root / f)].append(f)
             except OSError:
                 continue
     return sorted(sorted(g) for g in groups.values() if len(g) > 1)
-
-
-def _sha1(path: Path) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def count_mismatches(manifest: Manifest, utterances: list[Utterance]) -> list[Mismatch]:

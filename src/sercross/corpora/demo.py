@@ -15,16 +15,14 @@ Everything is numpy; files are written with soundfile. Output is a pure function
 from __future__ import annotations
 
 import json
-import os
 import zlib
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from sercross.infra import SercrossError, temp_file_beside
+from sercross.infra import SercrossError, atomic_write_text, atomic_write_with
 
 DEMO_CORPORA = ("demo_a", "demo_b")
 DEMO_EMOTIONS: dict[str, tuple[str, ...]] = {
@@ -349,17 +347,6 @@ def _is_complete(root: Path, name: str, config: DemoConfig) -> bool:
     return present == set(_expected_files(name, config))
 
 
-def _write_atomic(path: Path, write: Callable[[str], object]) -> None:
-    fd, tmp = temp_file_beside(path)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def synthesize_corpus(name: str, out_dir: Path, config: DemoConfig = DemoConfig()) -> Path:
     """Write demo corpus ``name`` to ``out_dir/name`` (skipped if already complete); return its root."""
     if name not in _CORPORA:
@@ -397,14 +384,11 @@ def synthesize_corpus(name: str, out_dir: Path, config: DemoConfig = DemoConfig(
             for k in range(1, config.utterances + 1):
                 audio = _utterance(name, speaker, e, _seed_words(config.seed, name, s, e, k), sr)
                 pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
-                _write_atomic(
+                atomic_write_with(
                     folder / f"{prefix}{s:02d}_{e}_{k:02d}.wav",
-                    lambda tmp, pcm=pcm: sf.write(tmp, pcm, sr, format="WAV", subtype="PCM_16"),
+                    lambda fh, pcm=pcm: sf.write(fh, pcm, sr, format="WAV", subtype="PCM_16"),
                 )
-    _write_atomic(
-        root / _STAMP,
-        lambda tmp: Path(tmp).write_text(json.dumps(_stamp(name, config), indent=1), encoding="utf-8"),
-    )
+    atomic_write_text(root / _STAMP, json.dumps(_stamp(name, config), indent=1))
     return root
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import tempfile
 import time
 import traceback
@@ -49,6 +48,7 @@ from sercross.infra import (
     read_json,
     resolve_scheduler,
     run_dir,
+    usable_cpus,
 )
 from sercross.methods import METHODS, PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
 
@@ -168,13 +168,6 @@ def parse_methods(text: str | None) -> tuple[str, ...]:
 # ------------------------------------------------------------------------------------------ parallelism
 
 
-def available_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def default_jobs(n_runs: int, cores: int | None = None, jobs: int | None = None) -> tuple[int, int]:
     """(worker processes, torch threads per process).
 
@@ -184,7 +177,7 @@ def default_jobs(n_runs: int, cores: int | None = None, jobs: int | None = None)
     (batch 100, 1582-d inputs), so intra-op threads gain little on them and lose a lot (4-5× slower) when
     other processes compete for the cores, while independent runs in separate processes do not interfere.
     """
-    cores = cores or available_cores()
+    cores = cores or usable_cpus()
     jobs = min(cores if jobs is None else max(1, int(jobs)), max(1, n_runs))
     # The thread count changes results in the last bits (and so, over thousands of steps, the metrics), so
     # it must not depend on the machine's momentary load: the same command gives the same numbers.

@@ -8,7 +8,6 @@ are constant within a corpus become 0.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,15 @@ import numpy as np
 from sercross import CACHE_VERSION, __version__
 from sercross.corpora import CANONICAL_EMOTIONS
 from sercross.features import FeatureTable
-from sercross.infra import SercrossError, atomic_write_json, atomic_write_npz, check_meta, pair_dir, read_json
+from sercross.infra import (
+    SercrossError,
+    atomic_write_json,
+    atomic_write_npz,
+    check_meta,
+    pair_dir,
+    read_json,
+    sha1_file,
+)
 
 # The paper's Table 2: class sets of its three corpus pairs.
 PAPER_CLASSES: dict[frozenset, tuple[str, ...]] = {
@@ -181,7 +188,7 @@ def save_pair(cache: Path, pair: Pair) -> Path:
     )
     if pair.target_speakers is not None:
         write_target_speakers(out, pair.target_speakers, pair.target_files)
-    meta = dict(pair.meta, fingerprint=_sha1(out / "pair.npz"))
+    meta = dict(pair.meta, fingerprint=sha1_file(out / "pair.npz"))
     atomic_write_json(out / "meta.json", meta)
     pair.meta = meta
     return out
@@ -197,7 +204,7 @@ def load_pair(cache: Path, source: str, target: str, feature_set: str) -> Pair:
         )
     meta = read_json(meta_path)
     check_meta(meta, meta_path, f"pair {source}:{target}", feature_set=feature_set)
-    if meta.get("fingerprint") != _sha1(out / "pair.npz"):
+    if meta.get("fingerprint") != sha1_file(out / "pair.npz"):
         raise SercrossError(
             f"{out / 'pair.npz'} does not match its meta.json (an interrupted write?)",
             hint=f"run `sercross pair --source {source} --target {target}` again",
@@ -226,6 +233,3 @@ def write_target_speakers(out: Path, speakers: list[str], files: list[str]) -> N
     """Store the target speakers of the pair in ``out`` with the target files they belong to (checked on load)."""
     atomic_write_json(out / SPEAKERS_FILE, {"target_files": list(files), "target_speakers": list(speakers)})
 
-
-def _sha1(path: Path) -> str:
-    return hashlib.sha1(path.read_bytes()).hexdigest()

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import pickle
@@ -29,6 +28,7 @@ from sercross.infra import (
     check_meta,
     read_json,
     run_dir,
+    sha1_bytes,
 )
 from sercross.methods import PCASVM, TrainConfig, alpha_for, get_method, reverse_validation_of, score, war
 
@@ -95,7 +95,7 @@ def train_run(
         "alpha": list(alpha),
         "train": config.to_dict(),
         "model_file": model_name,
-        "model_sha1": hashlib.sha1(model_bytes).hexdigest(),
+        "model_sha1": sha1_bytes(model_bytes),
         "train_seconds": seconds,
         "peak_rss_mb": round(peak_mb, 1),  # of the whole process, as far as this run got
         "reported_epoch": "last",
@@ -134,7 +134,7 @@ def load_estimator(out: Path):
     cfg = read_run_config(out)
     path = out / cfg["model_file"]
     data = path.read_bytes() if path.is_file() else b""
-    if not data or hashlib.sha1(data).hexdigest() != cfg.get("model_sha1"):
+    if not data or sha1_bytes(data) != cfg.get("model_sha1"):
         raise SercrossError(
             f"{path} is missing or does not match {out / 'config.json'} (an interrupted re-training?)",
             hint="train the run again with --force",

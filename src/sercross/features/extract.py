@@ -44,7 +44,6 @@ again without extracting it again.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import json
 import os
@@ -76,6 +75,9 @@ from sercross.infra import (
     read_json,
     remove_stale_temps,
     resolve_scheduler,
+    sha1_bytes,
+    sha1_file,
+    usable_cpus,
 )
 
 # Feature sets of the opensmile package (opensmile.FeatureSet) and their functional dimensions.
@@ -156,13 +158,6 @@ def check_feature_set(name: str) -> str:
             f"unknown feature set {name!r}", hint=f"choose one of: {', '.join(FEATURE_SETS)}"
         )
     return name
-
-
-def default_jobs() -> int:
-    """The CPUs this process may run on (not all of the machine's in a container or under taskset)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 def _make_smile(feature_set: str):
@@ -340,12 +335,7 @@ class _Extraction:
 
 
 def content_key(path: Path, feature_set: str, smile_version: str) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    h.update(f"|{feature_set}|opensmile-{smile_version}|cache-{CACHE_VERSION}".encode())
-    return h.hexdigest()
+    return sha1_file(path, f"|{feature_set}|opensmile-{smile_version}|cache-{CACHE_VERSION}".encode())
 
 
 def _stored_path(out_dir: Path, key: str) -> str:
@@ -484,7 +474,7 @@ def extract_corpus(
     audio_seconds = 0.0
     todo_keys = list(todo)
     extraction = _Extraction([str(root / todo[k].file) for k in todo_keys], feature_set,
-                             jobs or default_jobs(), on_progress, scheduler)
+                             jobs or usable_cpus(), on_progress, scheduler)
     with closing(iter(extraction)) as results:
         for i, (values, secs, err) in results:
             key = todo_keys[i]
@@ -610,10 +600,7 @@ def write_derived_table(cache: Path, name: str, table: FeatureTable, rows: Seque
 
 
 def _fingerprint_bytes(npy: bytes, csv_: bytes) -> str:
-    h = hashlib.sha1()
-    h.update(npy)
-    h.update(csv_)
-    return h.hexdigest()
+    return sha1_bytes(npy, csv_)
 
 
 def _fingerprint(out: Path) -> str:

@@ -5,13 +5,14 @@ from sercross._lazy import lazy_exports
 # public name -> the module of this package that defines it
 _EXPORTS = {
     "atomic_write_bytes": "cache", "atomic_write_csv": "cache", "atomic_write_json": "cache",
-    "atomic_write_npz": "cache", "atomic_write_text": "cache", "check_meta": "cache", "ensure_writable_dir": "cache",
-    "features_dir": "cache", "file_lock": "cache", "pair_dir": "cache", "read_csv": "cache", "read_json": "cache",
-    "remove_stale_temps": "cache", "resolve_cache": "cache", "run_dir": "cache", "scheme_name": "cache",
-    "temp_file_beside": "cache",
+    "atomic_write_npz": "cache", "atomic_write_text": "cache", "atomic_write_with": "cache", "check_meta": "cache",
+    "ensure_writable_dir": "cache", "features_dir": "cache", "file_lock": "cache", "pair_dir": "cache",
+    "read_csv": "cache", "read_json": "cache", "remove_stale_temps": "cache", "resolve_cache": "cache",
+    "run_dir": "cache", "scheme_name": "cache",
     "SercrossError": "errors",
     "LocalExecutor": "executor", "TaskFailed": "executor", "WorkerDied": "executor", "open_executor": "executor",
     "resolve_scheduler": "executor",
+    "sha1_bytes": "system", "sha1_file": "system", "usable_cpus": "system",
     "confusion_table": "ui", "consoles": "ui", "hms": "ui", "metrics_table": "ui", "progress_bar": "ui",
 }
 __all__ = sorted(_EXPORTS)

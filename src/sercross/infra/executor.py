@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sercross.infra.errors import SercrossError
+from sercross.infra.system import usable_cpus
 
 ENV_SCHEDULER = "SERCROSS_SCHEDULER"
 # A task whose local worker process died is run again (alone) at most this many times, then reported.
@@ -540,7 +541,7 @@ def open_executor(
     if address is not None:
         return DaskExecutor(address, initializer, initargs)
     if jobs is None:
-        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        jobs = usable_cpus()
     return LocalExecutor(jobs, mp_context, initializer, initargs, worker_env)
 
 

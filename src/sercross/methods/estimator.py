@@ -8,7 +8,6 @@ target labels cannot reach it.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sercross.infra import SercrossError
+from sercross.infra import SercrossError, usable_cpus
 from sercross.methods.config import (
     ADAPTATION_TERMS,
     LOSS_NAMES,
@@ -169,7 +168,7 @@ class TLMLDA:
         if cfg.lr_schedule not in ("constant", "cosine"):
             raise SercrossError(f"unknown learning-rate schedule {cfg.lr_schedule!r}",
                                 hint="use 'constant' or 'cosine'")
-        torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+        torch.set_num_threads(cfg.threads or usable_cpus())
         torch.manual_seed(self.random_state)  # weight init
         gen = torch.Generator().manual_seed(self.random_state)  # input noise
         rng = np.random.default_rng(self.random_state)  # batch order

@@ -1,0 +1,32 @@
+"""Facts about this process and its files that several stages need: usable CPUs, content hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (not all of the machine's in a container or under taskset)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)  # pragma: no cover - not Linux
+
+
+def sha1_file(path: str | os.PathLike, salt: bytes = b"") -> str:
+    """SHA-1 of a file's content (read in 1 MiB blocks), followed by ``salt`` when given."""
+    h = hashlib.sha1()
+    with open(Path(path), "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    h.update(salt)
+    return h.hexdigest()
+
+
+def sha1_bytes(*parts: bytes) -> str:
+    """SHA-1 of the concatenated ``parts``."""
+    h = hashlib.sha1()
+    for part in parts:
+        h.update(part)
+    return h.hexdigest()

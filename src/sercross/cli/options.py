@@ -45,9 +45,21 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# What each group of methods is (its members come from the registry).
+_GROUP_HELP = {
+    "paper": "the paper's TLMLDA, its ablations and baselines",
+    "da": "standard domain-adaptation baselines",
+    "ours": "TLMLDA+ and its ablations",
+    "spk": "the baselines on speaker-normalised inputs",
+}
+
+
 def _methods_help() -> str:
     groups = parsing.method_groups()
-    return "; ".join(f"{group}: {', '.join(names)}" for group, names in groups.items() if group != "all")
+    return "; ".join(
+        f"{group}" + (f" ({_GROUP_HELP[group]})" if group in _GROUP_HELP else "") + f": {', '.join(names)}"
+        for group, names in groups.items() if group != "all"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ global
@@ -112,9 +124,10 @@ FeaturesOpt = Annotated[str, typer.Option(
 )]
 JobsOpt = Annotated[int | None, typer.Option(
     "--jobs", "-j", min=1,
-    help="Worker processes (extract: files, benchmark: training runs in parallel). Default: one per core; "
-    "benchmark gives cores left over (jobs < cores) to each process as torch threads. With --scheduler, "
-    "benchmark trains this many runs at a time (default: the cluster's worker processes).",
+    help="Worker processes (extract: files, benchmark: training runs in parallel). Default: one per core; for "
+    "benchmark, single-threaded (measured faster: make bench), and cores left over (jobs < cores) become torch "
+    "threads of each process. With --scheduler, benchmark trains this many runs at a time (default: the "
+    "cluster's worker processes).",
 )]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler",
@@ -127,18 +140,19 @@ SchedulerOpt = Annotated[str | None, typer.Option(
 
 MethodOpt = Annotated[str, typer.Option(
     "--method", "-m", callback=_canonical(parsing.method_name, "--method"),
-    help=f"Method, by group: {_methods_help()}. See README, 'Methods'.",
+    help=f"Method to train, by group: {_methods_help()}. See README, 'Methods'.",
 )]
 MethodsOpt = Annotated[str | None, typer.Option(
     "--methods", "-m",
     help="Comma-separated methods or groups (paper, the default; da; ours; spk; all), e.g. paper,da,tlmlda_plus. "
-    f"The groups: {_methods_help()}.",
+    f"The groups: {_methods_help()}. See README, 'Methods'.",
 )]
 PresetOpt = Annotated[str, typer.Option(
     "--preset", "-p", callback=_canonical(parsing.preset_or_tag, "--preset"),
     help="Training recipe: paper (lr 1e-5, batch 100, 500 epochs), fast (lr 1e-3 cosine, batch 100, 20 epochs: "
-    "25x fewer steps) or demo (tiny synthetic corpora only). To find runs (evaluate, report), also a run's whole "
-    "tag, e.g. paper_e20_lr0.0003 (its folder's name without -seedK).",
+    "25x fewer steps) or demo (tiny synthetic corpora only); see README, 'Training speed and the fast preset'. To "
+    "find runs (evaluate, report), also a run's whole tag, e.g. paper_e20_lr0.0003 (its folder's name without "
+    "-seedK).",
 )]
 EpochsOpt = Annotated[int | None, typer.Option(
     "--epochs", min=1, help="Override the preset's number of epochs (the run's tag becomes e.g. paper_e50).",

@@ -1,8 +1,11 @@
 """The whole CLI chain on tiny synthetic corpora, through Typer's CliRunner (no shell)."""
 
+import errno
 import json
+import re
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from sercross.cli import app
@@ -21,6 +24,7 @@ def invoke(*args):
     return result
 
 
+@pytest.mark.slow
 def test_chain_extract_pair_train_evaluate(corpora, tmp_path):
     cache = tmp_path / "cache"
     for name, root in corpora.items():
@@ -88,6 +92,35 @@ def test_user_errors_are_one_line_with_hint_and_exit_2(tmp_path):
     assert r.exit_code == 2 and "--lr 0 would not train" in r.output
 
 
+def test_misspelt_names_get_the_closest_name_and_other_cases_are_accepted(tmp_path):
+    cases = [
+        (("train", "-s", "berlinn", "-t", "casia"), "unknown corpus 'berlinn': did you mean 'berlin'?"),
+        (("extract", "casiaa"), "unknown corpus 'casiaa': did you mean 'casia'?"),
+        (("report", "-s", "berlin", "-t", "casai"), "unknown corpus 'casai': did you mean 'casia'?"),
+        (("corpora", "check", "ravdes"), "unknown corpus 'ravdes': did you mean 'ravdess'?"),
+        (("benchmark", "--schemes", "B:casiaa"), "unknown corpus 'casiaa': did you mean 'casia'?"),
+        (("train", "-s", "B", "-t", "C", "-m", "tlmda"), "unknown method 'tlmda': did you mean 'tlmlda'?"),
+        (("benchmark", "--methods", "paper,tlmda"), "unknown method 'tlmda': did you mean 'tlmlda'?"),
+        (("train", "-s", "B", "-t", "C", "-f", "IS11"), "unknown feature set 'IS11': did you mean 'IS10'?"),
+        (("evaluate", "-s", "B", "-t", "C", "-p", "papr"), "unknown preset 'papr': did you mean 'paper'?"),
+        (("pair", "-s", "B", "-t", "C", "--classes", "anger,happy"),
+         "unknown class 'happy': did you mean 'happiness'?"),
+        (("pair", "-s", "B", "-t", "C", "--classes", "anger,Anger,fear"), "--classes names anger more than once"),
+        (("pair", "-s", "B", "-t", "C", "--classes", ","), "--classes ',' names no class"),
+    ]
+    for args, message in cases:
+        r = invoke("--cache", tmp_path, *args)
+        assert r.exit_code == 2 and message in " ".join(r.output.split()), (args, r.output)
+        assert "hint:" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "features").exists()  # refused before any work
+    # Click checks options in the order given, so both notes come before the refusal of the target.
+    r = invoke("--cache", tmp_path, "train", "--features", "is10", "-m", "Only_Cls", "-p", "Fast", "-s", "B", "-t", "x")
+    assert "--features is10: using IS10" in r.output and "--method Only_Cls: using only_cls" in r.output
+    assert "--preset Fast: using fast" in r.output and "unknown corpus 'x'" in r.output
+    r = invoke("--cache", tmp_path, "pair", "-s", "demo_a", "-t", "demo_b", "--features", "is10")
+    assert r.exit_code == 2 and "has no IS10 features" in r.output  # the canonical name is used from there on
+
+
 def test_train_says_which_command_to_run_when_features_are_missing(tmp_path, monkeypatch):
     monkeypatch.delenv("SERCROSS_ROOT_DEMO_A", raising=False)
     monkeypatch.setattr("sercross.corpora.manifests.USER_CONFIG", tmp_path / "none.toml")
@@ -96,13 +129,54 @@ def test_train_says_which_command_to_run_when_features_are_missing(tmp_path, mon
     assert "sercross extract demo_a --root PATH" in r.output
 
 
-def test_help_explains_every_command():
+def _commands(group, prefix=()):
+    """(path, click command) of every command of the app, groups included."""
+    for name, cmd in group.commands.items():
+        yield (*prefix, name), cmd
+        if hasattr(cmd, "commands"):
+            yield from _commands(cmd, (*prefix, name))
+
+
+def test_every_command_and_every_option_has_help():
+    root = typer.main.get_command(app)
+    commands = list(_commands(root))
+    assert {" ".join(path) for path, _ in commands} >= {"extract", "pair", "train", "evaluate", "demo", "benchmark",
+                                                       "report", "corpora", "corpora list", "corpora check"}
+    for path, cmd in [((), root), *commands]:
+        assert (cmd.help or "").strip(), f"{path} has no help"
+        # Typer keeps a paragraph's line breaks, which then fall mid-sentence on the terminal
+        assert all("\n" not in para for para in cmd.help.split("\n\n")), f"{path}: a paragraph breaks lines"
+        for param in cmd.params:
+            assert (param.help or "").strip(), f"{' '.join(path)} {param.name} has no help"
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_help_is_whole_at_terminal_widths(columns):
+    root = typer.main.get_command(app)
+    for path, cmd in [((), root), *_commands(root)]:
+        r = runner.invoke(app, [*path, "--help"], env={"COLUMNS": columns})
+        assert r.exit_code == 0, r.output
+        assert not re.search(r"\w…", r.output), f"{path}: help text cut:\n{r.output}"  # rich's cut of a long word
+        assert "<bool>" not in r.output, f"{path}: a flag is shown as taking a value"
+        for param in cmd.params:
+            for opt in param.opts if param.param_type_name == "option" else []:
+                assert opt in r.output, f"{path}: {opt} missing from its help"
+
+
+def test_each_command_is_summed_up_in_one_line_of_the_command_list():
+    r = runner.invoke(app, ["--help"], env={"COLUMNS": "220"})
+    lines = r.output.splitlines()
+    for path, cmd in _commands(typer.main.get_command(app)):
+        if len(path) == 1:
+            summary = cmd.help.split("\n\n")[0]
+            assert any(summary in line for line in lines), f"{path}: {summary!r} is not on one line"
+
+
+def test_global_flags_and_the_version():
+    r = invoke("--version")
+    assert r.exit_code == 0 and r.output.startswith("sercross ")
     r = invoke("--help")
-    assert r.exit_code == 0
-    for cmd in ("extract", "pair", "train", "evaluate", "demo"):
-        assert cmd in r.output
-        sub = invoke(cmd, "--help")
-        assert sub.exit_code == 0 and "--" in sub.output
+    assert "--verbose" in r.output and "SERCROSS_CACHE" in r.output
 
 
 def test_verbose_shows_the_traceback(tmp_path):
@@ -111,6 +185,7 @@ def test_verbose_shows_the_traceback(tmp_path):
     assert type(r.exception).__name__ == "SercrossError"
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_training_keeps_the_previous_run(corpora, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     for name, root in corpora.items():
@@ -130,3 +205,28 @@ def test_ctrl_c_during_training_keeps_the_previous_run(corpora, tmp_path, monkey
     assert not list(run.glob("*.tmp")) and not list(run.glob(".*.tmp"))
     monkeypatch.undo()
     assert invoke("--cache", cache, "evaluate", run).exit_code == 0
+
+
+@pytest.mark.slow
+def test_evaluate_in_a_read_only_cache_shows_the_stored_metrics(corpora, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    for name, root in corpora.items():
+        assert invoke("--cache", cache, "extract", name, "--root", root, "--jobs", 1).exit_code == 0
+    args = ("--cache", cache, "evaluate", "-s", "demo_a", "-t", "demo_b", "-m", "pca_svm", "--preset", "demo")
+    assert invoke(*args[:2], "train", *args[3:]).exit_code == 0
+    run = cache / "runs" / "demo_a__demo_b" / "pca_svm" / "demo-seed0"
+    r = invoke(*args, "--features", "IS09")
+    assert r.exit_code == 2 and "trained on IS10 features, not IS09" in r.output
+    stored = (run / "metrics.json").read_bytes()
+
+    def read_only(*a, **kw):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr("tempfile.mkstemp", read_only)  # how every write into the cache begins
+    r = invoke(*args)
+    assert r.exit_code == 0, r.output
+    assert "not recomputed or rewritten" in " ".join(r.output.split()) and "WAR" in r.output
+    assert "wrote" not in r.output and (run / "metrics.json").read_bytes() == stored
+    monkeypatch.undo()
+    r = invoke(*args)
+    assert r.exit_code == 0 and "wrote" in r.output and "not recomputed" not in r.output

@@ -1,20 +1,20 @@
 """The ``sercross`` command line: one thin command per pipeline stage, exchanging artifacts via the cache.
 
-Each module of this package adds its commands to ``app`` through a ``register(app)`` function.
+Commands are plain functions in the ``*_cmds`` modules, their parameters typed with the shared options of
+:mod:`sercross.cli.options`; they are all registered here, by :func:`sercross.cli.common.add_commands`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
-from sercross import __version__
-from sercross.cli import benchmark_cmds, commands, corpora_cmds, report_cmds
-from sercross.cli.common import Settings, out
+from sercross.cli import benchmark_cmds, corpora_cmds, pipeline_cmds, report_cmds
+from sercross.cli.common import Group, Settings, add_commands
+from sercross.cli.options import CacheOpt, VerboseOpt, VersionOpt
 
 app = typer.Typer(
     name="sercross",
+    cls=Group,
     help="Cross-corpus speech emotion recognition: openSMILE features, TLMLDA and baselines, honest results.\n\n"
     "Typical use: `sercross extract berlin --root ~/data/emodb`, `sercross extract casia --root ~/data/casia`, "
     "`sercross train --source berlin --target casia`, `sercross evaluate --source berlin --target casia`. "
@@ -25,31 +25,31 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"sercross {__version__}")
-        raise typer.Exit()
-
-
 @app.callback()
-def main_options(
-    ctx: typer.Context,
-    cache: Path | None = typer.Option(
-        None, "--cache", envvar="SERCROSS_CACHE", show_envvar=True,
-        help="Cache directory for features, pairs and runs. Default: ~/.cache/sercross (`sercross demo`: its "
-        "--out folder's cache/).",
-    ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="List every skipped file and problem, and show full "
-                                 "tracebacks on errors."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
-) -> None:
+def main_options(ctx: typer.Context, cache: CacheOpt = None, verbose: VerboseOpt = False,
+                 version: VersionOpt = False) -> None:
     from sercross.infra import resolve_cache
 
     ctx.obj = Settings(resolve_cache(cache), verbose, cache is not None)
 
 
-for _module in (commands, corpora_cmds, benchmark_cmds, report_cmds):
-    _module.register(app)
+corpora_app = typer.Typer(
+    cls=Group,
+    no_args_is_help=True,
+    help="Known corpora and their roots (`corpora list`); check a download (`corpora check NAME --root PATH`).",
+)
+
+add_commands(app, [
+    ("extract", pipeline_cmds.extract),
+    ("pair", pipeline_cmds.pair),
+    ("train", pipeline_cmds.train),
+    ("evaluate", pipeline_cmds.evaluate),
+    ("demo", pipeline_cmds.demo),
+    ("benchmark", benchmark_cmds.benchmark),
+    ("report", report_cmds.report),
+])
+add_commands(corpora_app, [("list", corpora_cmds.list_corpora), ("check", corpora_cmds.check)])
+app.add_typer(corpora_app, name="corpora")
 
 
 def main() -> None:

@@ -7,74 +7,57 @@ import time
 import typer
 from rich.markup import escape
 
-from sercross.cli.common import err, guarded, out
-from sercross.cli.common import settings as _settings
+from sercross.cli.common import err, out, settings
+from sercross.cli.options import (
+    AllPairsOpt,
+    BatchSizeOpt,
+    BenchmarkNameOpt,
+    EpochsOpt,
+    FeaturesOpt,
+    JobsOpt,
+    LrOpt,
+    MethodsOpt,
+    PresetOpt,
+    SchedulerOpt,
+    SchemesOpt,
+    SeedsOpt,
+)
+from sercross.cli.parsing import known_corpus, parse_methods, parse_schemes, parse_seeds
 from sercross.infra import SercrossError
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
-    app.command("benchmark")(guarded(benchmark))
 
 
 def benchmark(
     ctx: typer.Context,
-    schemes: str | None = typer.Option(
-        None, "--schemes", help="Comma-separated SOURCE:TARGET schemes, e.g. 'B:C,ravdess:casia' (B, E, C = berlin, "
-        "enterface, casia). Default: the paper's six (E:B, B:E, E:C, C:E, B:C, C:B).",
-    ),
-    all_pairs: bool = typer.Option(
-        False, "--all-pairs", help="Every ordered pair of the corpora that have features in the cache "
-        "(added to --schemes if both are given).",
-    ),
-    methods: str | None = typer.Option(
-        None, "--methods", "-m", help="Comma-separated methods or groups: paper (tlmlda, its four ablations, only_cls, "
-        "pca_svm; the default), da (DAN, DSAN, CORAL, DANN), ours (tlmlda_plus and its ablations), spk (the "
-        "baselines on speaker-normalised inputs), all. E.g. paper,da,tlmlda_plus.",
-    ),
-    seeds: str = typer.Option("5", "--seeds", help="A count (5 = seeds 0..4), a list (0,3,7) or a range (2-4)."),
-    preset: str = typer.Option("paper", "--preset", "-p", help="Training recipe: paper (500 epochs), fast (20 "
-                                "epochs, 25x cheaper) or demo. See README, 'Training speed and the fast preset'."),
-    epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override the preset's epochs (tag e.g. "
-                                      "paper_e50)."),
-    lr: float | None = typer.Option(None, "--lr", help="Override the preset's learning rate (> 0; tag e.g. "
-                                    "paper_e20_lr0.0003, as `sercross train` names it)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=2, help="Override the preset's batch size."),
-    name: str | None = typer.Option(None, "--name", help="Folder under <cache>/benchmarks/. Default: the preset "
-                                    "tag."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Parallel training processes. Default: one "
-                                    "single-threaded process per core (measured faster: make bench). Spare "
-                                    "cores (jobs < cores) become torch threads of each process. With --scheduler: "
-                                    "runs at a time "
-                                    "(default: the cluster's worker processes)."),
-    features: str = typer.Option("IS10", "--features", "-f", help="openSMILE feature set: IS10 (the paper's), IS09, "
-                                 "eGeMAPSv02, emobase or ComParE_2016."),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Train on an existing Dask cluster: its scheduler's address, e.g. "
-        "tcp://host:8786 (needs `pip install 'sercross\\[dask]'`). Results are written into this machine's cache. "
-        "Default: $SERCROSS_SCHEDULER, else local processes; 'local' forces local processes.",
-    ),
+    schemes: SchemesOpt = None,
+    all_pairs: AllPairsOpt = False,
+    methods: MethodsOpt = None,
+    seeds: SeedsOpt = "5",
+    preset: PresetOpt = "paper",
+    epochs: EpochsOpt = None,
+    lr: LrOpt = None,
+    batch_size: BatchSizeOpt = None,
+    name: BenchmarkNameOpt = None,
+    jobs: JobsOpt = None,
+    features: FeaturesOpt = "IS10",
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Run schemes × methods × seeds (resumable, in parallel) and write WAR/UAR tables like the paper's 3 and 4."""
-    from sercross.experiments import (
-        benchmark_dir,
-        benchmark_meta,
-        build_tables,
-        collect_results,
-        parse_methods,
-        parse_schemes,
-        parse_seeds,
-        plan_benchmark,
-        rich_table,
-        write_results_csv,
-        write_tables,
-    )
-
-    s = _settings(ctx)
+    s = settings(ctx)
     seed_list = parse_seeds(seeds)
     method_list = parse_methods(methods)
     scheme_list = parse_schemes(schemes)
+    _check_corpora(s.cache, scheme_list, features)
     t0 = time.perf_counter()
+    plan = _plan(s, scheme_list, all_pairs, method_list, seed_list, preset, epochs, lr, batch_size, features,
+                 scheduler)
+    outcome = _run_with_progress(plan, jobs, scheduler)
+    if not _write_and_show(s, plan, outcome, name or plan.tag, t0):
+        raise typer.Exit(1)
+
+
+def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size, features, scheduler):
+    """The grid to run (extracting features a scheme lacks), after saying what is skipped and retrained."""
+    from sercross.experiments import plan_benchmark
 
     def extract(manifest, root):
         from sercross.features import extract_corpus
@@ -87,7 +70,7 @@ def benchmark(
         return summary
 
     # No spinner around planning: an extraction inside it shows its own.
-    plan = plan_benchmark(s.cache, scheme_list, all_pairs, method_list, seed_list, preset, epochs, features, extract,
+    plan = plan_benchmark(s.cache, schemes, all_pairs, methods, seeds, preset, epochs, features, extract,
                           lr=lr, batch_size=batch_size)
     for sk in plan.skipped:
         err.print(f"[yellow]skipped[/] {escape(sk.scheme)}: {escape(sk.reason)}", highlight=False)
@@ -105,12 +88,25 @@ def benchmark(
         f"{len(plan.runs)} runs, {len(plan.finished)} already finished (preset {plan.tag})",
         highlight=False,
     )
-    outcome = _run_with_progress(plan, jobs, scheduler)
+    return plan
+
+
+def _write_and_show(s, plan, outcome, name: str, t0: float) -> bool:
+    """Write results.csv and the tables, print them and what failed; False if a run failed or is missing."""
+    from sercross.experiments import (
+        benchmark_dir,
+        benchmark_meta,
+        build_tables,
+        collect_results,
+        rich_table,
+        write_results_csv,
+        write_tables,
+    )
 
     rows = collect_results(plan, outcome)
-    bdir = benchmark_dir(s.cache, name or plan.tag)
+    bdir = benchmark_dir(s.cache, name)
     write_results_csv(bdir / "results.csv", rows)
-    doc = build_tables(rows, benchmark_meta(plan, name or plan.tag, outcome))
+    doc = build_tables(rows, benchmark_meta(plan, name, outcome))
     paths = write_tables(bdir, doc)
 
     out.print(rich_table(doc, "war"))
@@ -131,8 +127,16 @@ def benchmark(
     out.print(f"per-run results: {bdir / 'results.csv'} (and each run folder's metrics.json)", highlight=False)
     out.print(f"tables (with the protocol, the paper's numbers and the oracle table): {paths['md']}, "
               f"{paths['csv']}, {paths['json']}", highlight=False)
-    if bad:
-        raise typer.Exit(1)
+    return not bad
+
+
+def _check_corpora(cache, schemes, feature_set: str) -> None:
+    """Refuse a misspelt corpus before any work; one with features in the cache needs no manifest."""
+    from sercross.infra import features_dir
+
+    for name in dict.fromkeys(n for scheme in schemes for n in scheme):
+        if not (features_dir(cache, name, feature_set) / "meta.json").is_file():
+            known_corpus(name)
 
 
 def _run_with_progress(plan, jobs, scheduler=None):

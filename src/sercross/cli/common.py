@@ -1,13 +1,15 @@
-"""What every command module shares: settings from the global options, error handling, consoles."""
+"""What every command shares: settings from the global options, consoles, and the command classes that turn a
+SercrossError into one line and a hint and show flags without a value type."""
 
 from __future__ import annotations
 
-import functools
+import inspect
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import typer
 from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from sercross.infra import SercrossError, consoles
 
@@ -29,23 +31,37 @@ def settings(ctx: typer.Context) -> Settings:
     return Settings(resolve_cache(None))
 
 
-VERBOSE_OPT = typer.Option(False, "--verbose", "-v", help="List every skipped file and problem (also given before "
-                           "the command: `sercross --verbose …`, which adds full tracebacks on errors).")
-
-
 def with_verbose(s: Settings, verbose: bool) -> Settings:
     """The settings with a command's own --verbose added to the global one."""
     return replace(s, verbose=True) if verbose and not s.verbose else s
 
 
-def guarded(fn):
-    """Wrap a command (whose first parameter is ``ctx: typer.Context``) so that a SercrossError becomes one
-    line, a hint and exit code 2, and Ctrl-C a short note; ``--verbose`` keeps the traceback."""
+def _plain_flags(params: list) -> list:
+    # Typer shows a flag's type (<bool>) as if it took a value; an empty metavar shows it as the flag it is.
+    for param in params:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    return params
 
-    @functools.wraps(fn)
-    def wrapper(ctx: typer.Context, *a, **kw):
+
+class Command(TyperCommand):
+    """A sercross command: flags shown without a value type."""
+
+    def get_params(self, ctx):
+        return _plain_flags(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    """The sercross app and its command groups: flags shown plainly, and errors of every command below (its
+    options' checks included) reported as one line and a hint with exit code 2; Ctrl-C as a short note with exit
+    code 130. ``sercross --verbose`` keeps the traceback."""
+
+    def get_params(self, ctx):
+        return _plain_flags(super().get_params(ctx))
+
+    def invoke(self, ctx):
         try:
-            return fn(ctx, *a, **kw)
+            return super().invoke(ctx)
         except SercrossError as exc:
             if settings(ctx).verbose:
                 raise
@@ -57,4 +73,16 @@ def guarded(fn):
             err.print("[yellow]interrupted[/]: finished work is kept in the cache; run the same command to go on")
             raise typer.Exit(130) from None
 
-    return wrapper
+
+def add_commands(app: typer.Typer, commands) -> None:
+    """Register ``(name, function)`` pairs as commands of ``app``: the one way commands are added.
+
+    The help text is the function's docstring with each paragraph joined into one line: Typer would otherwise
+    keep the source's line breaks, which then fall mid-sentence on the terminal.
+    """
+    for name, fn in commands:
+        app.command(name, cls=Command, help=_paragraphs(fn.__doc__ or ""))(fn)
+
+
+def _paragraphs(doc: str) -> str:
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))

@@ -9,28 +9,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sercross.cli.common import VERBOSE_OPT, Settings, err, guarded, out, with_verbose
-from sercross.cli.common import settings as _settings
+from sercross.cli.common import Settings, err, out, settings, with_verbose
+from sercross.cli.options import CorpusArg, JsonOpt, QuickOpt, RootOpt, VerboseOpt
 from sercross.infra import SercrossError, hms
-
-corpora_app = typer.Typer(
-    no_args_is_help=True,
-    help="Known corpora: where their roots are (list), and whether a download is complete and readable (check).",
-)
 
 SHOW = 10  # files listed per problem without --verbose
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(
-        corpora_app,
-        name="corpora",
-        help="Known corpora and their roots (`corpora list`); check a download (`corpora check NAME --root PATH`).",
-    )
-
-
-@corpora_app.command("list")
-@guarded
 def list_corpora(ctx: typer.Context) -> None:
     """Known corpora: classes, official size, configured root (found or not) and what the cache holds."""
     from sercross.corpora import (
@@ -42,7 +27,7 @@ def list_corpora(ctx: typer.Context) -> None:
         manifest_dirs,
     )
 
-    s = _settings(ctx)
+    s = settings(ctx)
     table = Table(title="known corpora", header_style="bold", show_lines=True)
     table.add_column("corpus")
     table.add_column("classes")
@@ -89,27 +74,22 @@ def _cache_cell(cached) -> str:
     return "\n".join(f"{escape(c.feature_set)}: {c.n_utterances} from {escape(c.root or '?')}" for c in cached)
 
 
-@corpora_app.command("check")
-@guarded
 def check(
     ctx: typer.Context,
-    corpus: str = typer.Argument(..., help="Corpus name (berlin, enterface, ravdess, …), alias or manifest .toml."),
-    root: Path | None = typer.Option(
-        None, "--root", "-r",
-        help="Folder of the corpus as downloaded. Default: $SERCROSS_ROOT_<NAME>, the config file, or the root "
-        "its cached features came from.",
-    ),
-    quick: bool = typer.Option(
-        False, "--quick", help="Labels and counts only: read no audio header and look for no duplicates."
-    ),
-    json_out: Path | None = typer.Option(None, "--json", help="Also write the full report as JSON to this file."),
-    verbose: bool = VERBOSE_OPT,
+    corpus: CorpusArg,
+    root: RootOpt = None,
+    quick: QuickOpt = False,
+    json_out: JsonOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
-    """Check a corpus download: counts per emotion and speaker against the official ones, files that get no
-    label, unreadable or empty files, duplicates, total duration. Exit code 1 when no labelled file is usable."""
+    """Check a corpus download: counts, unlabelled, unreadable and identical files, duration.
+
+    Counts per emotion and speaker are compared with the official ones; files that get no label, unreadable or
+    empty files, duplicates and the total duration are listed. Exit code 1 when no labelled file is usable.
+    """
     from sercross.corpora import check_corpus, load_manifest
 
-    s = with_verbose(_settings(ctx), verbose)
+    s = with_verbose(settings(ctx), verbose)
     manifest = load_manifest(corpus)
     root_path = _root_for_check(s, manifest, root)
     if quick:

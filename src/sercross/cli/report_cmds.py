@@ -2,36 +2,42 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from sercross.cli.common import err, guarded, out, settings
+from sercross.cli.common import err, out, settings
+from sercross.cli.options import (
+    PresetOpt,
+    ReportBenchmarkOpt,
+    ReportOutOpt,
+    ReportRunOpt,
+    RunFiguresOpt,
+    SourceOpt,
+    TargetOpt,
+    TsneOpt,
+)
 from sercross.infra import SercrossError
 
 
 def report(
     ctx: typer.Context,
-    run: Path | None = typer.Option(None, "--run", "-r", help="Report on one run folder."),
-    source: str | None = typer.Option(None, "--source", "-s", help="With --target: every run of this scheme."),
-    target: str | None = typer.Option(None, "--target", "-t", help="Target corpus of the scheme."),
-    benchmark: str | None = typer.Option(
-        None, "--benchmark", "-b", help="Every run listed in <cache>/benchmarks/NAME/results.csv."
-    ),
-    preset: str | None = typer.Option(None, "--preset", "-p", help="Only runs with this preset tag (e.g. paper)."),
-    out_dir: Path | None = typer.Option(
-        None, "--out", "-o", help="Report folder. Default: <cache>/reports/<name>/ (rewritten in place)."
-    ),
-    tsne: bool = typer.Option(True, "--tsne/--no-tsne", help="Draw the t-SNE figure (the slowest part)."),
-    run_figures: bool = typer.Option(True, "--run-figures/--no-run-figures", help="Draw each run's confusion "
-                                     "matrix and training curves (two figures per run: most of a large report)."),
+    run: ReportRunOpt = None,
+    source: SourceOpt = None,
+    target: TargetOpt = None,
+    benchmark: ReportBenchmarkOpt = None,
+    preset: PresetOpt = None,
+    out_dir: ReportOutOpt = None,
+    tsne: TsneOpt = True,
+    run_figures: RunFiguresOpt = True,
 ) -> None:
-    """Write a report folder (report.md, index.html, figures/*.png): metric tables, confusion matrices, t-SNE of
-    the learned features (Only_cls, TLMLDA_M, TLMLDA, as the paper's Figure 2), training curves, per-class recall.
+    """Write a report folder of a run, a scheme or a benchmark: metric tables and figures, as Markdown and HTML.
 
-    Choose exactly one of --run DIR, --source A --target B, or --benchmark NAME.
+    The folder holds report.md, index.html and figures/*.png: metric tables, confusion matrices, t-SNE of the
+    learned features (Only_cls, TLMLDA_M, TLMLDA, as the paper's Figure 2), training curves, per-class recall.
+
+    Choose exactly one of --run DIR, --source A --target B, or --benchmark NAME. With a scheme or a benchmark,
+    --preset keeps only the runs of that preset or tag.
     """
     from sercross.report import build_report, default_out_dir, select_benchmark, select_run, select_scheme
 
@@ -82,7 +88,3 @@ def _summary_table(runs, title: str, scheme_in_title: bool) -> Table:
         t.add_row(*row[drop:])
     return t
 
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
-    app.command("report")(guarded(report))

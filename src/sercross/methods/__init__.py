@@ -7,7 +7,7 @@ from sercross._lazy import lazy_exports
 _EXPORTS = {
     "DEFAULT_ALPHA": "config", "LOSS_NAMES": "config", "METHODS": "config", "PAPER_METHODS": "config",
     "TERM_NAMES": "config", "TrainConfig": "config", "alpha_for": "config", "get_method": "config",
-    "get_preset": "config", "preset_tag": "config",
+    "PRESETS": "config", "get_preset": "config", "preset_tag": "config",
     "TLMLDA": "estimator",
     "score": "metrics", "war": "metrics",
     "TLMLDANet": "network",

@@ -8,28 +8,30 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from sercross.cli.common import VERBOSE_OPT, Settings, err, guarded, out, with_verbose
-from sercross.cli.common import settings as _settings
+from sercross.cli.common import Settings, err, out, settings, with_verbose
+from sercross.cli.options import (
+    BatchSizeOpt,
+    ClassesOpt,
+    CorpusArg,
+    DemoOutOpt,
+    EpochsOpt,
+    FeaturesOpt,
+    ForceOpt,
+    JobsOpt,
+    LrOpt,
+    MethodOpt,
+    PresetOpt,
+    RootOpt,
+    RunArg,
+    SchedulerOpt,
+    SeedOpt,
+    SourceOpt,
+    TargetOpt,
+    ThreadsOpt,
+    VerboseOpt,
+)
+from sercross.cli.parsing import parse_classes
 from sercross.infra import SercrossError, confusion_table, hms, metrics_table, progress_bar
-
-_COMMANDS: list = []
-
-
-def _command(name: str):
-    def decorate(fn):
-        _COMMANDS.append((name, guarded(fn)))
-        return fn
-
-    return decorate
-
-
-def register(app: typer.Typer) -> None:
-    for name, fn in _COMMANDS:
-        app.command(name)(fn)
-
-
-FEATURES_OPT = typer.Option("IS10", "--features", "-f", help="openSMILE feature set: IS10 (INTERSPEECH 2010, 1582-d, "
-                            "the paper's), IS09, eGeMAPSv02, emobase or ComParE_2016.")
 
 
 def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: int | None,
@@ -71,30 +73,20 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
     return summary
 
 
-@_command("extract")
 def extract(
     ctx: typer.Context,
-    corpus: str = typer.Argument(..., help="Corpus name (berlin, casia, …) or a manifest .toml."),
-    root: Path | None = typer.Option(
-        None, "--root", "-r", help="Folder of the corpus as downloaded. Default: $SERCROSS_ROOT_<NAME>, else the "
-        "corpus's root in ~/.config/sercross/config.toml (see `sercross corpora list`)."
-    ),
-    features: str = FEATURES_OPT,
-    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes. Default: all cores."),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Extract on an existing Dask cluster: its scheduler's address, e.g. tcp://host:8786 "
-        "(needs `pip install 'sercross\\[dask]'`; workers must read the audio at the same path). Features are written "
-        "into this machine's cache. Default: $SERCROSS_SCHEDULER, else local processes; 'local' forces local.",
-    ),
-    verbose: bool = VERBOSE_OPT,
+    corpus: CorpusArg,
+    root: RootOpt = None,
+    features: FeaturesOpt = "IS10",
+    jobs: JobsOpt = None,
+    scheduler: SchedulerOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Extract openSMILE functionals for every labelled utterance of a corpus (cached, incremental)."""
     from sercross.corpora import load_manifest, resolve_root
-    from sercross.features import check_feature_set
 
-    check_feature_set(features)
     manifest = load_manifest(corpus)
-    _run_extraction(with_verbose(_settings(ctx), verbose), manifest, resolve_root(manifest, root), features, jobs,
+    _run_extraction(with_verbose(settings(ctx), verbose), manifest, resolve_root(manifest, root), features, jobs,
                     scheduler)
 
 
@@ -109,13 +101,7 @@ def _tables(s: Settings, source: str, target: str, feature_set: str):
     ]
 
 
-def _parse_classes(classes: str | None) -> tuple[str, ...] | None:
-    if not classes:
-        return None
-    return tuple(c.strip() for c in classes.split(",") if c.strip())
-
-
-def _pair(s: Settings, src, tgt, classes: str | None, force: bool = False):
+def _pair(s: Settings, src, tgt, classes: tuple[str, ...] | None, force: bool = False):
     """pair_for, saying so when it replaces a cached pair of other classes (that pair's runs go out of date)."""
     from sercross.experiments import pair_for
 
@@ -127,30 +113,23 @@ def _pair(s: Settings, src, tgt, classes: str | None, force: bool = False):
             highlight=False,
         )
 
-    return pair_for(s.cache, src, tgt, _parse_classes(classes), force=force, on_replace=replaced)
+    return pair_for(s.cache, src, tgt, classes, force=force, on_replace=replaced)
 
 
-SOURCE_OPT = typer.Option(..., "--source", "-s", help="Source (labelled, training) corpus, e.g. berlin or B.")
-TARGET_OPT = typer.Option(..., "--target", "-t", help="Target (unlabelled for training, scored) corpus.")
-CLASSES_OPT = typer.Option(
-    None, "--classes", help="Comma-separated shared classes. Default: the paper's Table 2 set, else the intersection."
-)
-
-
-@_command("pair")
 def pair(
     ctx: typer.Context,
-    source: str = SOURCE_OPT,
-    target: str = TARGET_OPT,
-    classes: str | None = CLASSES_OPT,
-    features: str = FEATURES_OPT,
+    source: SourceOpt,
+    target: TargetOpt,
+    classes: ClassesOpt = None,
+    features: FeaturesOpt = "IS10",
 ) -> None:
     """Build the label-aligned source/target pair, each corpus min-max scaled to [0,1] on its own."""
     from sercross.infra import pair_dir
 
-    s = _settings(ctx)
+    s = settings(ctx)
+    chosen = parse_classes(classes)
     src, tgt = _tables(s, source, target, features)
-    p = _pair(s, src, tgt, classes, force=True)
+    p = _pair(s, src, tgt, chosen, force=True)
     out.print(
         f"pair {p.name}: classes {', '.join(p.classes)}; {len(p.ys)} source and {len(p.yt)} target utterances",
         highlight=False,
@@ -158,37 +137,33 @@ def pair(
     out.print(f"written to {pair_dir(s.cache, p.source, p.target, p.feature_set)}", highlight=False)
 
 
-@_command("train")
 def train(
     ctx: typer.Context,
-    source: str = SOURCE_OPT,
-    target: str = TARGET_OPT,
-    method: str = typer.Option("tlmlda", "--method", "-m", help="tlmlda, an ablation (tlmlda_w, tlmlda_alpha, "
-                               "tlmlda_l, tlmlda_m), only_cls, pca_svm, a DA baseline (dan, dsan, coral, dann) or "
-                               "ours (tlmlda_plus and its ablations). See README, 'Methods'."),
-    preset: str = typer.Option("paper", "--preset", "-p", help="Training recipe: paper (lr 1e-5, batch 100, 500 "
-                               "epochs), fast (lr 1e-3 cosine, batch 100, 20 epochs: 25x fewer steps) or demo "
-                               "(tiny synthetic corpora only)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (weights, noise, batch order)."),
-    epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override the preset's number of epochs."),
-    lr: float | None = typer.Option(None, "--lr", help="Override the preset's learning rate (> 0)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=2, help="Override the preset's batch size."),
-    threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads. Default: all cores."),
-    classes: str | None = CLASSES_OPT,
-    features: str = FEATURES_OPT,
-    force: bool = typer.Option(False, "--force", help="Train again even if this run is finished in the cache."),
+    source: SourceOpt,
+    target: TargetOpt,
+    method: MethodOpt = "tlmlda",
+    preset: PresetOpt = "paper",
+    seed: SeedOpt = 0,
+    epochs: EpochsOpt = None,
+    lr: LrOpt = None,
+    batch_size: BatchSizeOpt = None,
+    threads: ThreadsOpt = None,
+    classes: ClassesOpt = None,
+    features: FeaturesOpt = "IS10",
+    force: ForceOpt = False,
 ) -> None:
     """Train a method on source → target (extracting/pairing what the cache lacks) and score it on the target."""
     from sercross.experiments import run_state
     from sercross.infra import run_dir
     from sercross.methods import get_method, get_preset, preset_tag
 
-    s = _settings(ctx)
+    s = settings(ctx)
     spec = get_method(method)
     cfg = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size, threads=threads)
     tag = preset_tag(preset, epochs, lr, batch_size)
+    chosen = parse_classes(classes)
     src, tgt = _tables(s, source, target, features)
-    p = _pair(s, src, tgt, classes)
+    p = _pair(s, src, tgt, chosen)
     rdir = run_dir(s.cache, p.source, p.target, method, tag, seed)
     # Reuse only a run of this very pair (classes, features), method definition and configuration.
     state = run_state(rdir, p.meta.get("fingerprint"), method, tag, seed, cfg)
@@ -244,55 +219,87 @@ def _show_metrics(rdir: Path) -> None:
     out.print(f"run folder: {rdir}", highlight=False)
 
 
-@_command("evaluate")
 def evaluate(
     ctx: typer.Context,
-    run: Path | None = typer.Argument(None, help="A run folder. Or give --source/--target (and method etc.)."),
-    source: str | None = typer.Option(None, "--source", "-s", help="Source corpus of the run."),
-    target: str | None = typer.Option(None, "--target", "-t", help="Target corpus of the run."),
-    method: str = typer.Option("tlmlda", "--method", "-m", help="Method of the run."),
-    preset: str = typer.Option("paper", "--preset", "-p", help="Preset of the run, or its whole tag (e.g. "
-                               "paper_e20_lr0.0003, the run folder's name without -seedK)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the run."),
-    epochs: int | None = typer.Option(None, "--epochs", min=1, help="The run's --epochs override, as given to train."),
-    lr: float | None = typer.Option(None, "--lr", help="The run's --lr override, as given to train."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=2, help="The run's --batch-size override."),
-    features: str = FEATURES_OPT,
+    run: RunArg = None,
+    source: SourceOpt = None,
+    target: TargetOpt = None,
+    method: MethodOpt = "tlmlda",
+    preset: PresetOpt = "paper",
+    seed: SeedOpt = 0,
+    epochs: EpochsOpt = None,
+    lr: LrOpt = None,
+    batch_size: BatchSizeOpt = None,
+    features: FeaturesOpt = "IS10",
 ) -> None:
-    """Score a trained run on its target: WAR, UAR, per-class recall, confusion (metrics.json, predictions.csv)."""
-    from sercross.experiments import corpus_name, evaluate_run, load_pair, read_run_config
-    from sercross.infra import run_dir
-    from sercross.methods import preset_tag
+    """Score a trained run on its target: WAR, UAR, per-class recall, confusion (metrics.json, predictions.csv).
 
-    s = _settings(ctx)
+    Give the run folder, or the options `train` was given (--source, --target, --method, --preset, --seed, the
+    overrides and --features). In a read-only cache the metrics stored with the run are shown, not rewritten.
+    """
+    from sercross.experiments import evaluate_run, load_pair, read_run_config
+
+    s = settings(ctx)
     if run is None:
-        if not (source and target):
-            raise SercrossError("give a run folder or --source and --target", hint="see `sercross evaluate --help`")
-        tag = preset_tag(preset, epochs, lr, batch_size)
-        run = run_dir(s.cache, corpus_name(source), corpus_name(target), method, tag, seed)
-    cfg = read_run_config(run)
+        run = _find_run(s, source, target, method, preset, seed, epochs, lr, batch_size)
+        cfg = read_run_config(run)
+        if cfg.get("feature_set", features) != features:
+            raise SercrossError(f"the run in {run} was trained on {cfg['feature_set']} features, not {features}",
+                                hint=f"add --features {cfg['feature_set']}")
+    else:
+        cfg = read_run_config(run)
+    if not _writable(run):
+        if not (run / "metrics.json").is_file():
+            raise SercrossError(f"cannot write to {run}, and the run has no stored metrics.json to show",
+                                hint="evaluate it in a writable copy of the cache (--cache DIR)")
+        err.print(f"[yellow]note[/]: cannot write to {escape(str(run))}: these are the metrics stored with the run, "
+                  "not recomputed or rewritten", highlight=False)
+        _show_metrics(run)
+        return
     p = load_pair(s.cache, cfg["source"], cfg["target"], cfg["feature_set"])
     evaluate_run(run, p)
     _show_metrics(run)
     out.print(f"wrote {run / 'metrics.json'} and {run / 'predictions.csv'}", highlight=False)
 
 
-@_command("demo")
+def _find_run(s: Settings, source, target, method, preset, seed, epochs, lr, batch_size) -> Path:
+    from sercross.experiments import corpus_name
+    from sercross.infra import run_dir
+    from sercross.methods import preset_tag
+
+    if not (source and target):
+        raise SercrossError("give a run folder or --source and --target", hint="see `sercross evaluate --help`")
+    tag = preset_tag(preset, epochs, lr, batch_size)
+    return run_dir(s.cache, corpus_name(source), corpus_name(target), method, tag, seed)
+
+
+def _writable(folder: Path) -> bool:
+    from sercross.infra import ensure_writable_dir
+
+    try:
+        ensure_writable_dir(folder)
+    except SercrossError:  # read-only file system or no permission
+        return False
+    return True
+
+
 def demo(
     ctx: typer.Context,
-    out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Where the synthetic corpora go, and the cache "
-                                 "(OUT/cache) unless --cache or $SERCROSS_CACHE names one."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the synthetic corpora and of training."),
-    method: str = typer.Option("tlmlda", "--method", "-m", help="Method to train on the demo pair."),
+    out_dir: DemoOutOpt = Path("demo-output"),
+    seed: SeedOpt = 0,
+    method: MethodOpt = "tlmlda",
 ) -> None:
-    """Generate two small synthetic corpora, then run extract → pair → train → evaluate on them."""
+    """Generate two small synthetic corpora, then run extract → pair → train → evaluate on them.
+
+    --seed makes the synthetic corpora as well as the run.
+    """
     from sercross.corpora import DemoConfig, load_manifest, synthesize_corpora
     from sercross.experiments import pair_for
     from sercross.features import load_features
     from sercross.methods import get_method, get_preset
 
     t0 = time.perf_counter()
-    s = _settings(ctx)
+    s = settings(ctx)
     s = s if s.cache_given else Settings(out_dir / "cache", s.verbose, True)
     cache = s.cache
     with err.status("synthesizing two demo corpora"):

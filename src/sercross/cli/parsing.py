@@ -1,0 +1,208 @@
+"""Every string the command line takes, read into what the stages expect.
+
+Names (corpora, methods, feature sets, presets, classes) are matched without regard to case, and an unknown
+name is refused with the closest known one (:func:`did_you_mean`, the one rule for every name). Lists: schemes,
+seeds, methods and method groups, classes. Pure functions: bad input raises ``SercrossError`` with a hint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from difflib import get_close_matches
+from pathlib import Path
+
+from sercross.infra import SercrossError
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``": did you mean 'x'?"`` for the known name closest to ``word`` (case aside), or ``""`` if none is close."""
+    by_key = {_key(c): c for c in choices}
+    near = get_close_matches(_key(word), list(by_key), n=1, cutoff=0.5)
+    return f": did you mean {by_key[near[0]]!r}?" if near else ""
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def choose(what: str, text: str, choices: Iterable[str]) -> str:
+    """The canonical spelling of ``text`` among ``choices``: case and ``-``/``_`` do not matter (``is10`` ->
+    ``IS10``). An unknown name is refused with the closest choice and the list of all."""
+    choices = list(choices)
+    if text in choices:
+        return text
+    for choice in choices:
+        if _key(choice) == _key(text):
+            return choice
+    raise SercrossError(f"unknown {what} {text!r}" + did_you_mean(text, choices),
+                        hint=f"choose one of: {', '.join(choices)}")
+
+
+# ----------------------------------------------------------------------------------------------- single names
+
+
+def feature_set_name(text: str) -> str:
+    from sercross.features import FEATURE_SETS
+
+    return choose("feature set", text, FEATURE_SETS)
+
+
+def method_name(text: str) -> str:
+    from sercross.methods import METHODS
+
+    return choose("method", text, METHODS)
+
+
+# A run's tag: its preset and the overrides it was trained with (``preset_tag``), e.g. paper_e20_lr0.0003.
+_TAG_OVERRIDES = re.compile(r"(_e\d+|_lr[0-9.eE+-]+|_b\d+)+")
+
+
+def preset_or_tag(text: str) -> str:
+    """A preset name (canonical spelling), or a run's whole tag such as ``paper_e20_lr0.0003`` (unchanged)."""
+    from sercross.methods import PRESETS
+
+    head, sep, rest = text.partition("_")
+    if sep and head in PRESETS and _TAG_OVERRIDES.fullmatch(sep + rest):
+        return text
+    return choose("preset", text, PRESETS)
+
+
+def corpus_names() -> list[str]:
+    """Every name a corpus is known by: the manifests' names and their aliases."""
+    from sercross.corpora import available_manifests, load_manifest
+
+    names: list[str] = []
+    for name, path in sorted(available_manifests().items()):
+        names.append(name)
+        try:
+            names += load_manifest(path).aliases
+        except SercrossError:  # a broken manifest: `corpora list` shows why
+            pass
+    return names
+
+
+def known_corpus(name: str) -> str:
+    """``name`` unchanged if it names a corpus (manifest name, alias or manifest file), else an error naming the
+    closest known corpus."""
+    from sercross.corpora import load_manifest
+
+    try:
+        load_manifest(name)
+    except SercrossError as exc:
+        names = corpus_names()
+        if Path(name).suffix == ".toml" or _key(name) in {_key(n) for n in names}:
+            raise  # a manifest file or a known corpus that cannot be read: the message says why
+        raise SercrossError(exc.message + did_you_mean(name, names), hint=exc.hint) from None
+    return name
+
+
+# ---------------------------------------------------------------------------------------------------- lists
+
+
+def _items(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def parse_schemes(text: str | None) -> list[tuple[str, str]]:
+    """``"ravdess:casia,B:C"`` -> ``[("ravdess", "casia"), ("B", "C")]`` (names as typed; ``->``, ``→`` too)."""
+    if not text:
+        return []
+    schemes = []
+    for item in _items(text):
+        for sep in (":", "->", "→"):
+            if sep in item:
+                a, b = (x.strip() for x in item.split(sep, 1))
+                break
+        else:
+            a = b = ""
+        if not a or not b:
+            raise SercrossError(
+                f"cannot read scheme {item!r}", hint="write schemes as SOURCE:TARGET, comma-separated, e.g. B:C,E:B"
+            )
+        schemes.append((a, b))
+    return schemes
+
+
+def parse_seeds(text: str | int | None, default: int = 5) -> tuple[int, ...]:
+    """``"5"`` -> seeds 0..4 (a count); ``"0,3,7"`` -> those seeds; ``"2-4"`` -> 2, 3, 4."""
+    if text is None or str(text).strip() == "":
+        return tuple(range(default))
+    s = str(text).strip()
+    try:
+        if "," in s:
+            seeds = [int(x) for x in s.split(",") if x.strip()]
+        elif "-" in s.lstrip("-"):
+            lo, hi = (int(x) for x in s.split("-", 1))
+            seeds = list(range(lo, hi + 1))
+        else:
+            n = int(s)
+            if n == 0:
+                raise SercrossError("--seeds 0 asks for no run: a single number is a count of seeds",
+                                    hint="for seed 0 alone give --seeds 1 (or the range 0-0)")
+            if n < 1:
+                raise ValueError
+            seeds = list(range(n))
+    except ValueError:
+        raise SercrossError(
+            f"cannot read seeds {s!r}",
+            hint="give a count (5 = seeds 0..4), a list (0,3,7) or a range (2-4)",
+        ) from None
+    seeds = list(dict.fromkeys(seeds))
+    if not seeds or any(k < 0 for k in seeds):
+        raise SercrossError(f"seeds must be non-negative integers, got {s!r}", hint="e.g. --seeds 5 or --seeds 0,1")
+    return tuple(seeds)
+
+
+# How a method's group in the registry (``MethodSpec.group``) is called in --methods, where it differs.
+_GROUP_OPTION_NAMES = {"ours_ablation": "ours", "spk_baseline": "spk"}
+
+
+def method_groups() -> dict[str, tuple[str, ...]]:
+    """Names that stand for several methods in --methods, from the registry: each group's methods in registry
+    order, then ``all``. The first group (``paper``) is the default."""
+    from sercross.methods import METHODS
+
+    groups: dict[str, list[str]] = {}
+    for name, spec in METHODS.items():
+        groups.setdefault(_GROUP_OPTION_NAMES.get(spec.group, spec.group), []).append(name)
+    return {**{g: tuple(names) for g, names in groups.items()}, "all": tuple(METHODS)}
+
+
+def parse_methods(text: str | None) -> tuple[str, ...]:
+    """Method names and group names (paper, da, ours, spk, all), comma-separated; default: the paper's."""
+    from sercross.methods import METHODS, PAPER_METHODS
+
+    if not text or not text.strip():
+        return PAPER_METHODS
+    groups = method_groups()
+    names: list[str] = []
+    for item in _items(text):
+        if _key(item) in groups:
+            names += groups[_key(item)]
+            continue
+        try:
+            names.append(choose("method", item, METHODS))
+        except SercrossError:
+            near = did_you_mean(item, METHODS) or did_you_mean(item, groups)
+            raise SercrossError(f"unknown method {item!r}{near}",
+                                hint=f"choose among {', '.join(METHODS)}, or the groups {', '.join(groups)}") from None
+    return tuple(dict.fromkeys(names))
+
+
+def parse_classes(text: str | None) -> tuple[str, ...] | None:
+    """``"anger,fear,sadness"`` -> those canonical classes, in the order given (the order of the model's outputs);
+    ``None`` -> the default set. Case does not matter; unknown or repeated classes are refused."""
+    if text is None:
+        return None
+    from sercross.corpora import CANONICAL_EMOTIONS
+
+    classes = tuple(choose("class", item, CANONICAL_EMOTIONS) for item in _items(text))
+    if not classes:
+        raise SercrossError(f"--classes {text!r} names no class",
+                            hint="leave --classes out for the default set, or name them, e.g. anger,fear,sadness")
+    repeated = sorted({c for c in classes if classes.count(c) > 1})
+    if repeated:
+        raise SercrossError(f"--classes names {', '.join(repeated)} more than once",
+                            hint="name each class once, e.g. --classes anger,fear,sadness")
+    return classes

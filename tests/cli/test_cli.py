@@ -90,7 +90,7 @@ def test_user_errors_are_one_line_with_hint_and_exit_2(tmp_path):
 
 def test_train_says_which_command_to_run_when_features_are_missing(tmp_path, monkeypatch):
     monkeypatch.delenv("SERCROSS_ROOT_DEMO_A", raising=False)
-    monkeypatch.setattr("sercross.corpora.manifests.USER_CONFIG", tmp_path / "none.toml")
+    monkeypatch.setattr("sercross.corpora.roots.USER_CONFIG", tmp_path / "none.toml")
     r = invoke("--cache", tmp_path, "train", "-s", "demo_a", "-t", "demo_b")
     assert r.exit_code == 2
     assert "sercross extract demo_a --root PATH" in r.output

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sercross.corpora import manifests as corpora
+import sercross.corpora as corpora
 from sercross.corpora.demo import DEMO_CORPORA, DEMO_EMOTIONS, DemoConfig, synthesize_corpora, synthesize_corpus
 from sercross.infra.cache import _umask
 from sercross.infra.errors import SercrossError

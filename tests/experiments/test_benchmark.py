@@ -32,7 +32,7 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setitem(PRESETS, "tiny", TINY)
     for name in ("BERLIN", "CASIA", "ENTERFACE", "DEMO_A", "DEMO_B"):
         monkeypatch.delenv(f"SERCROSS_ROOT_{name}", raising=False)
-    monkeypatch.setattr("sercross.corpora.manifests.USER_CONFIG", tmp_path / "no-config.toml")
+    monkeypatch.setattr("sercross.corpora.roots.USER_CONFIG", tmp_path / "no-config.toml")
 
 
 def write_features(cache, corpus, emotions=None, speakers=2, per=2, dim=12, seed=0, permute_labels=None):

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import sercross.experiments.benchmark as bm
 from sercross.corpora.manifests import Utterance
-from sercross.features.extract import _fingerprint
+from sercross.features.table import _fingerprint
 from sercross.infra.cache import atomic_write_csv, atomic_write_json, atomic_write_npy, features_dir, pair_dir
 from sercross.infra.errors import SercrossError
 from sercross.methods.config import METHODS, PRESETS, TrainConfig

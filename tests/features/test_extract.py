@@ -169,7 +169,11 @@ def test_duplicate_audio_is_extracted_once_and_progress_counts_distinct_files(sm
     s = extract_corpus(load_manifest("demo_a"), root, tmp_path / "cache", jobs=1,
                        on_start=lambda todo, total: starts.append((todo, total)), on_progress=progress.append)
     assert starts == [(6, 6)] and sum(progress) == 6
-    assert (s.n_files, s.n_extracted, s.n_rows) == (7, 7, 7)
+    # the summary counts as the bar does (contents), and names the files that share one
+    assert (s.n_files, s.n_extracted, s.n_cached, s.n_rows) == (7, 6, 0, 7)
+    assert s.duplicates == [("a01/fear/a01_fear_01.wav", "a01/fear/a01_fear_02.wav")] and s.n_duplicate_files == 2
+    again = extract_corpus(load_manifest("demo_a"), root, tmp_path / "cache", jobs=1)
+    assert (again.n_extracted, again.n_cached, again.duplicates) == (0, 6, s.duplicates)
     t = load_features(tmp_path / "cache", "demo_a")
     rows = [i for i, u in enumerate(t.utterances) if u.emotion == "fear"]
     assert len(rows) == 2 and np.array_equal(t.X[rows[0]], t.X[rows[1]])

@@ -22,6 +22,7 @@ again without extracting it again.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -39,11 +40,14 @@ from sercross.infra import SercrossError, ensure_writable_dir, features_dir, rem
 
 @dataclass
 class ExtractSummary:
+    """What a run did. Files of identical content are extracted (and counted) once: ``n_extracted + n_cached``
+    counts distinct contents, as the progress bar does; ``duplicates`` lists the files that share one."""
+
     corpus: str
     feature_set: str
     n_files: int  # labelled files found
-    n_extracted: int  # files run through openSMILE in this run
-    n_cached: int  # files whose values were already in the store
+    n_extracted: int  # distinct contents run through openSMILE in this run (and not failed)
+    n_cached: int  # distinct contents whose values were already in the store
     skipped: list[Skipped]  # left out of the table, with reasons (unlabelled, unreadable, silent, NaN, ...)
     seconds: float
     audio_seconds: float  # duration of the audio extracted in this run
@@ -52,10 +56,17 @@ class ExtractSummary:
     n_nonfinite: int = 0  # files left out because openSMILE returned NaN/inf (also listed in skipped)
     n_hashed: int = 0  # files whose content was read and hashed (the others were known from the stat index)
     jobs: int = 1  # worker processes used (1: in this process)
+    # groups of labelled files with identical content (byte for byte), each extracted once; in corpus order
+    duplicates: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def files_per_second(self) -> float:
         return self.n_extracted / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def n_duplicate_files(self) -> int:
+        """Files that share their content with another labelled file (all members of ``duplicates``)."""
+        return sum(len(group) for group in self.duplicates)
 
 
 @dataclass
@@ -95,9 +106,9 @@ def extract_corpus(
 
     keys, unreadable, n_hashed = content_keys(out, root, index.utterances, feature_set, version)
     values = _stored_values(out, index.utterances, keys, FEATURE_SETS[feature_set])
-    n_cached = sum(1 for k in keys.values() if k in values.raw)
+    n_cached = len(values.raw)
     if on_start:  # counted in distinct contents, so that total - to_extract is what the cache already has
-        on_start(len(values.todo), len(values.todo) + len(values.raw))
+        on_start(len(values.todo), len(values.todo) + n_cached)
     extraction = Extraction([str(root / u.file) for u in values.todo.values()], feature_set,
                             jobs or usable_cpus(), on_progress, scheduler)
     _extract_missing(extraction, values, out, feature_set)
@@ -108,10 +119,10 @@ def extract_corpus(
     X = np.stack([values.raw[keys[u.file]] for u in kept]).astype(np.float32, copy=False)
     columns = extraction.columns or known_columns(out, feature_set, version) or make_smile(feature_set).feature_names
     write_table(out, manifest, root, feature_set, X, kept, skipped, version, list(columns))
-    n_extracted = sum(1 for k in keys.values() if k in values.todo and k not in values.failed)
     return ExtractSummary(
-        manifest.name, feature_set, len(index.utterances), n_extracted, n_cached, skipped,
+        manifest.name, feature_set, len(index.utterances), len(values.todo) - len(values.failed), n_cached, skipped,
         time.perf_counter() - t0, values.audio_seconds, out, len(kept), n_nonfinite, n_hashed, extraction.jobs,
+        _duplicates(keys),
     )
 
 
@@ -174,6 +185,14 @@ def _nonfinite_reason(values: np.ndarray) -> str | None:
     if not bad:
         return None
     return f"openSMILE returned {bad} of {values.size} values non-finite (NaN/inf); file left out"
+
+
+def _duplicates(keys: dict[str, str]) -> list[tuple[str, ...]]:
+    """Groups of files (in ``keys``' order) that have the same content key, i.e. identical bytes."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for file, key in keys.items():
+        groups[key].append(file)
+    return [tuple(files) for files in groups.values() if len(files) > 1]
 
 
 def _nothing_usable(manifest: Manifest, root: Path, skipped: list[Skipped]) -> SercrossError:

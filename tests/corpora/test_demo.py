@@ -183,6 +183,7 @@ def _dataset(root: Path, emotions) -> tuple[np.ndarray, np.ndarray]:
     return (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-9), np.array(y)
 
 
+@pytest.mark.slow
 def test_emotion_is_learnable_within_and_transfers_across_corpora(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score

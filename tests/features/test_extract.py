@@ -77,6 +77,7 @@ def test_a_corpus_of_only_bad_files_names_each_file_and_its_reason(tmp_path):
     assert "--verbose" not in str(info.value) and "corpora check demo_a" in info.value.hint
 
 
+@pytest.mark.slow
 def test_parallel_equals_serial(tmp_path):
     m = load_manifest("demo_a")
     # 12 files: enough to take the worker-pool path
@@ -350,6 +351,7 @@ def _same_table(cache, ref):
     return np.array_equal(t.X, ref.X) and t.utterances == ref.utterances and t.columns == ref.columns
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(corpus12, tmp_path):
     root, ref = corpus12
     cache, rng, kills = tmp_path / "cache", random.Random(20240611), 0
@@ -368,6 +370,7 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(corpus
     assert _same_table(cache, ref)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_workers_promptly_and_keeps_finished_files(corpus12, tmp_path):
     root, ref = corpus12
     cache = tmp_path / "cache"
@@ -387,6 +390,7 @@ def test_ctrl_c_stops_workers_promptly_and_keeps_finished_files(corpus12, tmp_pa
     assert _same_table(cache, ref)
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_is_a_clear_error_and_finished_files_are_kept(corpus12, tmp_path):
     root, ref = corpus12
     cache = tmp_path / "cache"
@@ -400,6 +404,7 @@ def test_a_worker_that_dies_is_a_clear_error_and_finished_files_are_kept(corpus1
     assert s.n_cached == kept and _same_table(cache, ref)
 
 
+@pytest.mark.slow
 def test_two_concurrent_extractions_into_one_cache_both_finish_consistently(corpus12, tmp_path):
     root, ref = corpus12
     cache = tmp_path / "cache"
@@ -411,6 +416,7 @@ def test_two_concurrent_extractions_into_one_cache_both_finish_consistently(corp
     assert not list(cache.rglob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_table_is_written_under_the_lock(corpus12, tmp_path):
     root, ref = corpus12
     cache = tmp_path / "cache"
@@ -477,6 +483,7 @@ def test_read_only_cache_directory_for_real(small_corpus, tmp_path):
         cache.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_full_disk_mid_run_stops_the_pool_names_the_file_and_keeps_what_was_stored(
     corpus12, tmp_path, monkeypatch
 ):

@@ -123,7 +123,7 @@ def test_misspelt_names_get_the_closest_name_and_other_cases_are_accepted(tmp_pa
 
 def test_train_says_which_command_to_run_when_features_are_missing(tmp_path, monkeypatch):
     monkeypatch.delenv("SERCROSS_ROOT_DEMO_A", raising=False)
-    monkeypatch.setattr("sercross.corpora.manifests.USER_CONFIG", tmp_path / "none.toml")
+    monkeypatch.setattr("sercross.corpora.roots.USER_CONFIG", tmp_path / "none.toml")
     r = invoke("--cache", tmp_path, "train", "-s", "demo_a", "-t", "demo_b")
     assert r.exit_code == 2
     assert "sercross extract demo_a --root PATH" in r.output

@@ -198,7 +198,7 @@ def invoke(*args):
 @pytest.fixture
 def no_roots(tmp_path, monkeypatch):
     """No root configured anywhere: no environment variables, no config file."""
-    monkeypatch.setattr("sercross.corpora.manifests.USER_CONFIG", tmp_path / "no-config.toml")
+    monkeypatch.setattr("sercross.corpora.roots.USER_CONFIG", tmp_path / "no-config.toml")
     for name in ("BERLIN", "CASIA", "RAVDESS", "TESS", "ENTERFACE", "CREMA_D", "SAVEE", "EMOVO", "CSV"):
         monkeypatch.delenv(f"SERCROSS_ROOT_{name}", raising=False)
     return tmp_path

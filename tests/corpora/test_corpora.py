@@ -3,16 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from sercross.corpora.manifests import (
-    CANONICAL_EMOTIONS,
-    available_manifests,
-    configured_root,
-    glob_regex,
-    load_manifest,
-    resolve_root,
-    scan,
-    walk_files,
-)
+from sercross.corpora.manifests import CANONICAL_EMOTIONS, available_manifests, load_manifest
+from sercross.corpora.roots import configured_root, resolve_root
+from sercross.corpora.scanning import glob_regex, scan, walk_files
 from sercross.infra.errors import SercrossError
 
 
@@ -69,7 +62,7 @@ def test_empty_or_wrong_root_is_a_clear_error(tmp_path):
 def test_root_resolution(tmp_path, monkeypatch):
     m = load_manifest("casia")
     monkeypatch.delenv(m.env_var, raising=False)
-    monkeypatch.setattr("sercross.corpora.manifests.USER_CONFIG", tmp_path / "none.toml")
+    monkeypatch.setattr("sercross.corpora.roots.USER_CONFIG", tmp_path / "none.toml")
     with pytest.raises(SercrossError, match="no root folder"):
         resolve_root(m)
     monkeypatch.setenv(m.env_var, str(tmp_path))
@@ -82,7 +75,7 @@ def test_root_resolution(tmp_path, monkeypatch):
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[roots]\ncasia = "{tmp_path}"\n')
     monkeypatch.delenv(m.env_var)
-    monkeypatch.setattr("sercross.corpora.manifests.USER_CONFIG", cfg)
+    monkeypatch.setattr("sercross.corpora.roots.USER_CONFIG", cfg)
     assert resolve_root(m) == tmp_path
 
 
@@ -180,7 +173,7 @@ def test_strict_false_returns_an_empty_index(tmp_path):
 
 def test_empty_env_var_counts_as_unset(tmp_path, monkeypatch):
     m = load_manifest("tess")
-    monkeypatch.setattr("sercross.corpora.manifests.USER_CONFIG", tmp_path / "none.toml")
+    monkeypatch.setattr("sercross.corpora.roots.USER_CONFIG", tmp_path / "none.toml")
     monkeypatch.setenv(m.env_var, "")
     assert configured_root(m) == (None, None)
     with pytest.raises(SercrossError, match="no root folder"):
@@ -192,7 +185,7 @@ def test_config_file_accepts_aliases_and_reports_its_source(tmp_path, monkeypatc
     monkeypatch.delenv(m.env_var, raising=False)
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[roots]\ncremad = "{tmp_path}"\n')
-    monkeypatch.setattr("sercross.corpora.manifests.USER_CONFIG", cfg)
+    monkeypatch.setattr("sercross.corpora.roots.USER_CONFIG", cfg)
     assert configured_root(m) == (str(tmp_path), str(cfg))
     assert resolve_root(m) == tmp_path
     monkeypatch.setenv(m.env_var, str(tmp_path / "elsewhere"))
@@ -303,7 +296,7 @@ def test_csv_manifest_column_mapping_and_errors(tmp_path):
 
 
 def test_few_labels_but_many_for_another_corpus_names_it():
-    from sercross.corpora.manifests import different_corpus_hint, label_paths
+    from sercross.corpora.scanning import different_corpus_hint, label_paths
 
     files = [f"{spk}/{emo}/{k}.wav" for spk in ("wangzhe", "liuchanhg") for emo in ("angry", "fear", "happy",
              "neutral", "sad", "surprise") for k in range(201, 211)]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sercross.corpora import manifests as corpora
+import sercross.corpora as corpora
 from sercross.corpora.demo import DEMO_CORPORA, DEMO_EMOTIONS, DemoConfig, synthesize_corpora, synthesize_corpus
 from sercross.infra.cache import _umask
 from sercross.infra.errors import SercrossError
@@ -183,6 +183,7 @@ def _dataset(root: Path, emotions) -> tuple[np.ndarray, np.ndarray]:
     return (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-9), np.array(y)
 
 
+@pytest.mark.slow
 def test_emotion_is_learnable_within_and_transfers_across_corpora(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score

@@ -14,16 +14,8 @@ from pathlib import Path
 import pytest
 
 from sercross.corpora.check import count_mismatches
-from sercross.corpora.manifests import (
-    CANONICAL_EMOTIONS,
-    NO_RULE,
-    CorpusIndex,
-    available_manifests,
-    identify,
-    label_paths,
-    load_manifest,
-    scan,
-)
+from sercross.corpora.manifests import CANONICAL_EMOTIONS, CorpusIndex, available_manifests, load_manifest
+from sercross.corpora.scanning import NO_RULE, identify, label_paths, scan
 
 OFFICIAL = ("berlin", "casia", "enterface", "ravdess", "tess", "savee", "crema-d", "emovo", "csv")
 

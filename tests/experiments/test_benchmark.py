@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import sercross.experiments.benchmark as bm
 from sercross.corpora.manifests import Utterance
-from sercross.features.extract import _fingerprint
+from sercross.features.table import _fingerprint
 from sercross.infra.cache import atomic_write_csv, atomic_write_json, atomic_write_npy, features_dir, pair_dir
 from sercross.infra.errors import SercrossError
 from sercross.methods.config import METHODS, PRESETS, TrainConfig
@@ -32,7 +32,7 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setitem(PRESETS, "tiny", TINY)
     for name in ("BERLIN", "CASIA", "ENTERFACE", "DEMO_A", "DEMO_B"):
         monkeypatch.delenv(f"SERCROSS_ROOT_{name}", raising=False)
-    monkeypatch.setattr("sercross.corpora.manifests.USER_CONFIG", tmp_path / "no-config.toml")
+    monkeypatch.setattr("sercross.corpora.roots.USER_CONFIG", tmp_path / "no-config.toml")
 
 
 def write_features(cache, corpus, emotions=None, speakers=2, per=2, dim=12, seed=0, permute_labels=None):

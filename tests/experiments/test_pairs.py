@@ -12,7 +12,7 @@ from sercross.experiments.pairs import (
     save_pair,
     speaker_normalize,
 )
-from sercross.features.extract import FeatureTable
+from sercross.features import FeatureTable
 from sercross.infra.cache import pair_dir
 from sercross.infra.errors import SercrossError
 

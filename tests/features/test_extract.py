@@ -14,12 +14,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import sercross.features.extract as features
+import sercross.features.store as store
+import sercross.features.table as table
+import sercross.features.workers as workers
 import sercross.infra.cache as cache_mod
-from sercross.corpora.demo import DemoConfig, synthesize_corpus
-from sercross.corpora.manifests import load_manifest
+from sercross import CACHE_VERSION
+from sercross.corpora import DemoConfig, load_manifest
+from sercross.corpora.demo import synthesize_corpus
 from sercross.experiments.pairs import build_pair
-from sercross.features.extract import extract_corpus, load_features
+from sercross.features import extract_corpus, load_features
 from sercross.infra.cache import features_dir, file_lock
 from sercross.infra.errors import SercrossError
 
@@ -74,6 +77,7 @@ def test_a_corpus_of_only_bad_files_names_each_file_and_its_reason(tmp_path):
     assert "--verbose" not in str(info.value) and "corpora check demo_a" in info.value.hint
 
 
+@pytest.mark.slow
 def test_parallel_equals_serial(tmp_path):
     m = load_manifest("demo_a")
     # 12 files: enough to take the worker-pool path
@@ -125,7 +129,7 @@ def _age_files(root, seconds=60):
 
 
 def test_stat_index_skips_hashing_of_unchanged_files_and_catches_changes(small_corpus, tmp_path, monkeypatch):
-    monkeypatch.setattr(features, "RACY_SECONDS", 0.0)
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.0)
     root = _copy_corpus(small_corpus, tmp_path / "corpus")
     m, cache = load_manifest("demo_a"), tmp_path / "cache"
     first = extract_corpus(m, root, cache, jobs=1)
@@ -166,7 +170,11 @@ def test_duplicate_audio_is_extracted_once_and_progress_counts_distinct_files(sm
     s = extract_corpus(load_manifest("demo_a"), root, tmp_path / "cache", jobs=1,
                        on_start=lambda todo, total: starts.append((todo, total)), on_progress=progress.append)
     assert starts == [(6, 6)] and sum(progress) == 6
-    assert (s.n_files, s.n_extracted, s.n_rows) == (7, 7, 7)
+    # the summary counts as the bar does (contents), and names the files that share one
+    assert (s.n_files, s.n_extracted, s.n_cached, s.n_rows) == (7, 6, 0, 7)
+    assert s.duplicates == [("a01/fear/a01_fear_01.wav", "a01/fear/a01_fear_02.wav")] and s.n_duplicate_files == 2
+    again = extract_corpus(load_manifest("demo_a"), root, tmp_path / "cache", jobs=1)
+    assert (again.n_extracted, again.n_cached, again.duplicates) == (0, 6, s.duplicates)
     t = load_features(tmp_path / "cache", "demo_a")
     rows = [i for i, u in enumerate(t.utterances) if u.emotion == "fear"]
     assert len(rows) == 2 and np.array_equal(t.X[rows[0]], t.X[rows[1]])
@@ -181,17 +189,17 @@ def test_recently_modified_files_are_not_trusted_from_the_stat_index(small_corpu
 
 
 def test_stat_index_of_another_version_or_garbage_is_ignored(small_corpus, tmp_path, monkeypatch):
-    monkeypatch.setattr(features, "RACY_SECONDS", 0.0)
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.0)
     m, cache = load_manifest("demo_a"), tmp_path / "cache"
     extract_corpus(m, small_corpus, cache, jobs=1)
     X = load_features(cache, "demo_a").X
-    index = features_dir(cache, "demo_a", "IS10") / features.STAT_INDEX
+    index = features_dir(cache, "demo_a", "IS10") / store.STAT_INDEX
     data = json.loads(index.read_text())
     assert len(data["entries"]) == 6
     bogus = "0" * 40  # a key that would point at nothing: it must not be looked up at all
-    for version in (features.CACHE_VERSION + 1, features.CACHE_VERSION):
+    for version in (CACHE_VERSION + 1, CACHE_VERSION):
         stale = dict(data, cache_version=version, entries={k: v[:4] + [bogus] for k, v in data["entries"].items()})
-        if version == features.CACHE_VERSION:
+        if version == CACHE_VERSION:
             stale["opensmile_version"] = "0.0.1"
         index.write_text(json.dumps(stale))
         s = extract_corpus(m, small_corpus, cache, jobs=1)
@@ -249,13 +257,13 @@ def test_table_of_another_cache_version_is_refused_with_a_hint_and_rebuilt(small
         load_features(tmp_path, "demo_a")
     assert "sercross extract demo_a" in exc.value.hint
     s = extract_corpus(m, small_corpus, tmp_path, jobs=1)
-    assert s.n_extracted == 0 and load_features(tmp_path, "demo_a").meta["cache_version"] == features.CACHE_VERSION
+    assert s.n_extracted == 0 and load_features(tmp_path, "demo_a").meta["cache_version"] == CACHE_VERSION
 
 
 def test_nonfinite_values_leave_the_file_out_with_a_reason_and_are_not_extracted_again(
     small_corpus, tmp_path, monkeypatch
 ):
-    real = features._make_smile
+    real = workers.make_smile
     poisoned = "a01_sadness_01.wav"
 
     class NaNOnOneFile:
@@ -272,7 +280,7 @@ def test_nonfinite_values_leave_the_file_out_with_a_reason_and_are_not_extracted
     from sercross.corpora.audio import load_audio
 
     poisoned_signal = load_audio(small_corpus / "a01" / "sadness" / poisoned)
-    monkeypatch.setattr(features, "_make_smile", NaNOnOneFile)
+    monkeypatch.setattr(workers, "make_smile", NaNOnOneFile)
     m, cache = load_manifest("demo_a"), tmp_path / "cache"
     s = extract_corpus(m, small_corpus, cache, jobs=1)
     assert s.n_nonfinite == 1 and s.n_rows == 5 and s.n_extracted == 6
@@ -295,18 +303,19 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 _EXTRACT = """
 import os, sys, time
 from pathlib import Path
-import sercross.features.extract as F
-from sercross.corpora.manifests import load_manifest
+import sercross.features.workers as W
+from sercross.corpora import load_manifest
+from sercross.features import extract_corpus
 corpus, root, cache = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 jobs, slow, crash = int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
-real = F._extract_one
+real = W.extract_one
 def _patched(smile, path):  # workers are forked, so they see this too
     if crash and path.endswith(crash):
         os._exit(3)  # like a segfault in openSMILE, or the OOM killer
     time.sleep(slow)  # make each file take a while
     return real(smile, path)
-F._extract_one = _patched
-F.extract_corpus(load_manifest(corpus), root, cache, jobs=jobs)
+W.extract_one = _patched
+extract_corpus(load_manifest(corpus), root, cache, jobs=jobs)
 """
 
 
@@ -342,6 +351,7 @@ def _same_table(cache, ref):
     return np.array_equal(t.X, ref.X) and t.utterances == ref.utterances and t.columns == ref.columns
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(corpus12, tmp_path):
     root, ref = corpus12
     cache, rng, kills = tmp_path / "cache", random.Random(20240611), 0
@@ -360,6 +370,7 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(corpus
     assert _same_table(cache, ref)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_workers_promptly_and_keeps_finished_files(corpus12, tmp_path):
     root, ref = corpus12
     cache = tmp_path / "cache"
@@ -379,6 +390,7 @@ def test_ctrl_c_stops_workers_promptly_and_keeps_finished_files(corpus12, tmp_pa
     assert _same_table(cache, ref)
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_is_a_clear_error_and_finished_files_are_kept(corpus12, tmp_path):
     root, ref = corpus12
     cache = tmp_path / "cache"
@@ -392,6 +404,7 @@ def test_a_worker_that_dies_is_a_clear_error_and_finished_files_are_kept(corpus1
     assert s.n_cached == kept and _same_table(cache, ref)
 
 
+@pytest.mark.slow
 def test_two_concurrent_extractions_into_one_cache_both_finish_consistently(corpus12, tmp_path):
     root, ref = corpus12
     cache = tmp_path / "cache"
@@ -403,12 +416,13 @@ def test_two_concurrent_extractions_into_one_cache_both_finish_consistently(corp
     assert not list(cache.rglob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_table_is_written_under_the_lock(corpus12, tmp_path):
     root, ref = corpus12
     cache = tmp_path / "cache"
     out = features_dir(cache, "demo_a", "IS10")
     out.mkdir(parents=True)
-    with file_lock(out / features.LOCK_FILE):
+    with file_lock(out / table.LOCK_FILE):
         p = _spawn(root, cache, jobs=1)
         _wait_for(lambda: _stored(cache) == 12, p)
         time.sleep(0.3)
@@ -424,14 +438,14 @@ def test_crash_between_the_table_writes_is_refused_then_repaired(small_corpus, t
     m, cache = load_manifest("demo_a"), tmp_path / "cache"
     extract_corpus(m, root, cache, jobs=1)
     (root / "a01" / "boredom" / "a01_boredom_01.wav").unlink()
-    real = features.atomic_write_json
+    real = table.atomic_write_json
 
     def die_before_meta(path, obj):
         if Path(path).name == "meta.json":
             raise KeyboardInterrupt  # killed after features.npy and index.csv were replaced
         real(path, obj)
 
-    monkeypatch.setattr(features, "atomic_write_json", die_before_meta)
+    monkeypatch.setattr(table, "atomic_write_json", die_before_meta)
     with pytest.raises(KeyboardInterrupt):
         extract_corpus(m, root, cache, jobs=1)
     monkeypatch.undo()
@@ -448,7 +462,7 @@ def test_unwritable_cache_fails_before_extracting_with_the_path(small_corpus, tm
         raise OSError(err, os.strerror(err))
 
     monkeypatch.setattr(cache_mod.tempfile, "mkstemp", refuse)
-    monkeypatch.setattr(features, "_make_smile", lambda fs: pytest.fail("extraction started"))
+    monkeypatch.setattr(workers, "make_smile", lambda fs: pytest.fail("extraction started"))
     with pytest.raises(SercrossError) as exc:
         extract_corpus(load_manifest("demo_a"), small_corpus, tmp_path / "cache", jobs=1)
     out = features_dir(tmp_path / "cache", "demo_a", "IS10")
@@ -469,12 +483,13 @@ def test_read_only_cache_directory_for_real(small_corpus, tmp_path):
         cache.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_full_disk_mid_run_stops_the_pool_names_the_file_and_keeps_what_was_stored(
     corpus12, tmp_path, monkeypatch
 ):
     root, ref = corpus12
     cache = tmp_path / "cache"
-    monkeypatch.setattr(features, "RACY_SECONDS", 0.0)  # so the stat index is written: one fsync, always
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.0)  # so the stat index is written: one fsync, always
     real_fsync, calls = os.fsync, [0]
 
     def fsync(fd):

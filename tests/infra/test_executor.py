@@ -168,7 +168,7 @@ def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
 
 def write_table(cache, corpus, emotions, seed, dim=10, speakers=2, per=3):
     from sercross import CACHE_VERSION
-    from sercross.features.extract import _fingerprint
+    from sercross.features.table import _fingerprint
     from sercross.infra.cache import atomic_write_csv, atomic_write_json, atomic_write_npy, features_dir
 
     rng = np.random.default_rng(seed)
@@ -267,7 +267,7 @@ def test_extraction_on_the_cluster_equals_local(cluster, tmp_path):
 
     from sercross.corpora.demo import DemoConfig, synthesize_corpus
     from sercross.corpora.manifests import load_manifest
-    from sercross.features.extract import extract_corpus, load_features
+    from sercross.features import extract_corpus, load_features
 
     if "scheduler" not in inspect.signature(extract_corpus).parameters:
         pytest.skip("sercross.features.extract.extract_corpus has no scheduler parameter yet")

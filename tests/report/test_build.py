@@ -17,7 +17,7 @@ from sercross.corpora.demo import DemoConfig, synthesize_corpora
 from sercross.corpora.manifests import load_manifest
 from sercross.experiments.resolve import pair_for
 from sercross.experiments.runs import load_estimator, train_run
-from sercross.features.extract import extract_corpus, load_features
+from sercross.features import extract_corpus, load_features
 from sercross.infra.cache import read_csv
 from sercross.infra.errors import SercrossError
 from sercross.methods.config import LOSS_NAMES, get_preset

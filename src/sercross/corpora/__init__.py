@@ -8,9 +8,11 @@ _EXPORTS = {
     "TARGET_SR": "audio", "load_audio": "audio",
     "cached_features": "check", "check_corpus": "check",
     "DemoConfig": "demo", "synthesize_corpora": "demo",
-    "CANONICAL_EMOTIONS": "manifests", "Manifest": "manifests", "Skipped": "manifests", "USER_CONFIG": "manifests",
-    "Utterance": "manifests", "available_manifests": "manifests", "configured_root": "manifests",
-    "load_manifest": "manifests", "manifest_dirs": "manifests", "resolve_root": "manifests", "scan": "manifests",
+    "CANONICAL_EMOTIONS": "manifests", "CorpusIndex": "manifests", "Manifest": "manifests", "Skipped": "manifests",
+    "Utterance": "manifests", "available_manifests": "manifests", "load_manifest": "manifests",
+    "manifest_dirs": "manifests",
+    "USER_CONFIG": "roots", "configured_root": "roots", "resolve_root": "roots",
+    "scan": "scanning",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

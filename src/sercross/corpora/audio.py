@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
-from scipy.signal import resample_poly
 
 from sercross.infra import SercrossError
 
@@ -81,6 +79,8 @@ def _check_file(path: Path) -> None:
 
 
 def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    import soundfile as sf  # here, not at the top: `corpora list` and `check --quick` read no audio
+
     try:
         # A truncated file whose header promises more frames than it holds still reads: soundfile
         # returns only the frames that decoded, which is what we want.
@@ -93,6 +93,8 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
 
 
 def _info_soundfile(path: Path) -> AudioInfo:
+    import soundfile as sf
+
     try:
         info = sf.info(str(path))
     except (sf.SoundFileError, RuntimeError, ValueError, TypeError, EOFError) as exc:
@@ -282,6 +284,8 @@ def load_audio(path: str | os.PathLike, target_sr: int = TARGET_SR, min_seconds:
         )
 
     if sr != target_sr:
+        from scipy.signal import resample_poly  # ~1 s to import: only when a file needs resampling
+
         g = math.gcd(sr, target_sr)
         mono = resample_poly(mono, target_sr // g, sr // g)
     return np.ascontiguousarray(mono, dtype=np.float32)

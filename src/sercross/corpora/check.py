@@ -15,15 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sercross.corpora.audio import MIN_SECONDS, VIDEO_SUFFIXES, audio_info
-from sercross.corpora.manifests import (
-    CANONICAL_EMOTIONS,
-    CorpusIndex,
-    Manifest,
-    Skipped,
-    Utterance,
-    different_corpus_hint,
-    scan,
-)
+from sercross.corpora.manifests import CANONICAL_EMOTIONS, CorpusIndex, Manifest, Skipped, Utterance
+from sercross.corpora.scanning import different_corpus_hint, scan
 from sercross.infra import SercrossError, sha1_file
 
 LFS_POINTER = "a Git LFS pointer (a small text file), not the audio: fetch the real files with `git lfs pull`"

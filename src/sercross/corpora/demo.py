@@ -1,27 +1,20 @@
 """Two small synthetic emotional-speech corpora, so the whole pipeline can be shown without real data.
 
-The voice is a simple source-filter model: a glottal-pulse train (with f0 contour, jitter and
-shimmer) plus aspiration noise, cut into syllables, filtered by vowel formants, then passed
-through a recording channel with background noise. Emotions change prosody and voice quality the
-way the acted-speech literature describes them, so IS10 functionals can learn them. The two
-corpora differ like two real corpora do: other speakers, another vowel inventory ("language"),
-another microphone/channel and noise floor, and weaker, offset emotion portrayal in ``demo_b``.
-That gives a genuine domain shift while keeping the emotion cues shared.
-
-Everything is numpy; files are written with soundfile. Output is a pure function of
-:class:`DemoConfig` (per-file ``SeedSequence``, no global random state).
+The voice (:mod:`.voice`) is a source-filter model whose emotions change prosody and voice quality as in acted
+speech; the two corpora differ in speakers, "language", channel and how strongly emotions are portrayed. This
+module writes them as corpora on disk: one folder per speaker and emotion, 16-bit WAV files written with
+soundfile. Output is a pure function of :class:`DemoConfig` (per-file ``SeedSequence``, no global random state).
 """
 
 from __future__ import annotations
 
 import json
-import zlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
+from sercross.corpora.voice import CORPORA, seed_words, speaker, utterance
 from sercross.infra import SercrossError, atomic_write_text, atomic_write_with
 
 DEMO_CORPORA = ("demo_a", "demo_b")
@@ -43,287 +36,8 @@ class DemoConfig:
     seed: int = 0
 
 
-@dataclass(frozen=True)
-class _Style:
-    """How an emotion is voiced, relative to the speaker's neutral voice."""
-
-    f0_st: float  # shift of mean f0, semitones
-    range_st: float  # height of pitch accents, semitones
-    jitter: float  # cycle-to-cycle relative sd of the period
-    shimmer: float  # cycle-to-cycle relative sd of the amplitude
-    level_db: float  # loudness
-    rate: float  # syllables per second
-    oq: float  # glottal open quotient: high = breathy/lax, low = pressed
-    tilt_db: float  # extra spectral tilt above 500 Hz, dB per octave (negative = darker)
-    breath: float  # aspiration noise relative to the pulse train
-    rise_st: float  # f0 movement over the last syllables (questions, surprise)
-    formant: float  # formant scale (smiling/tense articulation raises formants)
-
-
-# Reference portrayal, on demo_a's scale. Directions follow the usual acoustic profiles of acted
-# emotion (high arousal: high, wide f0, loud, fast, flat tilt; low arousal: the opposite).
-_STYLES: dict[str, _Style] = {
-    "neutral": _Style(0.0, 2.5, 0.006, 0.04, 0.0, 4.0, 0.60, 0.0, 0.06, -1.5, 1.00),
-    "anger": _Style(4.0, 5.0, 0.010, 0.08, 9.0, 5.4, 0.40, 3.0, 0.03, -2.5, 1.04),
-    "happiness": _Style(6.0, 7.5, 0.007, 0.05, 4.0, 4.6, 0.52, 1.5, 0.05, 1.0, 1.06),
-    "sadness": _Style(-2.5, 1.0, 0.012, 0.07, -7.0, 2.7, 0.78, -3.5, 0.30, -2.5, 0.97),
-    "fear": _Style(7.5, 3.5, 0.030, 0.10, 1.0, 5.8, 0.62, -1.0, 0.18, 0.5, 1.02),
-    "boredom": _Style(-3.0, 0.5, 0.006, 0.04, -3.5, 3.0, 0.68, -2.0, 0.10, -1.0, 0.98),
-    "surprise": _Style(4.5, 6.0, 0.008, 0.05, 3.0, 4.2, 0.55, 1.0, 0.06, 7.0, 1.03),
-}
-
-
-@dataclass(frozen=True)
-class _Corpus:
-    prefix: str
-    f0_center: float  # Hz, geometric centre of the speakers' neutral f0
-    vowels: tuple[tuple[float, float, float, float], ...]  # F1..F4, Hz, for an average speaker
-    bandwidths: tuple[float, float, float, float]
-    fricative_hz: float  # centre of the consonant noise bursts
-    band: tuple[float, float]  # channel pass band, Hz
-    band_order: int
-    channel_tilt_db: float  # dB per octave above 1 kHz
-    presence: tuple[float, float, float]  # channel resonance: Hz, gain dB, bandwidth Hz
-    noise_db: float  # background noise, dBFS RMS
-    strength: float  # how strongly emotions depart from neutral, relative to the reference
-    offset: _Style  # added to every emotion after scaling (a corpus-wide speaking-style difference)
-    # Per-emotion departures ("culture"/elicitation differences). Unlike the offsets above they change
-    # how classes relate to each other, so per-corpus normalisation alone cannot undo them.
-    accents: dict[str, dict[str, float]] = field(default_factory=dict)
-
-
-_CORPORA: dict[str, _Corpus] = {
-    "demo_a": _Corpus(
-        prefix="a",
-        f0_center=150.0,
-        vowels=(
-            (730, 1090, 2440, 3400),
-            (270, 2290, 3010, 3700),
-            (300, 870, 2240, 3300),
-            (530, 1840, 2480, 3500),
-            (570, 840, 2410, 3400),
-        ),
-        bandwidths=(80, 100, 150, 220),
-        fricative_hz=5000.0,
-        band=(70.0, 7200.0),
-        band_order=2,
-        channel_tilt_db=0.0,
-        presence=(3000.0, 0.0, 1000.0),
-        noise_db=-60.0,
-        strength=1.0,
-        offset=_Style(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-    ),
-    "demo_b": _Corpus(
-        prefix="b",
-        f0_center=175.0,
-        vowels=(
-            (820, 1350, 2650, 3650),
-            (300, 1900, 2450, 3500),
-            (620, 1950, 2700, 3650),
-            (360, 1500, 2500, 3450),
-            (620, 980, 2600, 3550),
-        ),
-        bandwidths=(100, 130, 190, 260),
-        fricative_hz=3800.0,
-        band=(220.0, 5200.0),
-        band_order=3,
-        channel_tilt_db=-1.5,
-        presence=(2600.0, 5.0, 900.0),
-        noise_db=-44.0,
-        strength=0.7,
-        offset=_Style(1.5, 0.8, 0.003, 0.01, 2.5, 0.7, -0.05, 1.0, 0.03, 0.0, 0.02),
-        accents={
-            "happiness": {"f0_st": -2.0, "range_st": 1.0, "rate": 0.3},  # melody more than pitch height
-            "anger": {"level_db": -4.5, "tilt_db": 2.5, "rate": 0.4},  # colder, tenser rather than louder
-            "fear": {"jitter": -0.006, "breath": 0.08},
-            "sadness": {"breath": -0.12, "rate": 0.6, "level_db": 2.0, "f0_st": 1.0},
-        },
-    ),
-}
-
-
-def _corpus_style(corpus: _Corpus, emotion: str) -> _Style:
-    ref, neutral = _STYLES[emotion], _STYLES["neutral"]
-    values = {}
-    for key, r in asdict(ref).items():
-        n = getattr(neutral, key)
-        values[key] = n + corpus.strength * (r - n) + getattr(corpus.offset, key)
-        values[key] += corpus.accents.get(emotion, {}).get(key, 0.0)
-    return _Style(**values)
-
-
-def _seed_words(*parts: str | int) -> list[int]:
-    # crc32 rather than hash(): str hashes are salted per process, which would break determinism.
-    return [p if isinstance(p, int) else zlib.crc32(p.encode()) for p in parts]
-
-
-@dataclass(frozen=True)
-class _Speaker:
-    f0: float  # neutral mean f0, Hz
-    tract: float  # formant scale (vocal-tract length)
-    level_db: float
-    rate: float  # tempo factor
-    expressive: float  # how strongly this speaker portrays emotions
-    oq: float  # offset of the open quotient (habitual voice quality)
-
-
-def _speaker(corpus: str, index: int, seed: int) -> _Speaker:
-    rng = np.random.default_rng(np.random.SeedSequence(_seed_words(seed, corpus, index, "speaker")))
-    spec = _CORPORA[corpus]
-    # Alternate low and high registers so every corpus has a spread of voices, as real ones do.
-    register = (-4.0, 4.0)[index % 2] + rng.uniform(-2.0, 2.0)
-    f0 = spec.f0_center * 2.0 ** (register / 12.0)
-    # Higher voices tend to come with shorter vocal tracts.
-    tract = 1.0 + 0.012 * register + rng.uniform(-0.03, 0.03)
-    return _Speaker(
-        f0=f0,
-        tract=tract,
-        level_db=rng.uniform(-2.0, 2.0),
-        rate=rng.uniform(0.9, 1.1),
-        expressive=rng.uniform(0.8, 1.2),
-        oq=rng.uniform(-0.04, 0.04),
-    )
-
-
-def _resonators(freqs: np.ndarray, formants: np.ndarray, bandwidths: np.ndarray, sr: int) -> np.ndarray:
-    """Complex response of a cascade of two-pole resonators, unity gain at 0 Hz."""
-    z1 = np.exp(-2j * np.pi * freqs / sr)
-    h = np.ones_like(z1)
-    for f, b in zip(formants, bandwidths):
-        r = np.exp(-np.pi * b / sr)
-        c = 2.0 * r * np.cos(2.0 * np.pi * f / sr)
-        h *= (1.0 - c + r * r) / (1.0 - c * z1 + r * r * z1 * z1)
-    return h
-
-
-def _fft_size(n: int) -> int:
-    # Odd sizes with large prime factors make pocketfft many times slower; powers of two are cheap.
-    return 1 << (n - 1).bit_length()
-
-
-def _tilt(freqs: np.ndarray, db_per_octave: float, knee: float) -> np.ndarray:
-    return 10.0 ** (db_per_octave * np.log2(np.maximum(freqs, knee) / knee) / 20.0)
-
-
-def _utterance(corpus: str, speaker: _Speaker, emotion: str, words: list[int], sr: int) -> np.ndarray:
-    spec = _CORPORA[corpus]
-    rng = np.random.default_rng(np.random.SeedSequence(words))
-    neutral = _corpus_style(spec, "neutral")
-    style = _corpus_style(spec, emotion)
-    # Speakers differ in how much they act: scale the departure from their own neutral voice.
-    s = replace(
-        style,
-        **{k: getattr(neutral, k) + speaker.expressive * (v - getattr(neutral, k)) for k, v in asdict(style).items()},
-    )
-
-    # Corpus and speaker scaling can push a parameter past its physical range.
-    s = replace(s, jitter=max(s.jitter, 0.0), shimmer=max(s.shimmer, 0.0), breath=max(s.breath, 0.0))
-    rate = max(s.rate, 1.5) * speaker.rate * rng.uniform(0.92, 1.08)
-    # Slow emotions make longer utterances, within the 0.8-1.6 s the corpus promises.
-    duration = float(np.clip(rng.uniform(4.2, 5.4) / rate + 0.2, 0.8, 1.6))
-    n = int(round(duration * sr))
-    t = np.arange(n) / sr
-
-    # Syllable plan: onset, voiced length, vowel, accent.
-    syllables = []
-    pos = rng.uniform(0.04, 0.1)
-    while True:
-        length = rng.uniform(0.75, 1.25) / rate
-        voiced = length * rng.uniform(0.6, 0.8)
-        if pos + voiced > duration - 0.04:
-            break
-        syllables.append((pos, voiced, int(rng.integers(len(spec.vowels))), rng.uniform(0.2, 1.0)))
-        pos += length
-    if not syllables:  # an extreme tempo/duration draw; one syllable keeps the file speech-like
-        syllables.append((0.05, duration - 0.12, 0, 1.0))
-
-    # f0 contour in semitones around the speaker's neutral mean.
-    st = np.full(n, s.f0_st + rng.uniform(-0.8, 0.8))
-    st += -1.0 * t / duration  # declination
-    for start, voiced, _, accent in syllables:
-        centre, width = start + 0.5 * voiced, 0.35 * voiced
-        st += s.range_st * accent * np.exp(-0.5 * ((t - centre) / width) ** 2)
-    st += s.range_st * 0.25 * np.sin(2 * np.pi * rng.uniform(0.7, 1.5) * t + rng.uniform(0, 2 * np.pi))
-    last = syllables[max(0, len(syllables) - 2)][0]
-    st += s.rise_st * np.clip((t - last) / max(duration - last, 1e-3), 0.0, 1.0) ** 1.5
-    f0 = speaker.f0 * 2.0 ** (st / 12.0)
-
-    # Jitter and shimmer act per glottal cycle: draw one perturbation per cycle of the clean contour.
-    cycle = np.floor(np.cumsum(f0) / sr).astype(int)
-    n_cycles = int(cycle[-1]) + 1
-    f0 = f0 * (1.0 + s.jitter * rng.standard_normal(n_cycles))[cycle]
-    phase = np.cumsum(f0) / sr
-    cycle = np.floor(phase).astype(int)
-    frac = phase - cycle
-    amp = np.maximum(1.0 + s.shimmer * rng.standard_normal(int(cycle[-1]) + 1), 0.2)[cycle]
-
-    # Rosenberg-like glottal flow; its derivative is the radiated excitation.
-    oq = float(np.clip(s.oq + speaker.oq, 0.3, 0.9))
-    tp, tn = 0.65 * oq, 0.35 * oq
-    flow = np.where(
-        frac < tp,
-        0.5 * (1.0 - np.cos(np.pi * frac / tp)),
-        np.where(frac < tp + tn, np.cos(0.5 * np.pi * (frac - tp) / tn), 0.0),
-    )
-    pulses = np.diff(flow * amp, prepend=0.0) * (sr / speaker.f0) / 4.0
-    aspiration = rng.standard_normal(n) * (0.3 + flow) * s.breath
-    source = pulses + aspiration
-
-    pad = 1024  # room for resonator ringing so the FFT filtering does not wrap around
-    speech = np.zeros(n + pad)
-    env_total = np.zeros(n)
-    formants = np.asarray(spec.vowels, dtype=float) * speaker.tract * s.formant
-    bandwidths = np.asarray(spec.bandwidths, dtype=float)
-    for start, voiced, vowel, accent in syllables:
-        a, m = int(start * sr), max(int(voiced * sr), 32)
-        m = min(m, n - a)
-        x = np.linspace(0.0, 1.0, m)
-        env = np.minimum(np.minimum(x / 0.25, (1.0 - x) / 0.35), 1.0)
-        env = np.sin(0.5 * np.pi * np.clip(env, 0.0, 1.0)) ** 2
-        env *= 10.0 ** ((accent - 0.5) * min(s.range_st, 6.0) / 20.0)  # accented syllables are louder
-        env_total[a : a + m] += env
-        size = _fft_size(m + pad)
-        freqs = np.fft.rfftfreq(size, 1.0 / sr)
-        h = _resonators(freqs, formants[vowel], bandwidths, sr) * _tilt(freqs, s.tilt_db, 500.0)
-        y = np.fft.irfft(np.fft.rfft(source[a : a + m] * env, size) * h, size)
-        speech[a : a + m + pad] += y[: m + pad]
-
-        # Consonant onset: a short noise burst before most vowels.
-        if rng.random() < 0.6:
-            c = int(rng.uniform(0.03, 0.06) * sr)
-            b = max(a - c // 2, 0)
-            burst = rng.standard_normal(c) * np.hanning(c) * 0.05 * max(1.0 + s.tilt_db / 10.0, 0.2)
-            fsize = _fft_size(c + pad)
-            ff = np.fft.rfftfreq(fsize, 1.0 / sr)
-            hf = _resonators(ff, np.array([spec.fricative_hz * speaker.tract]), np.array([2500.0]), sr)
-            y = np.fft.irfft(np.fft.rfft(burst, fsize) * hf * ff / 4000.0, fsize)
-            speech[b : b + c + pad] += y[: c + pad]
-    speech = speech[:n]
-
-    # Loudness is set from the active (syllable) part so pauses do not dilute the emotion's level.
-    active = env_total > 0.3
-    rms = float(np.sqrt(np.mean(speech[active] ** 2))) if active.any() else 1.0
-    level = -27.0 + s.level_db + speaker.level_db + rng.uniform(-1.5, 1.5)
-    speech *= 10.0 ** (level / 20.0) / max(rms, 1e-9)
-
-    # Recording: background noise, then the corpus's channel (microphone + band limits).
-    signal = speech + rng.standard_normal(n) * 10.0 ** (spec.noise_db / 20.0)
-    size = _fft_size(n)
-    freqs = np.fft.rfftfreq(size, 1.0 / sr)
-    lo, hi = spec.band
-    k = 2 * spec.band_order
-    channel = 1.0 / np.sqrt((1.0 + (lo / np.maximum(freqs, 1.0)) ** k) * (1.0 + (freqs / hi) ** k))
-    channel *= _tilt(freqs, spec.channel_tilt_db, 1000.0)
-    pf, pg, pb = spec.presence
-    channel *= 1.0 + (10.0 ** (pg / 20.0) - 1.0) * np.exp(-0.5 * ((freqs - pf) / pb) ** 2)
-    signal = np.fft.irfft(np.fft.rfft(signal, size) * channel, size)[:n]
-
-    # Soft limiting instead of per-file normalisation: loudness is an emotion cue and must survive.
-    return 0.98 * np.tanh(signal / 0.98)
-
-
 def _expected_files(name: str, config: DemoConfig) -> list[str]:
-    prefix = _CORPORA[name].prefix
+    prefix = CORPORA[name].prefix
     return [
         f"{prefix}{s:02d}/{e}/{prefix}{s:02d}_{e}_{k:02d}.wav"
         for s in range(1, config.speakers + 1)
@@ -349,7 +63,25 @@ def _is_complete(root: Path, name: str, config: DemoConfig) -> bool:
 
 def synthesize_corpus(name: str, out_dir: Path, config: DemoConfig = DemoConfig()) -> Path:
     """Write demo corpus ``name`` to ``out_dir/name`` (skipped if already complete); return its root."""
-    if name not in _CORPORA:
+    _check(name, config)
+    root = Path(out_dir) / name
+    if _is_complete(root, name, config):
+        return root
+    # Invalidate first: if we are interrupted, the next call must not trust the old stamp.
+    (root / _STAMP).unlink(missing_ok=True)
+    _remove_leftovers(root, set(_expected_files(name, config)))
+    _write_files(root, name, config)
+    atomic_write_text(root / _STAMP, json.dumps(_stamp(name, config), indent=1))
+    return root
+
+
+def synthesize_corpora(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict[str, Path]:
+    """Both demo corpora under ``out_dir``: ``{name: root}``."""
+    return {name: synthesize_corpus(name, out_dir, config) for name in DEMO_CORPORA}
+
+
+def _check(name: str, config: DemoConfig) -> None:
+    if name not in CORPORA:
         raise SercrossError(f"unknown demo corpus {name!r}", hint=f"choose one of: {', '.join(DEMO_CORPORA)}")
     if config.speakers < 1 or config.utterances < 1:
         raise SercrossError("the demo needs at least one speaker and one utterance per emotion")
@@ -359,39 +91,35 @@ def synthesize_corpus(name: str, out_dir: Path, config: DemoConfig = DemoConfig(
         raise SercrossError(f"seed must be >= 0, not {config.seed}")
     if config.sample_rate < 8000:
         raise SercrossError(f"sample rate {config.sample_rate} Hz is too low for the demo voice (>= 8000)")
-    root = Path(out_dir) / name
-    if _is_complete(root, name, config):
-        return root
-    # Invalidate first: if we are interrupted, the next call must not trust the old stamp.
-    (root / _STAMP).unlink(missing_ok=True)
-    expected = set(_expected_files(name, config))
-    if root.is_dir():
-        # Leftovers of a run with another config would otherwise be scanned as part of the corpus.
-        for p in root.glob("*/*/*.wav"):
-            rel = p.relative_to(root).as_posix()
-            if rel not in expected and p.name.startswith(rel.split("/")[0] + "_"):
-                p.unlink()
-                for folder in (p.parent, p.parent.parent):
-                    if not any(folder.iterdir()):
-                        folder.rmdir()
+
+
+def _remove_leftovers(root: Path, expected: set[str]) -> None:
+    """Delete demo files of a run with another config: they would otherwise be scanned as part of the corpus."""
+    if not root.is_dir():
+        return
+    for p in root.glob("*/*/*.wav"):
+        rel = p.relative_to(root).as_posix()
+        if rel not in expected and p.name.startswith(rel.split("/")[0] + "_"):
+            p.unlink()
+            for folder in (p.parent, p.parent.parent):
+                if not any(folder.iterdir()):
+                    folder.rmdir()
+
+
+def _write_files(root: Path, name: str, config: DemoConfig) -> None:
+    import soundfile as sf  # here, not at the top: importing the corpora package reads no audio
+
     sr = config.sample_rate
-    prefix = _CORPORA[name].prefix
+    prefix = CORPORA[name].prefix
     for s in range(1, config.speakers + 1):
-        speaker = _speaker(name, s, config.seed)
+        voice = speaker(name, s, config.seed)
         for e in DEMO_EMOTIONS[name]:
             folder = root / f"{prefix}{s:02d}" / e
             folder.mkdir(parents=True, exist_ok=True)
             for k in range(1, config.utterances + 1):
-                audio = _utterance(name, speaker, e, _seed_words(config.seed, name, s, e, k), sr)
+                audio = utterance(name, voice, e, seed_words(config.seed, name, s, e, k), sr)
                 pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
                 atomic_write_with(
                     folder / f"{prefix}{s:02d}_{e}_{k:02d}.wav",
                     lambda fh, pcm=pcm: sf.write(fh, pcm, sr, format="WAV", subtype="PCM_16"),
                 )
-    atomic_write_text(root / _STAMP, json.dumps(_stamp(name, config), indent=1))
-    return root
-
-
-def synthesize_corpora(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict[str, Path]:
-    """Both demo corpora under ``out_dir``: ``{name: root}``."""
-    return {name: synthesize_corpus(name, out_dir, config) for name in DEMO_CORPORA}

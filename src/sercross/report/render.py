@@ -21,12 +21,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Heading:
-    level: int
+    level: int  # 1: the report's title, 2: a scheme's, 3: a part of it
     text: str
 
 
 @dataclass(frozen=True)
 class Paragraph:
+    """Prose, on one line in report.md."""
+
     text: str
 
 
@@ -151,6 +153,7 @@ th,td{border:1px solid #d8d8d8;padding:.28rem .6rem;text-align:left;vertical-ali
 th{background:#f0f3f7}
 tr:nth-child(even) td{background:#fbfbfd}
 td[style*=right],th[style*=right]{font-variant-numeric:tabular-nums}
+td[style*=right]{white-space:nowrap}
 figure{margin:.8rem 0 1.6rem}
 figure img{display:block;max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.88rem;color:#555;margin-top:.3rem}

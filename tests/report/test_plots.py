@@ -8,6 +8,7 @@ import pytest
 
 from sercross.methods.config import LOSS_NAMES
 from sercross.report.plots import (
+    DPI,
     MONITOR_NOTE,
     SOURCE_GREY,
     Curves,
@@ -30,6 +31,11 @@ def read_png(data: bytes) -> np.ndarray:
     return img
 
 
+def dashed_levels(ax) -> list[float]:
+    """The heights of the horizontal dashed lines drawn on ``ax``."""
+    return [float(line.get_ydata()[0]) for line in ax.get_lines() if line.get_linestyle() == "--"]
+
+
 def texts(fig) -> str:
     """Every string drawn on the figure (titles, labels, tick labels, legends, annotations)."""
     return "\n".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
@@ -48,6 +54,8 @@ def test_confusion_figure_shows_counts_recall_and_class_names():
     assert [t.get_text() for t in a0.get_yticklabels()] == list(CLASSES)
     assert np.array_equal(a0.images[0].get_array(), cm)
     assert np.allclose(a1.images[0].get_array(), np.nan_to_num(rec))
+    assert "chance level 1/5 = 20%" in a1.get_title() and "chance" not in a0.get_title()
+    assert dashed_levels(fig.axes[3]) == [0.2] and dashed_levels(fig.axes[2]) == []  # on the recall colour bar
     read_png(png_bytes(fig))
 
 
@@ -86,6 +94,15 @@ def _curves(n: int = 12, inactive: tuple[str, ...] = ()) -> Curves:
                   np.linspace(0.2, 0.9, n), np.linspace(0.2, 0.5, n), inactive)
 
 
+def check_readable_in_the_report(fig) -> None:
+    """Shown unscaled in the report's 1216-px column, with tick labels of at least 9 pt."""
+    img = read_png(png_bytes(fig))  # draws: the tick labels exist from here on
+    assert img.shape[1] <= 1216 and fig.get_figwidth() * DPI <= 1216
+    sizes = [t.get_fontsize() for ax in fig.axes if ax.axison for t in
+             ax.get_xticklabels(which="both") + ax.get_yticklabels(which="both") if t.get_text()]
+    assert sizes and min(sizes) >= 9
+
+
 def test_training_curves_log_scales_five_terms_and_monitor_label():
     fig = plot_training_curves(_curves(), "Training curves — B→C, tlmlda (preset paper, seed 0)")
     ax_l, ax_w, ax_e, ax_a = fig.axes
@@ -98,7 +115,7 @@ def test_training_curves_log_scales_five_terms_and_monitor_label():
     assert legend[:5] == ["L_S (source reconstruction)", "L_T (target reconstruction)",
                           "L_y (source classification)", "MMD", "LMMD"]
     assert np.allclose(ax_a.get_lines()[0].get_ydata(), 100 * np.linspace(0.2, 0.9, 12))
-    read_png(png_bytes(fig))
+    check_readable_in_the_report(fig)
 
 
 def test_training_curves_name_the_terms_a_method_lacks_and_mask_non_positive_values():
@@ -118,6 +135,9 @@ def test_gradient_shares_name_the_terms_that_stay_at_zero():
                     "L_y": np.array([0.001, nan[0], 0.0, 0.0]), "MMD": np.zeros(4)}
     fig = plot_training_curves(c, "t")
     assert len(fig.axes) == 6 and "below 1 % throughout: L_y, MMD" in texts(fig)
+    assert [t.get_text() for t in fig.axes[5].get_legend().get_texts()][-1] == "total Σ w_i·L_i"  # a free panel
+    assert len(fig.axes[4].get_lines()) == 4 and fig.axes[4].get_ylabel() == "% of the summed gradient norms"
+    check_readable_in_the_report(fig)
 
 
 def test_the_monitor_of_a_run_ending_with_adabn_says_it_saw_the_network_before_it():
@@ -148,7 +168,8 @@ def test_recall_bars_side_by_side_with_sd_whiskers():
     assert bars[0].get_x() < bars[5].get_x() < bars[1].get_x()  # methods side by side within a class
     assert bars[0].get_facecolor() != bars[5].get_facecolor()  # each method its own colour
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend == ["tlmlda (UAR 56.0%, 3 seeds)", "only_cls (UAR 43.0%, 1 seed)"]
+    assert legend == ["tlmlda (UAR 56.0%, 3 seeds)", "only_cls (UAR 43.0%, 1 seed)", "chance level 1/5 = 20%"]
+    assert dashed_levels(ax) == [20.0] and "chance" in [t.get_text() for t in ax.texts]  # labelled on the line
     assert [t.get_text() for t in ax.get_xticklabels()] == list(CLASSES)
     assert "recall" in ax.get_ylabel() and "B→C" in texts(fig)
     read_png(png_bytes(fig))
@@ -167,6 +188,7 @@ def test_recall_of_many_methods_is_a_readable_heatmap():
     assert f"{100 * mean[0, 0]:.0f} ± {100 * sd[0, 0]:.0f}" == cells[0] and "–" in cells
     assert "±" not in cells[-1]  # one seed: no spread to show
     assert [t.get_text().split(" (")[0] for t in ax.get_yticklabels()] == methods
+    assert "chance level 1/5 = 20%" in ax.get_xlabel() and dashed_levels(fig.axes[1]) == [0.2]  # on the colour bar
     read_png(png_bytes(fig))
 
 

@@ -1,8 +1,8 @@
 """Matplotlib figures of a report. Every function takes plain data (arrays, names) and returns a Figure.
 
-Nothing here reads the cache or computes a result: :mod:`sercross.report.build` prepares the data. The figures
-are built on :class:`matplotlib.figure.Figure` directly (no pyplot, no global state, no display needed),
-rendered by the Agg canvas.
+Nothing here reads the cache or computes a result: :mod:`sercross.report.figure_data` prepares the data. The
+figures are built on :class:`matplotlib.figure.Figure` directly (no pyplot, no global state, no display needed),
+rendered by the Agg canvas. Wherever recall per class is shown, so is its chance level, 1/(number of classes).
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from matplotlib.lines import Line2D
 from sercross.methods import TERM_NAMES
 
 DPI = 110
+# The report's column is 1216 px wide (index.html: 1280 px less padding): a figure of this width shows unscaled.
+PAGE_WIDTH = 11.0  # inches, 1210 px at DPI
+TICK_PT = 10.0  # tick labels of the training curves: 15 px at DPI
 SOURCE_GREY = "#a9a9a9"
 MONITOR_NOTE = "monitoring only, never used for selection"
 # tab10 without its grey (grey marks the source domain in the t-SNE plots).
@@ -60,6 +63,16 @@ def png_bytes(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def chance_label(k: int) -> str:
+    """'chance level 1/5 = 20%': the recall of a class, and the UAR, of guessing or of always answering one class."""
+    return f"chance level 1/{k} = {100 / k:.3g}%"
+
+
+def _mark_chance_on_colourbar(cb, k: int) -> None:
+    """A dashed line at 1/k on a 0-1 recall colour bar (its scale is the recall, not its percentage)."""
+    cb.ax.axhline(1 / k, color="black", ls="--", lw=2)
+
+
 # --------------------------------------------------------------------------- confusion
 
 
@@ -90,7 +103,8 @@ def plot_confusion(
     panels = [
         (axes[0], counts, f"{what} (n = {counts.sum():.0f})", "Blues", max(float(np.nanmax(counts)), 1e-9),
          (lambda v: f"{v:.1f}") if averaged_over > 1 else (lambda v: f"{v:.0f}")),
-        (axes[1], recall, "row-normalised: recall per true class", "Greens", 1.0, lambda v: f"{100 * v:.0f}%"),
+        (axes[1], recall, f"row-normalised: recall per true class\n({chance_label(k)}, dashed on the colour bar)",
+         "Greens", 1.0, lambda v: f"{100 * v:.0f}%"),
     ]
     for ax, values, sub, cmap, vmax, fmt in panels:
         shown = np.nan_to_num(values, nan=0.0)
@@ -104,6 +118,7 @@ def plot_confusion(
         cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
         if ax is axes[1]:
             cb.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0%", "25%", "50%", "75%", "100%"])
+            _mark_chance_on_colourbar(cb, k)
     fig.suptitle(title, fontsize=12)
     return fig
 
@@ -185,72 +200,89 @@ def _positive(v: np.ndarray) -> np.ndarray:
 
 
 def plot_training_curves(c: Curves, title: str) -> Figure:
-    """Panels: losses, weights, effective terms, (share of the gradient,) accuracies; one colour per term."""
+    """Panels: losses, weights, effective terms, accuracies (and the share of the gradient); one colour per term.
+
+    At most :data:`PAGE_WIDTH` wide, so that the report shows it unscaled and its tick labels stay
+    :data:`TICK_PT` points: the losses are read off log axes, where a tick label is the number itself.
+    """
     shares = {n: v for n, v in (c.grad_share or {}).items() if v is not None and np.isfinite(v).any()}
+    fig = new_figure(PAGE_WIDTH, 12.6 if shares else 8.6)
+    axes = fig.subplots(3 if shares else 2, 2)
+    (ax_l, ax_w), (ax_e, ax_a) = axes[0], axes[1]
+    panels = [ax_l, ax_w, ax_e, ax_a]
     if shares:
-        fig = new_figure(17.0, 8.6)
-        (ax_l, ax_w, ax_g), (ax_e, ax_a, ax_x) = fig.subplots(2, 3)
-        ax_x.axis("off")
-        for name, v in shares.items():
-            ok = np.isfinite(v)
-            ax_g.plot(c.epoch[ok], 100 * v[ok], color=_LOSS_COLOURS.get(name), marker="o", ms=3.5)
-        # Overlapping lines at 0 % hide which terms they are: name them.
-        negligible = [n for n, v in shares.items() if np.nanmax(100 * v) < 1]
-        if negligible:
-            ax_g.text(0.02, 0.95, f"below 1 % throughout: {', '.join(negligible)}", transform=ax_g.transAxes,
-                      va="top", fontsize=8.5, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
-        ax_g.set_ylim(-2, 102)
-        ax_g.set_title("share of the encoder gradient per term w_i·L_i\n(measured every few epochs)", fontsize=10)
-        ax_g.set_ylabel("% of the summed gradient norms")
-        ax_g.set_xlabel("epoch")
-        ax_g.grid(True, alpha=0.3)
-    else:
-        fig = new_figure(12.0, 8.6)
-        (ax_l, ax_w), (ax_e, ax_a) = fig.subplots(2, 2)
-    marker = "o" if len(c.epoch) <= 30 else None
-    style = {"marker": marker, "ms": 3.5}
-    for name, v in c.loss.items():
-        ax_l.plot(c.epoch, _positive(v), color=_LOSS_COLOURS.get(name), **style)
-    for name, v in c.weight.items():
-        ax_w.plot(c.epoch, _positive(v), color=_LOSS_COLOURS.get(name), **style)
-    for name, v in c.effective.items():
-        ax_e.plot(c.epoch, _positive(v), color=_LOSS_COLOURS.get(name), **style)
-    if c.total is not None:
-        ax_e.plot(c.epoch, _positive(c.total), color="black", lw=2.6, alpha=0.75, zorder=1, **style)  # under a term
-    if c.source_acc is not None:
-        ax_a.plot(c.epoch, 100 * np.asarray(c.source_acc, float), color="#1f77b4", label="source training accuracy",
-                  **style)
-    if c.target_war_monitor is not None:
-        before = ", network before its final AdaBN step" if c.monitor_before_adabn else ""
-        ax_a.plot(c.epoch, 100 * np.asarray(c.target_war_monitor, float), ls="--", color="#d62728",
-                  label=f"target WAR ({MONITOR_NOTE}{before})", **style)
-        ax_a.legend(fontsize=8.5, loc="lower right")
-    elif c.source_acc is not None:
-        ax_a.legend(fontsize=8.5, loc="lower right")
-    for ax in (ax_l, ax_w, ax_e):
-        if any(np.isfinite(line.get_ydata()).any() for line in ax.get_lines()):
-            ax.set_yscale("log")
-    ax_a.set_ylim(-2, 102)
-    off = f"; not in this method: {', '.join(c.inactive)}" if c.inactive else ""
-    ax_l.set_title(f"losses L_i (log scale{off})", fontsize=10)
-    ax_w.set_title(_WEIGHT_TITLES.get(c.weighting, "weights w_i") + " (log scale)", fontsize=10)
-    ax_e.set_title("effective terms w_i·L_i and their sum (log scale)", fontsize=10)
-    ax_a.set_title(f"accuracy per epoch\n(target WAR: {MONITOR_NOTE})", fontsize=10)
-    ax_l.set_ylabel("L_i (mean over the epoch's steps)")
-    ax_w.set_ylabel("w_i (mean over the epoch's steps)")
-    ax_e.set_ylabel("w_i · L_i")
-    ax_a.set_ylabel("accuracy (%)")
-    for ax in (ax_l, ax_w, ax_e, ax_a):
+        _plot_gradient_shares(axes[2][0], c.epoch, shares)
+        panels.append(axes[2][0])
+    _plot_terms(ax_l, ax_w, ax_e, c)
+    _plot_accuracy(ax_a, c)
+    for ax in panels:
         ax.grid(True, which="major", alpha=0.3)
         ax.set_xlabel("epoch")
+        ax.tick_params(which="both", labelsize=TICK_PT)
         if len(c.epoch) and len(c.epoch) <= 10:
             ax.set_xticks(c.epoch)
     handles = [Line2D([], [], color=_LOSS_COLOURS.get(n), label=_LOSS_LABELS.get(n, n)) for n in c.loss]
     if c.total is not None:
         handles.append(Line2D([], [], color="black", lw=2.6, alpha=0.75, label="total Σ w_i·L_i"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=9)
+    if shares:  # the sixth panel is free: the legend goes there
+        axes[2][1].axis("off")
+        axes[2][1].legend(handles=handles, loc="center", frameon=False, fontsize=10)
+    else:
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3), frameon=False,
+                   fontsize=9.5)
     fig.suptitle(title, fontsize=12)
     return fig
+
+
+def _plot_terms(ax_l, ax_w, ax_e, c: Curves) -> None:
+    """Losses L_i, weights w_i and effective terms w_i·L_i (with their sum) on log axes."""
+    style = {"marker": "o" if len(c.epoch) <= 30 else None, "ms": 3.5}
+    for ax, series in ((ax_l, c.loss), (ax_w, c.weight), (ax_e, c.effective)):
+        for name, v in series.items():
+            ax.plot(c.epoch, _positive(v), color=_LOSS_COLOURS.get(name), **style)
+    if c.total is not None:
+        ax_e.plot(c.epoch, _positive(c.total), color="black", lw=2.6, alpha=0.75, zorder=1, **style)  # under a term
+    for ax in (ax_l, ax_w, ax_e):
+        if any(np.isfinite(line.get_ydata()).any() for line in ax.get_lines()):
+            ax.set_yscale("log")
+    off = f"; not in this method: {', '.join(c.inactive)}" if c.inactive else ""
+    ax_l.set_title(f"losses L_i (log scale{off})", fontsize=10)
+    ax_w.set_title(_WEIGHT_TITLES.get(c.weighting, "weights w_i") + " (log scale)", fontsize=10)
+    ax_e.set_title("effective terms w_i·L_i and their sum (log scale)", fontsize=10)
+    ax_l.set_ylabel("L_i (mean over the epoch's steps)")
+    ax_w.set_ylabel("w_i (mean over the epoch's steps)")
+    ax_e.set_ylabel("w_i · L_i")
+
+
+def _plot_accuracy(ax, c: Curves) -> None:
+    """Source training accuracy and the target WAR monitor (never used for any choice), in %."""
+    style = {"marker": "o" if len(c.epoch) <= 30 else None, "ms": 3.5}
+    if c.source_acc is not None:
+        ax.plot(c.epoch, 100 * np.asarray(c.source_acc, float), color="#1f77b4", label="source training accuracy",
+                **style)
+    if c.target_war_monitor is not None:
+        before = ", network before its final AdaBN step" if c.monitor_before_adabn else ""
+        ax.plot(c.epoch, 100 * np.asarray(c.target_war_monitor, float), ls="--", color="#d62728",
+                label=f"target WAR ({MONITOR_NOTE}{before})", **style)
+    if c.source_acc is not None or c.target_war_monitor is not None:
+        ax.legend(fontsize=8.5, loc="lower right")
+    ax.set_ylim(-2, 102)
+    ax.set_title(f"accuracy per epoch\n(target WAR: {MONITOR_NOTE})", fontsize=10)
+    ax.set_ylabel("accuracy (%)")
+
+
+def _plot_gradient_shares(ax, epoch: np.ndarray, shares: Mapping[str, np.ndarray]) -> None:
+    for name, v in shares.items():
+        ok = np.isfinite(v)
+        ax.plot(epoch[ok], 100 * v[ok], color=_LOSS_COLOURS.get(name), marker="o", ms=3.5)
+    # Overlapping lines at 0 % hide which terms they are: name them.
+    negligible = [n for n, v in shares.items() if np.nanmax(100 * v) < 1]
+    if negligible:
+        ax.text(0.02, 0.95, f"below 1 % throughout: {', '.join(negligible)}", transform=ax.transAxes,
+                va="top", fontsize=8.5, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+    ax.set_ylim(-2, 102)
+    ax.set_title("share of the encoder gradient per term w_i·L_i\n(measured every few epochs)", fontsize=10)
+    ax.set_ylabel("% of the summed gradient norms")
 
 
 # --------------------------------------------------------------------------- per-class recall
@@ -289,12 +321,19 @@ def plot_recall_bars(
         ax.bar(pos, np.nan_to_num(100 * mean[i]), width, yerr=err, capsize=2.5, color=colour,
                edgecolor=to_rgba("black", 0.4), linewidth=0.5,
                label=f"{method} (UAR {100 * uar[i]:.1f}%, {seeds})")
+    # Chance: what guessing, or answering one class always, scores on average per class.
+    ax.axhline(100 / k, color="#333333", ls="--", lw=1.3, zorder=3, label=chance_label(k))
+    ax.annotate("chance", (1, 100 / k), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                textcoords="offset points", va="center", fontsize=9, color="#333333")
     ax.set_xticks(x, classes)
     ax.set_xlabel("true class (target corpus)")
     ax.set_ylabel("recall on the target (%)")
     ax.set_ylim(0, 105)
     ax.grid(True, axis="y", alpha=0.3)
-    fig.legend(fontsize=9, loc="outside lower center", ncol=min(m, 3), frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] == chance_label(k))  # the methods, then chance
+    fig.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=9, loc="outside lower center",
+               ncol=min(m + 1, 3), frameon=False)
     fig.suptitle(title, fontsize=12)
     return fig
 
@@ -319,8 +358,10 @@ def _recall_heatmap(methods, classes, mean, sd, n_seeds, uar, title) -> Figure:
     ax.set_yticks(range(m), [f"{meth} (UAR {100 * u:.1f}%, {s})" for meth, u, s in zip(methods, uar, seeds)])
     ax.set_xticks(range(k), classes)
     ax.xaxis.set_ticks_position("top")
-    ax.set_xlabel("true class (target corpus): recall in %, mean ± sd over seeds")
+    ax.set_xlabel(f"true class (target corpus): recall in %, mean ± sd over seeds; {chance_label(k)}, dashed on "
+                  "the colour bar")
     cb = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
     cb.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0%", "25%", "50%", "75%", "100%"])
+    _mark_chance_on_colourbar(cb, k)
     fig.suptitle(title, fontsize=12)
     return fig

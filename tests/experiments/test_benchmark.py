@@ -1,8 +1,8 @@
-"""Benchmark grids on tiny synthetic feature tables: resume, skipping, aggregation, parallel runs, no target labels."""
+"""Benchmark grids on tiny synthetic feature tables: plan (resume, skipping), execution (parallel runs, failures),
+collected results, no target labels, and the CLI command."""
 
 import csv
 import json
-import math
 import pickle
 from pathlib import Path
 
@@ -11,12 +11,16 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-import sercross.experiments.benchmark as bm
+import sercross.experiments.collect as collect
+import sercross.experiments.execute as execute
+import sercross.experiments.plan as plan_mod
 from sercross.corpora.manifests import Utterance
+from sercross.experiments.aggregate import aggregate
+from sercross.experiments.schemes import PAPER_SCHEMES
 from sercross.features.table import _fingerprint
 from sercross.infra.cache import atomic_write_csv, atomic_write_json, atomic_write_npy, features_dir, pair_dir
 from sercross.infra.errors import SercrossError
-from sercross.methods.config import METHODS, PRESETS, TrainConfig
+from sercross.methods.config import METHODS, PAPER_METHODS, PRESETS, TrainConfig
 
 TINY = TrainConfig(epochs=2, lr=1e-3, batch_size=8, encoder_sizes=(16, 12, 8), dnn_sizes=(8, 6), threads=1)
 EMOTIONS = {
@@ -76,66 +80,68 @@ DEMO = [("demo_a", "demo_b"), ("demo_b", "demo_a")]
 
 def count_trainings(monkeypatch):
     calls = []
-    real = bm.train_run
+    real = execute.train_run
 
     def counting(*a, **kw):
         calls.append(a[2])  # the method
         return real(*a, **kw)
 
-    monkeypatch.setattr(bm, "train_run", counting)
+    monkeypatch.setattr(execute, "train_run", counting)
     return calls
 
 
 # ------------------------------------------------------------------------------------------------ resume
 
 
+@pytest.mark.slow  # trains 8 runs
 def test_a_finished_grid_is_never_trained_again(cache, monkeypatch):
     calls = count_trainings(monkeypatch)
-    plan = bm.plan_benchmark(cache, DEMO, methods=["only_cls", "pca_svm"], seeds=[0, 1], preset="tiny")
+    plan = plan_mod.plan_benchmark(cache, DEMO, methods=["only_cls", "pca_svm"], seeds=[0, 1], preset="tiny")
     assert len(plan.runs) == 8 and not plan.finished
-    out = bm.run_benchmark(plan, jobs=1)
+    out = execute.run_benchmark(plan, jobs=1)
     assert len(calls) == 8 and not out.failures
-    rows = bm.collect_results(plan, out)
+    rows = collect.collect_results(plan, out)
     assert {r["status"] for r in rows} == {"trained"}
     for r in rows:  # the number of classes each run predicts, from its confusion matrix
         confusion = json.loads((Path(r["run_dir"]) / "metrics.json").read_text())["confusion"]
         assert r["predicted_classes"] == sum(1 for col in zip(*confusion) if sum(col) > 0) >= 1
 
-    again = bm.plan_benchmark(cache, DEMO, methods=["only_cls", "pca_svm"], seeds=[0, 1], preset="tiny")
+    again = plan_mod.plan_benchmark(cache, DEMO, methods=["only_cls", "pca_svm"], seeds=[0, 1], preset="tiny")
     assert again.finished == set(again.runs) and again.todo == []
-    bm.run_benchmark(again, jobs=1)
+    execute.run_benchmark(again, jobs=1)
     assert len(calls) == 8  # nothing trained the second time
-    rows2 = bm.collect_results(again)
+    rows2 = collect.collect_results(again)
     assert {r["status"] for r in rows2} == {"reused"}
     assert [(r["war"], r["uar"]) for r in rows2] == [(r["war"], r["uar"]) for r in rows]
 
     # An interrupted run (no metrics.json) is redone, and only that one.
     victim = again.runs[3]
     (again.run_dir(victim) / "metrics.json").unlink()
-    third = bm.plan_benchmark(cache, DEMO, methods=["only_cls", "pca_svm"], seeds=[0, 1], preset="tiny")
+    third = plan_mod.plan_benchmark(cache, DEMO, methods=["only_cls", "pca_svm"], seeds=[0, 1], preset="tiny")
     assert third.todo == [victim] and "interrupted" in third.stale[victim]
-    bm.run_benchmark(third, jobs=1)
+    execute.run_benchmark(third, jobs=1)
     assert len(calls) == 9
 
 
+@pytest.mark.slow  # trains
 def test_a_run_trained_with_another_config_is_not_reused(cache, monkeypatch):
-    plan = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
-    bm.run_benchmark(plan, jobs=1)
+    plan = plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
+    execute.run_benchmark(plan, jobs=1)
     monkeypatch.setitem(PRESETS, "tiny", TrainConfig(**{**TINY.to_dict(), "lr": 0.5}))
-    changed = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
+    changed = plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
     assert changed.todo == changed.runs and "another configuration" in next(iter(changed.stale.values()))
     # The thread count is not part of what a run is.
     monkeypatch.setitem(PRESETS, "tiny", TrainConfig(**{**TINY.to_dict(), "threads": 7}))
-    assert bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny").todo == []
+    assert plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny").todo == []
     # --epochs makes another tag, hence other runs.
-    other = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny", epochs=1)
+    other = plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny", epochs=1)
     assert other.tag == "tiny_e1" and other.todo == other.runs and not other.stale
     # --lr and --batch-size too, named as `sercross train` names them.
-    other = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny", epochs=1, lr=3e-4,
+    other = plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny", epochs=1, lr=3e-4,
                               batch_size=8)
     assert other.tag == "tiny_e1_lr0.0003_b8" and (other.config.lr, other.config.batch_size) == (3e-4, 8)
     with pytest.raises(SercrossError, match="would not train"):
-        bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny", lr=0.0)
+        plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny", lr=0.0)
 
 
 # ---------------------------------------------------------------------------------------------- skipping
@@ -143,7 +149,7 @@ def test_a_run_trained_with_another_config_is_not_reused(cache, monkeypatch):
 
 def test_schemes_that_cannot_run_are_skipped_with_their_reason(cache):
     write_features(cache, "berlin")
-    plan = bm.plan_benchmark(
+    plan = plan_mod.plan_benchmark(
         cache, [("demo_a", "demo_b"), ("C", "demo_a"), ("nope", "demo_a"), ("demo_a", "berlin"), ("B", "berlin")],
         methods=["pca_svm"], seeds=[0], preset="tiny",
     )
@@ -157,9 +163,9 @@ def test_schemes_that_cannot_run_are_skipped_with_their_reason(cache):
 
 
 def test_the_paper_grid_by_default_and_extraction_from_a_configured_root(cache, tmp_path, monkeypatch):
-    plan = bm.plan_benchmark(cache, None, methods=["pca_svm"], seeds=[0], preset="tiny")
+    plan = plan_mod.plan_benchmark(cache, None, methods=["pca_svm"], seeds=[0], preset="tiny")
     assert plan.runs == [] and len(plan.skipped) == 6
-    assert [s.scheme for s in plan.skipped] == [f"{s}:{t}" for s, t in bm.PAPER_SCHEMES]
+    assert [s.scheme for s in plan.skipped] == [f"{s}:{t}" for s, t in PAPER_SCHEMES]
 
     # A corpus without features but with a root is extracted first.
     root = tmp_path / "casia-root"
@@ -171,109 +177,53 @@ def test_the_paper_grid_by_default_and_extraction_from_a_configured_root(cache, 
         extracted.append((manifest.name, r))
         write_features(cache, manifest.name, emotions=("anger", "fear", "happiness", "neutral", "sadness"))
 
-    plan = bm.plan_benchmark(cache, [("casia", "demo_a")], methods=["pca_svm"], seeds=[0], preset="tiny",
+    plan = plan_mod.plan_benchmark(cache, [("casia", "demo_a")], methods=["pca_svm"], seeds=[0], preset="tiny",
                              extract=fake_extract)
     assert extracted == [("casia", root)] and [s.name for s in plan.schemes] == ["casia:demo_a"]
 
 
 def test_all_pairs_uses_every_corpus_with_features(cache):
     write_features(cache, "berlin")
-    plan = bm.plan_benchmark(cache, None, all_pairs=True, methods=["pca_svm"], seeds=[0], preset="tiny")
+    plan = plan_mod.plan_benchmark(cache, None, all_pairs=True, methods=["pca_svm"], seeds=[0], preset="tiny")
     assert sorted(s.name for s in plan.schemes) == ["demo_a:demo_b", "demo_b:demo_a"]
     assert len(plan.skipped) == 4 and all("at least 3" in s.reason for s in plan.skipped)
 
 
-def test_parsing_of_schemes_seeds_and_methods():
-    assert bm.parse_schemes("ravdess:casia, B:C,E->B") == [("ravdess", "casia"), ("B", "C"), ("E", "B")]
-    assert bm.parse_seeds("3") == (0, 1, 2) and bm.parse_seeds("0,3,7") == (0, 3, 7)
-    assert bm.parse_seeds("2-4") == (2, 3, 4) and bm.parse_seeds(None) == (0, 1, 2, 3, 4)
-    assert bm.parse_methods("pca_svm,tlmlda") == ("pca_svm", "tlmlda") and "tlmlda_m" in bm.parse_methods(None)
-    assert bm.preset_tag("paper", 50) == "paper_e50" and bm.preset_tag("demo") == "demo"
-    for bad in ("x", "0", "-3", "a,b"):
-        with pytest.raises(SercrossError):
-            bm.parse_seeds(bad)
-    with pytest.raises(SercrossError, match="no run") as err:
-        bm.parse_seeds("0")
-    assert "--seeds 1" in err.value.hint
-    with pytest.raises(SercrossError):
-        bm.parse_schemes("B-C")
-    with pytest.raises(SercrossError, match="unknown method") as err:
-        bm.parse_methods("magic")
-    assert "groups paper, da, ours, spk, all" in err.value.hint
+def test_one_single_threaded_process_per_core_and_never_more_processes_than_runs():
+    assert execute.default_jobs(10, cores=2) == (2, 1)
+    assert execute.default_jobs(1, cores=2) == (1, 2)
+    assert execute.default_jobs(10, cores=2, jobs=1) == (1, 2)
+    assert execute.default_jobs(10, cores=8, jobs=3) == (3, 2)
+    assert execute.default_jobs(1, cores=2, jobs=4) == (1, 2)  # never more processes than runs
 
 
-def test_method_groups_expand_in_order_without_duplicates():
-    from sercross.methods.config import METHODS
-
-    assert not set(bm.METHOD_GROUPS) & set(METHODS)  # a group name never hides a method
-    assert bm.parse_methods("paper") == bm.parse_methods(None) == bm.PAPER_METHODS
-    assert bm.parse_methods("da") == ("dan", "dsan", "coral", "dann")
-    mixed = bm.parse_methods("only_cls,paper,DA,tlmlda_plus")
-    assert mixed[0] == "only_cls" and mixed.count("only_cls") == 1 and mixed[-1] == "tlmlda_plus"
-    assert "tlmlda_plus_no_spk" in bm.parse_methods("ours") and "dann_spk" in bm.parse_methods("spk")
-    assert set(bm.parse_methods("all")) == set(METHODS)
-    assert bm.default_jobs(10, cores=2) == (2, 1)
-    assert bm.default_jobs(1, cores=2) == (1, 2)
-    assert bm.default_jobs(10, cores=2, jobs=1) == (1, 2)
-    assert bm.default_jobs(10, cores=8, jobs=3) == (3, 2)
-    assert bm.default_jobs(1, cores=2, jobs=4) == (1, 2)  # never more processes than runs
-
-
-# ------------------------------------------------------------------------------------------- aggregation
-
-
-def row(method, scheme, seed, war, uar=None, status="trained"):
-    return {"method": method, "scheme": scheme, "seed": seed, "war": war, "uar": uar, "status": status}
-
-
-def test_aggregation_by_hand():
-    rows = [
-        row("m", "s1", 0, 0.5), row("m", "s1", 1, 0.6), row("m", "s1", 2, 0.7),
-        row("m", "s2", 0, 0.4), row("m", "s2", 1, 0.4), row("m", "s2", 2, 0.7),
-        row("one", "s1", 0, 0.3), row("one", "s1", 1, None, status="failed"),
-        row("one", "s2", 0, 0.5), row("one", "s2", 1, 0.7),
-        row("m", "s1", 9, 0.0),  # a seed outside the grid is ignored
-    ]
-    agg = bm.aggregate(rows, "war", ["s1", "s2"], ["m", "one", "none"], [0, 1, 2])
-    c = agg["m"]["s1"]
-    assert c.mean == pytest.approx(60.0) and c.std == pytest.approx(10.0) and c.n == 3 and c.expected == 3
-    c = agg["m"]["s2"]
-    assert c.mean == pytest.approx(50.0) and c.std == pytest.approx(math.sqrt(300))
-    avg = agg["m"]["Average"]  # per-seed averages 45, 50, 70
-    assert avg.mean == pytest.approx(55.0) and avg.std == pytest.approx(math.sqrt(175)) and avg.n == 3
-    one = agg["one"]
-    assert one["s1"].mean == pytest.approx(30.0) and math.isnan(one["s1"].std) and one["s1"].n == 1
-    assert one["s1"].failed == 1 and one["s2"].std == pytest.approx(math.sqrt(200))
-    # Average: mean of scheme means (30, 60); std over seeds present in both schemes (only seed 0) -> nan
-    assert one["Average"].mean == pytest.approx(45.0) and math.isnan(one["Average"].std)
-    assert agg["none"]["s1"].mean is None and agg["none"]["Average"].mean is None
-    partial = bm.aggregate([row("m", "s1", 0, 0.5), row("m", "s1", 1, 0.7)], "war", ["s1", "s2"], ["m"], [0, 1])
-    assert partial["m"]["Average"].partial_schemes == 1 and partial["m"]["Average"].mean == pytest.approx(60.0)
+# ------------------------------------------------------------------------------------------- collection
 
 
 def test_oracle_is_the_best_monitored_epoch(tmp_path):
     p = tmp_path / "history.csv"
     p.write_text("epoch,loss_total,target_war_monitor\n1,1.0,0.2\n2,0.9,0.6\n3,0.8,0.6\n4,0.7,0.4\n")
-    assert bm.oracle_from_history(p) == (0.6, 2)
+    assert collect.oracle_from_history(p) == (0.6, 2)
     p.write_text("epoch,loss_total\n1,1.0\n")
-    assert bm.oracle_from_history(p) == (None, None)
+    assert collect.oracle_from_history(p) == (None, None)
 
 
 # ------------------------------------------------------------------------------------ no target labels
 
 
+@pytest.mark.slow  # trains the paper's methods twice
 def test_shuffled_target_labels_change_no_model_and_no_choice(tmp_path):
     shared = ("anger", "fear", "happiness", "neutral", "sadness")
     caches = [tmp_path / "true", tmp_path / "shuffled"]
     for c, perm in zip(caches, (None, shared)):
         write_features(c, "demo_a", seed=1)
         write_features(c, "demo_b", seed=2, permute_labels=perm)
-    plans = [bm.plan_benchmark(c, DEMO[:1], seeds=[0], preset="tiny", epochs=1) for c in caches]
+    plans = [plan_mod.plan_benchmark(c, DEMO[:1], seeds=[0], preset="tiny", epochs=1) for c in caches]
     for plan in plans:
-        assert not bm.run_benchmark(plan, jobs=1).failures
+        assert not execute.run_benchmark(plan, jobs=1).failures
     pairs = [np.load(pair_dir(c, "demo_a", "demo_b", "IS10") / "pair.npz") for c in caches]
     assert np.array_equal(pairs[0]["Xt"], pairs[1]["Xt"]) and not np.array_equal(pairs[0]["yt"], pairs[1]["yt"])
-    assert set(plans[0].methods) == set(bm.PAPER_METHODS)
+    assert set(plans[0].methods) == set(PAPER_METHODS)
     for spec in plans[0].runs:
         a, b = (p.run_dir(spec) for p in plans)
         preds = [[r["predicted"] for r in csv.DictReader(open(d / "predictions.csv"))] for d in (a, b)]
@@ -292,54 +242,56 @@ def test_shuffled_target_labels_change_no_model_and_no_choice(tmp_path):
 
 
 def test_a_failing_run_is_reported_and_marked(cache, monkeypatch):
-    real = bm.train_run
+    real = execute.train_run
 
     def flaky(cache_, pair, method, *a, **kw):
         if method == "only_cls" and a[2] == 1:
             raise RuntimeError("boom")
         return real(cache_, pair, method, *a, **kw)
 
-    monkeypatch.setattr(bm, "train_run", flaky)
-    plan = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls", "pca_svm"], seeds=[0, 1], preset="tiny")
-    out = bm.run_benchmark(plan, jobs=1)
-    assert list(out.failures) == [bm.RunSpec("demo_a", "demo_b", "only_cls", 1)]
-    rows = bm.collect_results(plan, out)
+    monkeypatch.setattr(execute, "train_run", flaky)
+    plan = plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls", "pca_svm"], seeds=[0, 1], preset="tiny")
+    out = execute.run_benchmark(plan, jobs=1)
+    assert list(out.failures) == [plan_mod.RunSpec("demo_a", "demo_b", "only_cls", 1)]
+    rows = collect.collect_results(plan, out)
     bad = [r for r in rows if r["status"] == "failed"]
     assert len(bad) == 1 and "RuntimeError: boom" in bad[0]["error"] and bad[0]["war"] is None
-    agg = bm.aggregate(rows, "war", ["demo_a:demo_b"], ["only_cls"], [0, 1])["only_cls"]["demo_a:demo_b"]
+    agg = aggregate(rows, "war", ["demo_a:demo_b"], ["only_cls"], [0, 1])["only_cls"]["demo_a:demo_b"]
     assert agg.n == 1 and agg.failed == 1
     path = plan.cache / "r.csv"
-    bm.write_results_csv(path, rows)
+    collect.write_results_csv(path, rows)
     written = list(csv.DictReader(open(path)))
     assert len(written) == 4 and written[0].keys() >= {"scheme", "source", "target", "method", "preset", "seed",
                                                         "war", "uar", "run_dir"}
 
 
+@pytest.mark.slow  # worker processes start (spawn)
 def test_parallel_workers_train_and_report_failures(cache):
-    plan = bm.plan_benchmark(cache, DEMO, methods=["only_cls", "pca_svm"], seeds=[0], preset="tiny")
+    plan = plan_mod.plan_benchmark(cache, DEMO, methods=["only_cls", "pca_svm"], seeds=[0], preset="tiny")
     # Break one scheme's pair after planning: its runs fail inside the workers.
     (pair_dir(cache, "demo_b", "demo_a", "IS10") / "pair.npz").write_bytes(b"garbage")
     events = []
 
-    class Rec(bm.Reporter):
+    class Rec(execute.Reporter):
         def start(self, total, reused, todo, jobs, threads):
             events.append(("start", total, jobs, threads))
 
         def run_finished(self, spec, result):
             events.append((spec.scheme, result["status"]))
 
-    out = bm.run_benchmark(plan, jobs=2, reporter=Rec(), cores=2)
+    out = execute.run_benchmark(plan, jobs=2, reporter=Rec(), cores=2)
     assert events[0] == ("start", 4, 2, 1) and len(events) == 5
     assert (out.jobs, out.threads) == (2, 1)
     assert {s.scheme for s in out.failures} == {"demo_b:demo_a"}
     assert all("does not match" in r["error"] for r in out.failures.values())
-    rows = bm.collect_results(plan, out)
+    rows = collect.collect_results(plan, out)
     assert [r["status"] for r in rows] == ["trained", "trained", "failed", "failed"]
 
 
 # ------------------------------------------------------------------------------------------------- CLI
 
 
+@pytest.mark.slow  # trains 4 runs
 def test_cli_benchmark_writes_results_and_tables(cache):
     from sercross.cli import app
 
@@ -365,31 +317,31 @@ def test_cli_benchmark_writes_results_and_tables(cache):
 
 
 def test_a_config_field_added_later_counts_with_its_default(cache):
-    plan = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
-    bm.run_benchmark(plan, jobs=1)
+    plan = plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
+    execute.run_benchmark(plan, jobs=1)
     cfg_path = plan.run_dir(plan.runs[0]) / "config.json"
     doc = json.loads(cfg_path.read_text())
     del doc["train"]["lr_schedule"]  # a run written before the field existed
     cfg_path.write_text(json.dumps(doc))
-    assert bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny").todo == []
+    assert plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny").todo == []
     doc["train"]["bn_mode"] = "joint"  # but a stored value that differs still counts
     cfg_path.write_text(json.dumps(doc))
-    assert bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny").todo == plan.runs
+    assert plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny").todo == plan.runs
 
 
 def test_a_method_with_its_own_settings_is_reused_too(cache):
-    plan = bm.plan_benchmark(cache, DEMO[:1], methods=["dann"], seeds=[0], preset="tiny")
-    bm.run_benchmark(plan, jobs=1)
-    assert bm.plan_benchmark(cache, DEMO[:1], methods=["dann"], seeds=[0], preset="tiny").todo == []
+    plan = plan_mod.plan_benchmark(cache, DEMO[:1], methods=["dann"], seeds=[0], preset="tiny")
+    execute.run_benchmark(plan, jobs=1)
+    assert plan_mod.plan_benchmark(cache, DEMO[:1], methods=["dann"], seeds=[0], preset="tiny").todo == []
 
 
 def test_a_run_of_a_method_defined_differently_is_not_reused(cache):
-    plan = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
-    bm.run_benchmark(plan, jobs=1)
+    plan = plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
+    execute.run_benchmark(plan, jobs=1)
     cfg_path = plan.run_dir(plan.runs[0]) / "config.json"
     doc = json.loads(cfg_path.read_text())
     assert doc["method_spec"] == METHODS["only_cls"].fingerprint
     doc["method_spec"]["weighting"] = "dynamic"  # as if only_cls had been defined with other weights
     cfg_path.write_text(json.dumps(doc))
-    again = bm.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
+    again = plan_mod.plan_benchmark(cache, DEMO[:1], methods=["only_cls"], seeds=[0], preset="tiny")
     assert again.todo == plan.runs and "definition changed" in next(iter(again.stale.values()))

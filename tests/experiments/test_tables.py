@@ -6,18 +6,10 @@ import json
 import pytest
 from rich.console import Console
 
-from sercross.experiments.benchmark import PAPER_SCHEMES
-from sercross.experiments.tables import (
-    PAPER_TABLE3,
-    PAPER_TABLE4,
-    build_tables,
-    format_cell,
-    paper_rows_consistency,
-    render_markdown,
-    rich_table,
-    table_methods,
-    write_tables,
-)
+from sercross.experiments.paper import PAPER_TABLE3, PAPER_TABLE4, paper_rows_consistency
+from sercross.experiments.render import format_cell, render_markdown, rich_table, write_tables
+from sercross.experiments.schemes import PAPER_SCHEMES
+from sercross.experiments.tables import build_tables, table_methods
 
 SCHEMES = [f"{s}:{t}" for s, t in PAPER_SCHEMES]
 

@@ -15,15 +15,9 @@ import numpy as np
 import pytest
 
 from sercross.infra.errors import SercrossError
-from sercross.infra.executor import (
-    ENV_SCHEDULER,
-    LocalExecutor,
-    TaskFailed,
-    WorkerDied,
-    map_chunks,
-    open_executor,
-    resolve_scheduler,
-)
+from sercross.infra.executor import ENV_SCHEDULER, map_chunks, open_executor, resolve_scheduler
+from sercross.infra.processes import LocalExecutor
+from sercross.infra.tasks import TaskFailed, WorkerDied
 
 try:
     import distributed
@@ -90,6 +84,7 @@ def test_resolve_scheduler(monkeypatch):
     assert resolve_scheduler("tcp://other:1") == "tcp://other:1"
 
 
+@pytest.mark.slow  # worker processes start (spawn)
 def test_local_map_chunks_equals_serial_and_runs_the_initializer():
     got = dict(map_chunks(chunk_stats, CHUNKS, jobs=2))  # completion order
     assert [got[i] for i in range(len(CHUNKS))] == EXPECTED
@@ -99,6 +94,7 @@ def test_local_map_chunks_equals_serial_and_runs_the_initializer():
         list(map_chunks(boom, [[1], [2]], jobs=2))
 
 
+@pytest.mark.slow  # worker processes start (spawn)
 def test_local_worker_killed_mid_task_is_retried_or_reported(tmp_path):
     tasks = [(i, die_first_time, ((str(tmp_path / f"m{i}"), i),)) for i in range(3)]
     tasks.append(("ok", abs, (-7,)))
@@ -113,6 +109,39 @@ def test_local_worker_killed_mid_task_is_retried_or_reported(tmp_path):
         list(map_chunks(die_always, [[1]], jobs=1))
 
 
+@pytest.mark.slow  # worker processes start (spawn)
+def test_a_task_that_cannot_be_sent_fails_alone_and_a_failing_initializer_fails_each_task():
+    submitted = []
+    with LocalExecutor(2) as ex:
+        got = dict(ex.imap([("local", abs, (lambda: 1,)), ("ok", abs, (-2,))], on_submit=submitted.append))
+    assert got["ok"] == 2 and isinstance(got["local"], TaskFailed) and not got["local"].worker_died
+    assert got["local"].exception is not None and sorted(submitted) == ["local", "ok"]
+    with pytest.raises(ValueError, match="boom"):
+        list(map_chunks(add_offset, [[1], [2]], initializer=boom, initargs=(0,), jobs=2))
+
+
+@pytest.mark.slow  # worker processes start (spawn)
+def test_a_retried_task_is_submitted_once_and_stopping_early_ends_the_workers_at_once(tmp_path):
+    import multiprocessing
+    import time
+
+    submitted = []
+    with LocalExecutor(2) as ex:
+        got = dict(ex.imap([(i, die_first_time, ((str(tmp_path / f"m{i}"), i),)) for i in range(2)],
+                           on_submit=submitted.append))
+    assert got == {0: 0, 1: 10} and sorted(submitted) == [0, 1]  # reported once, though each ran twice
+    def workers():
+        return [p for p in multiprocessing.active_children() if p.name == "sercross-worker"]
+
+    with LocalExecutor(2) as ex:
+        results = ex.imap([("fast", abs, (-1,)), ("slow", time.sleep, (60,))])
+        assert next(results) == ("fast", 1) and len(workers()) == 2
+        t0 = time.monotonic()
+        results.close()  # the consumer had enough: the worker sleeping 60 s is terminated, the idle one kept
+        assert time.monotonic() - t0 < 10 and len(workers()) == 1
+    assert workers() == []
+
+
 def test_without_distributed_a_scheduler_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
     with pytest.raises(SercrossError, match="needs the `distributed` package") as info:
@@ -124,15 +153,23 @@ def test_without_distributed_a_scheduler_is_a_clear_error(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def local_cluster():
     if distributed is None:
         pytest.skip("dask distributed not installed (pip install 'sercross[dask]')")
     # Dask's defaults: a task is failed once 4 workers died while it was on them (allowed-failures = 3).
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as c:
-        yield c.scheduler_address
+        yield c
 
 
+@pytest.fixture
+def cluster(local_cluster):
+    """The scheduler's address, once both workers are up (the nannies restart those a test killed)."""
+    local_cluster.wait_for_workers(2, timeout=120)
+    return local_cluster.scheduler_address
+
+
+@pytest.mark.slow  # a local Dask cluster
 @needs_dask
 def test_dask_map_chunks_equals_local(cluster):
     got = dict(map_chunks(chunk_stats, CHUNKS, scheduler=cluster))
@@ -145,6 +182,7 @@ def test_dask_map_chunks_equals_local(cluster):
         list(map_chunks(boom, [[1]], scheduler=cluster))
 
 
+@pytest.mark.slow  # a local Dask cluster
 @needs_dask
 def test_dask_worker_killed_mid_task_is_retried_or_reported(cluster, tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_SCHEDULER, cluster)  # the variable selects the cluster
@@ -158,7 +196,7 @@ def test_dask_worker_killed_mid_task_is_retried_or_reported(cluster, tmp_path, m
 
 @needs_dask
 def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr("sercross.infra.executor.CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr("sercross.infra.cluster.CONNECT_TIMEOUT", 1.0)
     with pytest.raises(SercrossError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         open_executor("tcp://127.0.0.1:9")
 
@@ -188,11 +226,11 @@ def write_table(cache, corpus, emotions, seed, dim=10, speakers=2, per=3):
 
 
 def grid(cache):
-    import sercross.experiments.benchmark as bm
+    import sercross.experiments as exp
 
     write_table(cache, "demo_a", ("anger", "fear", "happiness", "neutral", "sadness"), 1)
     write_table(cache, "demo_b", ("anger", "fear", "happiness", "neutral", "sadness"), 2)
-    return bm.plan_benchmark(cache, [("demo_a", "demo_b")], methods=["tlmlda", "pca_svm"], seeds=[0, 1],
+    return exp.plan_benchmark(cache, [("demo_a", "demo_b")], methods=["tlmlda", "pca_svm"], seeds=[0, 1],
                              preset="demo", epochs=2)
 
 
@@ -208,22 +246,23 @@ def run_files(plan, spec):
     return preds, model
 
 
+@pytest.mark.slow  # a local Dask cluster
 @needs_dask
 def test_benchmark_on_the_cluster_equals_local_and_resumes_either_way(cluster, tmp_path, monkeypatch):
-    import sercross.experiments.benchmark as bm
+    import sercross.experiments as exp
 
     local, remote = grid(tmp_path / "local"), grid(tmp_path / "remote")
-    out_l = bm.run_benchmark(local, jobs=1, cores=1)  # one process, one torch thread
+    out_l = exp.run_benchmark(local, jobs=1, cores=1)  # one process, one torch thread
     started = []
 
-    class Rec(bm.Reporter):
+    class Rec(exp.Reporter):
         def run_started(self, spec):
             started.append(spec)
 
-    out_r = bm.run_benchmark(remote, reporter=Rec(), scheduler=cluster)
+    out_r = exp.run_benchmark(remote, reporter=Rec(), scheduler=cluster)
     assert not out_l.failures and not out_r.failures and len(out_r.results) == 4 == len(started)
     assert out_r.scheduler == cluster and out_r.jobs == 2 and "Dask cluster" in out_r.where
-    rows_l, rows_r = bm.collect_results(local, out_l), bm.collect_results(remote, out_r)
+    rows_l, rows_r = exp.collect_results(local, out_l), exp.collect_results(remote, out_r)
     assert [(r["war"], r["uar"], r["oracle_war"]) for r in rows_l] == [(r["war"], r["uar"], r["oracle_war"])
                                                                        for r in rows_r]
     for spec in local.runs:
@@ -239,9 +278,9 @@ def test_benchmark_on_the_cluster_equals_local_and_resumes_either_way(cluster, t
     (local.run_dir(victim) / "metrics.json").unlink()
     again = grid(tmp_path / "local")
     assert again.todo == [victim]
-    out = bm.run_benchmark(again, scheduler=cluster)
+    out = exp.run_benchmark(again, scheduler=cluster)
     assert list(out.results) == [victim] and not out.failures
-    assert bm.collect_results(again, out) == [dict(r, status="reused" if r["run_dir"] != str(local.run_dir(victim))
+    assert exp.collect_results(again, out) == [dict(r, status="reused" if r["run_dir"] != str(local.run_dir(victim))
                                                    else "trained") for r in rows_l]
 
     # The CLI: --scheduler, results and tables written here.
@@ -261,16 +300,13 @@ def test_benchmark_on_the_cluster_equals_local_and_resumes_either_way(cluster, t
 # ---------------------------------------------------------------------------------------- extract on Dask
 
 
+@pytest.mark.slow  # a local Dask cluster
 @needs_dask
 def test_extraction_on_the_cluster_equals_local(cluster, tmp_path):
-    import inspect
-
     from sercross.corpora.demo import DemoConfig, synthesize_corpus
     from sercross.corpora.manifests import load_manifest
     from sercross.features import extract_corpus, load_features
 
-    if "scheduler" not in inspect.signature(extract_corpus).parameters:
-        pytest.skip("sercross.features.extract.extract_corpus has no scheduler parameter yet")
     root = synthesize_corpus("demo_a", tmp_path / "audio", DemoConfig(speakers=1, utterances=2))
     m = load_manifest("demo_a")
     extract_corpus(m, root, tmp_path / "local", jobs=1)

@@ -1,18 +1,27 @@
-"""Experiments on the cache: pairs of corpora, runs, benchmark grids and their tables."""
+"""Experiments on the cache: pairs of corpora, runs, benchmark grids and their tables.
+
+A benchmark flows through its modules in order: :mod:`.plan` (schemes -> pairs -> the grid of runs, finished ones
+found), :mod:`.execute` (the unfinished runs trained locally or on a Dask cluster), :mod:`.collect` (one row per
+run, results.csv), :mod:`.aggregate` (mean ± std over seeds), :mod:`.tables` (the tables document, with the
+paper's numbers from :mod:`.paper`) and :mod:`.render` (Markdown, CSV, JSON, rich).
+"""
 
 from sercross._lazy import lazy_exports
 
 # public name -> the module of this package that defines it
 _EXPORTS = {
-    "Reporter": "benchmark", "benchmark_dir": "benchmark", "benchmark_meta": "benchmark",
-    "collect_results": "benchmark", "parse_methods": "benchmark", "parse_schemes": "benchmark",
-    "parse_seeds": "benchmark", "plan_benchmark": "benchmark", "run_benchmark": "benchmark",
-    "write_results_csv": "benchmark",
+    "Cell": "aggregate", "aggregate": "aggregate",
+    "benchmark_dir": "collect", "benchmark_meta": "collect", "collect_results": "collect",
+    "write_results_csv": "collect",
+    "Outcome": "execute", "Reporter": "execute", "default_jobs": "execute", "run_benchmark": "execute",
     "Pair": "pairs", "load_pair": "pairs",
+    "MIN_SHARED_CLASSES": "plan", "Plan": "plan", "RunSpec": "plan", "plan_benchmark": "plan",
+    "render_markdown": "render", "rich_table": "render", "write_tables": "render",
     "corpus_name": "resolve", "features_or_extract": "resolve", "pair_for": "resolve",
     "evaluate_run": "runs", "load_estimator": "runs", "read_run_config": "runs", "run_inputs": "runs",
     "run_state": "runs", "train_run": "runs",
-    "build_tables": "tables", "rich_table": "tables", "write_tables": "tables",
+    "PAPER_SCHEMES": "schemes", "scheme_label": "schemes",
+    "build_tables": "tables",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

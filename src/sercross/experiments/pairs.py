@@ -117,34 +117,9 @@ def model_inputs(pair: Pair, input_norm: str = "corpus") -> tuple[np.ndarray, np
 
 
 def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None) -> Pair:
-    if source.feature_set != target.feature_set:
-        raise SercrossError(
-            f"{source.corpus} has {source.feature_set} features but {target.corpus} has {target.feature_set}",
-            hint="extract both corpora with the same --features",
-        )
-    versions = {t.meta.get("opensmile_version") for t in (source, target)} - {None}
-    if len(versions) > 1:
-        raise SercrossError(
-            f"{source.corpus} and {target.corpus} were extracted with different opensmile versions "
-            f"({', '.join(sorted(versions))})",
-            hint="re-run `sercross extract` on both corpora with the same installation",
-        )
-    if source.corpus == target.corpus:
-        raise SercrossError("source and target are the same corpus", hint="choose two different corpora")
-    chosen = bool(classes)
-    classes = tuple(classes) if classes else default_classes(source, target)
-    for table in (source, target):
-        missing = [c for c in classes if c not in set(table.emotions)]
-        if missing:
-            raise SercrossError(
-                f"corpus {table.corpus!r} has no utterance of class(es) {', '.join(missing)}",
-                hint=f"{table.corpus} has: {', '.join(sorted(set(table.emotions)))}; choose --classes among "
-                "the classes both corpora share",
-            )
-    if len(classes) < MIN_CLASSES:
-        what = (f"--classes {','.join(classes)} selects fewer than {MIN_CLASSES} classes" if chosen else
-                f"{source.corpus} and {target.corpus} share fewer than {MIN_CLASSES} classes ({', '.join(classes)})")
-        raise SercrossError(what, hint="a cross-corpus experiment needs at least two shared emotions")
+    """The pair of ``source`` and ``target`` on ``classes`` (default: the classes they share), each corpus min-max
+    scaled on its own selected utterances."""
+    classes = _pair_classes(source, target, classes)
     sel_s = [i for i, e in enumerate(source.emotions) if e in classes]
     sel_t = [i for i, e in enumerate(target.emotions) if e in classes]
     lookup = {c: k for k, c in enumerate(classes)}
@@ -176,6 +151,39 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
         meta=meta,
         target_speakers=[target.utterances[i].speaker for i in sel_t],
     )
+
+
+def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The classes of the pair, after checking that the two tables can be paired on them."""
+    if source.feature_set != target.feature_set:
+        raise SercrossError(
+            f"{source.corpus} has {source.feature_set} features but {target.corpus} has {target.feature_set}",
+            hint="extract both corpora with the same --features",
+        )
+    versions = {t.meta.get("opensmile_version") for t in (source, target)} - {None}
+    if len(versions) > 1:
+        raise SercrossError(
+            f"{source.corpus} and {target.corpus} were extracted with different opensmile versions "
+            f"({', '.join(sorted(versions))})",
+            hint="re-run `sercross extract` on both corpora with the same installation",
+        )
+    if source.corpus == target.corpus:
+        raise SercrossError("source and target are the same corpus", hint="choose two different corpora")
+    chosen = bool(classes)
+    classes = tuple(classes) if classes else default_classes(source, target)
+    for table in (source, target):
+        missing = [c for c in classes if c not in set(table.emotions)]
+        if missing:
+            raise SercrossError(
+                f"corpus {table.corpus!r} has no utterance of class(es) {', '.join(missing)}",
+                hint=f"{table.corpus} has: {', '.join(sorted(set(table.emotions)))}; choose --classes among "
+                "the classes both corpora share",
+            )
+    if len(classes) < MIN_CLASSES:
+        what = (f"--classes {','.join(classes)} selects fewer than {MIN_CLASSES} classes" if chosen else
+                f"{source.corpus} and {target.corpus} share fewer than {MIN_CLASSES} classes ({', '.join(classes)})")
+        raise SercrossError(what, hint="a cross-corpus experiment needs at least two shared emotions")
+    return classes
 
 
 def save_pair(cache: Path, pair: Pair) -> Path:

@@ -1,4 +1,4 @@
-"""Benchmark tables in the layout of the paper's Tables 3 and 4: Markdown, CSV, JSON and rich.
+"""Benchmark tables as one JSON document in the layout of the paper's Tables 3 and 4; :mod:`.render` writes it out.
 
 Rows are methods, columns the schemes and their Average; every cell of *our* tables is mean ± sample std
 (ddof = 1) over seeds, in percent, at the last epoch. The paper's published numbers are kept in their own,
@@ -8,42 +8,19 @@ epoch by target WAR, how the authors' public code reports its numbers) is shown 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from pathlib import Path
 
-from sercross.experiments.benchmark import PAPER_SCHEMES, aggregate, aggregate_oracle, scheme_label
-from sercross.infra import atomic_write_csv, atomic_write_json, atomic_write_text
-from sercross.methods import DEFAULT_ALPHA, METHODS, PAPER_CS, PCA_VARIANCE, TrainConfig, get_method
-
-PAPER_CITATION = (
-    "H. Tao, Y. Wang, Z. Zhuang, H. Fu, X. Guo, S. Zou. Cross-Corpus Speech Emotion Recognition Based on "
-    "Transfer Learning and Multi-Loss Dynamic Adjustment. Computational Intelligence and Neuroscience, 2022"
+from sercross.experiments.aggregate import aggregate, aggregate_oracle
+from sercross.experiments.paper import (
+    PAPER_CITATION,
+    PAPER_ROW,
+    PAPER_SCHEME_NAMES,
+    PAPER_TABLES,
+    paper_rows_consistency,
 )
-# Transcribed from the paper (Tables 3 and 4, WAR in %), columns E→B, B→E, E→C, C→E, B→C, C→B, Average.
-# The Average is the paper's printed value (not recomputed here).
-PAPER_SCHEME_NAMES = tuple(f"{s}:{t}" for s, t in PAPER_SCHEMES)
-PAPER_TABLE3: dict[str, tuple[float, ...]] = {
-    "TLMLDA_w": (51.95, 31.15, 31.10, 30.40, 32.70, 53.53, 38.51),
-    "TLMLDA_α": (46.62, 34.33, 31.60, 30.67, 32.70, 53.13, 38.18),
-    "TLMLDA_L": (36.76, 21.12, 28.70, 28.01, 20.05, 42.71, 29.56),
-    "TLMLDA_M": (54.08, 38.28, 34.90, 29.23, 32.70, 54.33, 40.58),
-    "TLMLDA": (58.93, 43.16, 35.40, 32.74, 41.00, 57.11, 44.72),
-}
-PAPER_TABLE4: dict[str, tuple[float, ...]] = {
-    "PCA + SVM": (50.85, 33.48, 28.40, 27.61, 33.13, 43.38, 36.14),
-    "DoSL [14]": (50.55, 33.03, 35.20, 33.81, 39.23, 53.20, 40.84),
-    "TSDSL [17]": (47.41, 35.44, 32.50, 33.25, 37.40, 56.74, 40.46),
-    "JDAR [18]": (48.74, 38.14, 30.30, 28.43, 38.60, 49.58, 38.97),
-    "DBN + BP [28]": (29.86, 32.21, 24.20, 31.02, 35.80, 49.59, 33.78),
-    "TLMLDA": (58.93, 43.16, 35.40, 32.74, 41.00, 57.11, 44.72),
-}
-PAPER_TABLES = {"table3": PAPER_TABLE3, "table4": PAPER_TABLE4}
-# Our method -> its row in the paper.
-PAPER_ROW = {
-    "tlmlda_w": "TLMLDA_w", "tlmlda_alpha": "TLMLDA_α", "tlmlda_l": "TLMLDA_L", "tlmlda_m": "TLMLDA_M",
-    "tlmlda": "TLMLDA", "pca_svm": "PCA + SVM",
-}
+from sercross.experiments.schemes import scheme_name_label
+from sercross.methods import DEFAULT_ALPHA, METHODS, PAPER_CS, PCA_VARIANCE
+
 TABLE3_METHODS = ("tlmlda_w", "tlmlda_alpha", "tlmlda_l", "tlmlda_m", "tlmlda")
 TABLE4_FIRST = ("pca_svm", "only_cls")
 TABLE_TITLES = {
@@ -53,7 +30,6 @@ TABLE_TITLES = {
 }
 OUR_GROUPS = ("ours", "ours_ablation")
 AVERAGE = "Average"
-METRIC_TITLES = {"war": "WAR", "uar": "UAR", "oracle_war": "oracle WAR"}
 STD_NOTE = "std = sample standard deviation over seeds (ddof = 1)"
 
 
@@ -67,23 +43,6 @@ def table_methods(methods: Sequence[str]) -> dict[str, list[str]]:
         t4.append("tlmlda")
     out = {"table3": t3, "table4": t4, "ours": ours}
     return {k: v for k, v in out.items() if v}
-
-
-def paper_rows_consistency() -> list[str]:
-    """Rows whose printed Average is not the mean of their six values (beyond rounding)."""
-    notes = []
-    for name, table in (("Table 3", PAPER_TABLE3), ("Table 4", PAPER_TABLE4)):
-        for row, vals in table.items():
-            mean = sum(vals[:6]) / 6
-            if abs(mean - vals[6]) > 0.01:
-                notes.append(
-                    f"the paper's {name} prints {vals[6]:.2f} as the Average of {row}; the mean of its six "
-                    f"values is {mean:.2f} (transcribed as printed)"
-                )
-    return notes
-
-
-# ------------------------------------------------------------------------------------------- document
 
 
 def build_tables(rows: Sequence[dict], meta: dict) -> dict:
@@ -105,7 +64,8 @@ def build_tables(rows: Sequence[dict], meta: dict) -> dict:
         "protocol": protocol(meta),
         "grid": {k: meta.get(k) for k in ("preset", "tag", "config", "feature_set", "seeds", "methods",
                                           "schemes", "skipped", "jobs", "threads")},
-        "columns": [{"scheme": s, "label": _label(s)} for s in schemes] + [{"scheme": AVERAGE, "label": AVERAGE}],
+        "columns": [{"scheme": s, "label": scheme_name_label(s)} for s in schemes]
+        + [{"scheme": AVERAGE, "label": AVERAGE}],
         "tables": {},
         "oracle": {},
         "paper": {},
@@ -134,11 +94,6 @@ def build_tables(rows: Sequence[dict], meta: dict) -> dict:
     ]
     doc["notes"] = _notes(doc, rows)
     return doc
-
-
-def _label(scheme: str) -> str:
-    s, t = scheme.split(":", 1)
-    return scheme_label(s, t)
 
 
 def _cells(cells: dict) -> dict:
@@ -239,202 +194,6 @@ def _notes(doc: dict, rows: Sequence[dict]) -> list[str]:
             collapsed.setdefault((r["method"], r["scheme"]), []).append(one)
     for (method, scheme), flags in collapsed.items():
         if any(flags):
-            notes.append(f"{method} on {_label(scheme)}: {sum(flags)} of {len(flags)} seeds predict one class for the "
-                         "whole target (collapsed; its WAR is then that class's share of the target)")
+            notes.append(f"{method} on {scheme_name_label(scheme)}: {sum(flags)} of {len(flags)} seeds predict one "
+                         "class for the whole target (collapsed; its WAR is then that class's share of the target)")
     return notes
-
-
-# ------------------------------------------------------------------------------------------ formatting
-
-
-def _isnum(v) -> bool:
-    return v is not None and not (isinstance(v, float) and math.isnan(v))
-
-
-def format_cell(c: dict, column: str = "") -> str:
-    if c["n"] == 0 or not _isnum(c["mean"]):
-        return "failed" if c.get("failed") else "—"
-    text = f"{c['mean']:.2f}"
-    if _isnum(c.get("std")) and c["n"] > 1:
-        text += f" ± {c['std']:.2f}"
-    if column != AVERAGE and c["n"] < c["expected"]:
-        text += f" ({c['n']}/{c['expected']})"
-    if column == AVERAGE and c.get("schemes_with_results") is not None:
-        text += f" [{c['schemes_with_results']} schemes]"
-    return text
-
-
-def _fmt_diff(v) -> str:
-    if not _isnum(v):
-        return "—"
-    return f"{v:+.2f}".replace("-", "−")
-
-
-def _md_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in body]
-    return "\n".join(lines)
-
-
-def _our_table_md(doc: dict, group: dict) -> str:
-    cols = doc["columns"]
-    body = [[m] + [format_cell(group["cells"][m][c["scheme"]], c["scheme"]) for c in cols] for m in group["methods"]]
-    return _md_table(["Method"] + [c["label"] for c in cols], body)
-
-
-def _paper_table_md(doc: dict, g: str) -> str | None:
-    shown = doc["paper"]["schemes_in_this_benchmark"]
-    if not shown or g not in doc["paper"]["tables"]:
-        return None
-    rows = doc["paper"]["tables"][g]["rows"]
-    cols = shown + [AVERAGE]
-    body = [[r] + [f"{vals[c]:.2f}" for c in cols] for r, vals in rows.items()]
-    # The paper's Average is over its six schemes: not comparable with ours when fewer are shown.
-    average = AVERAGE if len(shown) == len(PAPER_SCHEME_NAMES) else f"{AVERAGE} (paper: all 6 schemes)"
-    return _md_table(["Algorithm (paper)"] + [_label(c) if c != AVERAGE else average for c in cols], body)
-
-
-def _diff_table_md(doc: dict, g: str) -> str | None:
-    diff = doc["difference"].get(g)
-    shown = doc["paper"]["schemes_in_this_benchmark"]
-    if not diff or not shown:
-        return None
-    cols = shown + [AVERAGE]
-    body = [[f"{m} − {d['paper_row']}"] + [_fmt_diff(d["cells"].get(c)) for c in cols] for m, d in diff["rows"].items()]
-    return _md_table(["ours − paper"] + [_label(c) if c != AVERAGE else c for c in cols], body)
-
-
-def render_markdown(doc: dict) -> str:
-    p = doc["protocol"]
-    out = [f"# Benchmark `{doc['name']}`", ""]
-    out += ["## Protocol", ""]
-    out += [
-        f"- **Metric**: {p['metric']}",
-        f"- **Reported epoch**: {p['reported_epoch']}.",
-        f"- **Normalization**: {p['normalization']}.",
-        f"- **Selection**: {p['selection']}.",
-        f"- **Seeds**: {p['seeds']}; each cell is mean ± std over them; {p['std']}.",
-        f"- **Average**: {p['average']}.",
-        f"- **Preset**: {p['preset']}; features: {p['features']}.",
-        "",
-        "| scheme | source → target | classes | source / target utterances |",
-        "|---|---|---|---:|",
-    ]
-    for s in doc["grid"]["schemes"]:
-        out.append(f"| {_label(s['name'])} | {s['source']} → {s['target']} | {', '.join(s['classes'])} | "
-                   f"{s['n_source']} / {s['n_target']} |")
-    out.append("")
-    for metric in ("war", "uar"):
-        title = METRIC_TITLES[metric]
-        out += [f"## {title} (%), ours: mean ± std over seeds, last epoch", ""]
-        for g, group in doc["tables"][metric].items():
-            out += [f"### {title}: {group['title']}", "", _our_table_md(doc, group), ""]
-            if metric == "war":
-                paper = _paper_table_md(doc, g)
-                if paper:
-                    out += [f"**Published, not ours**: {doc['paper']['tables'][g]['title']} "
-                            f"({doc['paper']['citation']}). One number per cell, no seeds.", "", paper, ""]
-                diff = _diff_table_md(doc, g)
-                if diff:
-                    out += [f"**Difference**: {doc['difference'][g]['title']}; the Average difference needs all "
-                            "six paper schemes.", "", diff, ""]
-        if metric == "uar":
-            out += ["The paper reports no UAR.", ""]
-    if doc["oracle"]["methods"]:
-        group = {"methods": doc["oracle"]["methods"], "cells": doc["oracle"]["cells"]}
-        out += [
-            "## Oracle (for comparison only; not the protocol)", "",
-            "WAR (%) at the best epoch chosen **on the target labels** (history.csv, `target_war_monitor`): "
-            "this is how the authors' public code reports its numbers. It selects on the test set, so it "
-            "overstates what a method achieves; the tables above are the results. Network methods only "
-            "(pca_svm has no epochs).", "",
-            _our_table_md(doc, group), "",
-        ]
-        adabn = [m for m in doc["oracle"]["methods"] if get_method(m).configure(TrainConfig()).adabn]
-        if adabn:
-            out += [f"The per-epoch monitor scores the network as it trains, before the AdaBN step that ends the "
-                    f"training of {', '.join(adabn)}: their oracle rows are those of the network without AdaBN, "
-                    "while their rows above include it.", ""]
-    if doc["failures"]:
-        out += ["## Failed or missing runs", ""]
-        out += [f"- {f['method']} {_label(f['scheme'])} seed {f['seed']}: {f['status']}: {f['error']}"
-                for f in doc["failures"]]
-        out.append("")
-    if doc["grid"].get("skipped"):
-        out += ["## Skipped schemes", ""]
-        out += [f"- {s['scheme']}: {s['reason']}" for s in doc["grid"]["skipped"]]
-        out.append("")
-    paper_shown = doc["paper"]["schemes_in_this_benchmark"] and any(g in PAPER_TABLES for g in doc["tables"]["war"])
-    notes = doc["notes"] + (doc["paper"]["notes"] if paper_shown else [])
-    if notes:
-        out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
-    return "\n".join(out)
-
-
-TABLES_CSV_HEADER = ("table", "metric", "method", "scheme", "label", "mean", "std", "n", "expected", "cell")
-
-
-def tidy_rows(doc: dict) -> list[list]:
-    """The tables as CSV rows (one per cell): table, metric, method, scheme, label, mean, std, n, expected, cell."""
-    def num(v):
-        return "" if not _isnum(v) else round(v, 4)
-
-    cols = [c["scheme"] for c in doc["columns"]]
-    out = []
-    for metric, groups in doc["tables"].items():
-        for g, group in groups.items():
-            for m in group["methods"]:
-                for s in cols:
-                    c = group["cells"][m][s]
-                    out.append([f"ours_{g}", metric, m, s, _label_any(s), num(c["mean"]), num(c["std"]), c["n"],
-                                c["expected"], format_cell(c, s)])
-    for m in doc["oracle"]["methods"]:
-        for s in cols:
-            c = doc["oracle"]["cells"][m][s]
-            out.append(["oracle", "war", m, s, _label_any(s), num(c["mean"]), num(c["std"]), c["n"], c["expected"],
-                        format_cell(c, s)])
-    shown = doc["paper"]["schemes_in_this_benchmark"]
-    for g, t in doc["paper"]["tables"].items():
-        for row, vals in t["rows"].items():
-            for s in shown + [AVERAGE]:
-                out.append([f"paper_{g}", "war", row, s, _label_any(s), vals[s], "", "", "", f"{vals[s]:.2f}"])
-    for g, t in doc["difference"].items():
-        for m, d in t["rows"].items():
-            for s in shown + [AVERAGE]:
-                v = d["cells"].get(s)
-                out.append([f"diff_{g}", "war", m, s, _label_any(s), num(v), "", "", "", _fmt_diff(v)])
-    return out
-
-
-def _label_any(s: str) -> str:
-    return s if s == AVERAGE else _label(s)
-
-
-def write_tables(out_dir: Path, doc: dict) -> dict[str, Path]:
-    out_dir = Path(out_dir)
-    paths = {"md": out_dir / "tables.md", "csv": out_dir / "tables.csv", "json": out_dir / "tables.json"}
-    atomic_write_text(paths["md"], render_markdown(doc))
-    atomic_write_csv(paths["csv"], TABLES_CSV_HEADER, tidy_rows(doc))
-    atomic_write_json(paths["json"], doc)
-    return paths
-
-
-def rich_table(doc: dict, metric: str):
-    """One rich table of a metric with every method (the Table 3 group, a rule, then the Table 4 group)."""
-    from rich.table import Table
-
-    groups = doc["tables"][metric]
-    seeds = len(doc["grid"]["seeds"])
-    t = Table(title=f"{METRIC_TITLES[metric]} % on the target: mean ± std over {seeds} seed(s), last epoch",
-              header_style="bold")
-    t.add_column("method")
-    for c in doc["columns"]:
-        t.add_column(c["label"], justify="right")
-    shown: set[str] = set()
-    for gi, group in enumerate(groups.values()):
-        ms = [m for m in group["methods"] if m not in shown]
-        for i, m in enumerate(ms):
-            shown.add(m)
-            cells = [format_cell(group["cells"][m][c["scheme"]], c["scheme"]) for c in doc["columns"]]
-            t.add_row(m, *cells, end_section=(i == len(ms) - 1 and gi < len(groups) - 1))
-    return t

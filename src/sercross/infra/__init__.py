@@ -1,4 +1,8 @@
-"""Infrastructure every stage uses: the cache and its atomic writes, the executors, terminal output, errors."""
+"""Infrastructure every stage uses: the cache and its atomic writes, the executors, terminal output, errors.
+
+Executors: :mod:`.executor` picks one, :mod:`.processes` (local worker processes) and :mod:`.cluster` (Dask)
+implement :mod:`.tasks`' interface.
+"""
 
 from sercross._lazy import lazy_exports
 
@@ -10,8 +14,9 @@ _EXPORTS = {
     "read_csv": "cache", "read_json": "cache", "remove_stale_temps": "cache", "resolve_cache": "cache",
     "run_dir": "cache", "scheme_name": "cache",
     "SercrossError": "errors",
-    "LocalExecutor": "executor", "TaskFailed": "executor", "WorkerDied": "executor", "open_executor": "executor",
-    "resolve_scheduler": "executor",
+    "map_chunks": "executor", "open_executor": "executor", "resolve_scheduler": "executor",
+    "LocalExecutor": "processes",
+    "Executor": "tasks", "TaskFailed": "tasks", "WorkerDied": "tasks",
     "sha1_bytes": "system", "sha1_file": "system", "usable_cpus": "system",
     "confusion_table": "ui", "consoles": "ui", "hms": "ui", "metrics_table": "ui", "progress_bar": "ui",
 }

@@ -1,0 +1,120 @@
+"""A benchmark's results read back from its run folders: one row per run, results.csv, and the grid's description."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from sercross.experiments.execute import Outcome
+from sercross.experiments.plan import Plan
+from sercross.infra import SercrossError, atomic_write_csv, read_csv, read_json
+from sercross.methods import get_method
+
+BENCHMARKS_DIR = "benchmarks"
+RESULTS_HEADER = (
+    "scheme", "source", "target", "method", "preset", "seed", "war", "uar", "run_dir",
+    "status", "error", "oracle_war", "oracle_epoch", "reverse_validation_uar", "predicted_classes",
+)
+
+
+def oracle_from_history(path: Path) -> tuple[float | None, int | None]:
+    """(best target WAR over epochs, its epoch) from history.csv's monitoring column; None if absent.
+
+    This is an oracle (model selection on target labels), shown only for comparison with how the authors'
+    public code reports its numbers; it never enters the main tables.
+    """
+    try:
+        rows = read_csv(path)
+    except OSError:
+        return None, None
+    vals = []
+    for row in rows:
+        v = row.get("target_war_monitor")
+        if v not in (None, ""):
+            vals.append((float(v), int(float(row["epoch"]))))
+    if not vals:
+        return None, None
+    best = max(vals, key=lambda t: (t[0], -t[1]))  # the first epoch reaching the best value
+    return best[0], best[1]
+
+
+def collect_results(plan: Plan, outcome: Outcome | None = None) -> list[dict]:
+    """One row per run of the plan (columns :data:`RESULTS_HEADER`), read back from the run folders."""
+    trained = outcome.results if outcome is not None else {}
+    scheme_order = [s.name for s in plan.schemes]
+    method_order = list(plan.methods)
+    rows = []
+    for spec in sorted(plan.runs, key=lambda r: (scheme_order.index(r.scheme), method_order.index(r.method),
+                                                 r.seed)):
+        rdir = plan.run_dir(spec)
+        row = {
+            "scheme": spec.scheme, "source": spec.source, "target": spec.target, "method": spec.method,
+            "preset": plan.tag, "seed": spec.seed, "war": None, "uar": None, "run_dir": str(rdir),
+            "status": "missing", "error": "", "oracle_war": None, "oracle_epoch": None,
+            "reverse_validation_uar": None, "predicted_classes": None,
+        }
+        res = trained.get(spec)
+        if res is not None and res["status"] == "failed":
+            row.update(status="failed", error=res["error"])
+        elif (rdir / "metrics.json").is_file() and (spec in plan.finished or res is not None):
+            row.update(_finished_row(rdir, spec.method), status="reused" if spec in plan.finished else "trained")
+        else:
+            row["error"] = plan.stale.get(spec, "not trained")
+        rows.append(row)
+    return rows
+
+
+def _finished_row(rdir: Path, method: str) -> dict:
+    """The values of a finished run's row: metrics, classes predicted, and for networks the oracle and RV."""
+    met = read_json(rdir / "metrics.json")
+    row = {"war": float(met["war"]), "uar": float(met["uar"])}
+    confusion = np.asarray(met.get("confusion") or [])
+    if confusion.ndim == 2:  # how many classes the run predicts at all (1: collapsed)
+        row["predicted_classes"] = int((confusion.sum(axis=0) > 0).sum())
+    if get_method(method).kind == "network":
+        row["oracle_war"], row["oracle_epoch"] = oracle_from_history(rdir / "history.csv")
+        row["reverse_validation_uar"] = read_json(rdir / "config.json").get("reverse_validation_uar")
+    return row
+
+
+def write_results_csv(path: Path, rows: Iterable[dict]) -> None:
+    def fmt(v):
+        return "" if v is None else v
+
+    atomic_write_csv(path, RESULTS_HEADER, [[fmt(r.get(k)) for k in RESULTS_HEADER] for r in rows])
+
+
+def benchmark_dir(cache: Path, name: str) -> Path:
+    if not name or "/" in name or name.startswith("."):
+        raise SercrossError(f"bad benchmark name {name!r}", hint="use letters, digits, '-' and '_'")
+    return Path(cache) / BENCHMARKS_DIR / name
+
+
+def benchmark_meta(plan: Plan, name: str, outcome: Outcome | None = None) -> dict:
+    """What :func:`sercross.experiments.tables.build_tables` needs to know about the grid."""
+    from datetime import datetime, timezone
+
+    from sercross import __version__
+
+    return {
+        "name": name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sercross_version": __version__,
+        "preset": plan.preset,
+        "tag": plan.tag,
+        "config": plan.config.to_dict(),
+        "feature_set": plan.feature_set,
+        "seeds": list(plan.seeds),
+        "methods": list(plan.methods),
+        "schemes": [
+            {"name": s.name, "source": s.source, "target": s.target, "classes": list(s.classes),
+             "n_source": s.n_source, "n_target": s.n_target}
+            for s in plan.schemes
+        ],
+        "skipped": [{"scheme": s.scheme, "reason": s.reason} for s in plan.skipped],
+        "jobs": outcome.jobs if outcome else None,
+        "threads": outcome.threads if outcome else None,
+        "scheduler": outcome.scheduler if outcome else None,
+    }

@@ -16,7 +16,8 @@ from sercross.corpora.manifests import Utterance
 from sercross.features.extract import _fingerprint
 from sercross.infra.cache import atomic_write_csv, atomic_write_json, atomic_write_npy, features_dir, pair_dir
 from sercross.infra.errors import SercrossError
-from sercross.methods.config import METHODS, PRESETS, TrainConfig
+from sercross.methods.config import PRESETS, TrainConfig
+from sercross.methods.registry import METHODS
 
 TINY = TrainConfig(epochs=2, lr=1e-3, batch_size=8, encoder_sizes=(16, 12, 8), dnn_sizes=(8, 6), threads=1)
 EMOTIONS = {
@@ -203,7 +204,7 @@ def test_parsing_of_schemes_seeds_and_methods():
 
 
 def test_method_groups_expand_in_order_without_duplicates():
-    from sercross.methods.config import METHODS
+    from sercross.methods.registry import METHODS
 
     assert not set(bm.METHOD_GROUPS) & set(METHODS)  # a group name never hides a method
     assert bm.parse_methods("paper") == bm.parse_methods(None) == bm.PAPER_METHODS

@@ -125,11 +125,3 @@ def ramp(progress: float) -> float:
     """DANN's schedule 2 / (1 + exp(-10 p)) - 1: 0 at the start of training, close to 1 from mid-training on."""
     return 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
 
-
-def dynamic_weights(loss_values: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """The paper's eq. 6: ``w_i = alpha_i * L_i / sum_j L_j`` from detached loss values."""
-    values = loss_values.detach()
-    total = values.sum()
-    if not torch.isfinite(total) or total <= 0:
-        return alpha.clone()
-    return alpha * values / total

@@ -82,30 +82,9 @@ def train_run(
     alpha = spec.alpha or alpha_for(pair.source, pair.target)
     t0 = time.perf_counter()
     Xs, Xt = model_inputs(pair, spec.input_norm)
-    if spec.kind == "pca_svm":
-        est = _baseline(seed).fit(Xs, pair.ys, np.array(pair.source_speakers))
-        history_header = ["pca_variance", "C", "source_cv_uar"]
-        history_rows = [[r["pca_variance"], r["C"], r["source_cv_uar"]] for r in est.cv_results_]
-        model_bytes, model_name = pickle.dumps(est), "model.pkl"
-        extra = {"chosen": est.best_params_, "n_components": est.n_components_}
-    else:
-        from sercross.methods import NetworkEstimator
-
-        def monitor(epoch: int, row: dict) -> None:
-            # Monitoring only: recorded for plots, never read by training or selection.
-            if config.monitor_target:
-                row["target_war_monitor"] = war(pair.yt, est.predict(Xt))
-            if on_epoch is not None:
-                on_epoch(epoch, row)
-
-        est = NetworkEstimator(spec, config, alpha, random_state=seed)
-        est.fit(Xs, pair.ys, Xt, n_classes=len(pair.classes), on_epoch=monitor)
-        history_header = list(est.history_[0].keys()) if est.history_ else ["epoch"]
-        history_rows = [[row.get(k) for k in history_header] for row in est.history_]
-        model_bytes, model_name = _torch_bytes(est), "model.pt"
-        # Unsupervised (source labels and unlabelled target only): a score that may choose between models.
-        rv = reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes), SCORER)
-        extra = {"reverse_validation_uar": rv}
+    fit = _fit_pca_svm if spec.kind == "pca_svm" else _fit_network
+    est, (history_header, history_rows), (model_name, model_bytes), extra = fit(
+        pair, spec, config, alpha, seed, Xs, Xt, on_epoch)
     if spec.input_norm == "speaker":
         # One group on a side means no speaker information there: that side got plain per-corpus scaling.
         extra["speaker_groups"] = {"source": len(set(pair.source_speakers)), "target": len(set(pair.target_speakers))}
@@ -143,6 +122,37 @@ def train_run(
     atomic_write_json(out / "config.json", config_doc)
     evaluate_run(out, pair, estimator=est, target_inputs=Xt)
     return out
+
+
+def _fit_pca_svm(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
+                 Xt: np.ndarray, on_epoch: Callable | None):
+    """The fitted baseline, its history (the grid), its model file and what config.json adds."""
+    est = _baseline(seed).fit(Xs, pair.ys, np.array(pair.source_speakers))
+    history = (["pca_variance", "C", "source_cv_uar"],
+               [[r["pca_variance"], r["C"], r["source_cv_uar"]] for r in est.cv_results_])
+    extra = {"chosen": est.best_params_, "n_components": est.n_components_}
+    return est, history, ("model.pkl", pickle.dumps(est)), extra
+
+
+def _fit_network(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
+                 Xt: np.ndarray, on_epoch: Callable | None):
+    """The fitted network, its history (one row per epoch), its model file and what config.json adds."""
+    from sercross.methods import NetworkEstimator
+
+    def monitor(epoch: int, row: dict) -> None:
+        # Monitoring only: recorded for plots, never read by training or selection.
+        if config.monitor_target:
+            row["target_war_monitor"] = war(pair.yt, est.predict(Xt))
+        if on_epoch is not None:
+            on_epoch(epoch, row)
+
+    est = NetworkEstimator(spec, config, alpha, random_state=seed)
+    est.fit(Xs, pair.ys, Xt, n_classes=len(pair.classes), on_epoch=monitor)
+    header = list(est.history_[0].keys()) if est.history_ else ["epoch"]
+    history = (header, [[row.get(k) for k in header] for row in est.history_])
+    # Unsupervised (source labels and unlabelled target only): a score that may choose between models.
+    extra = {"reverse_validation_uar": reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes), SCORER)}
+    return est, history, ("model.pt", _torch_bytes(est)), extra
 
 
 def _torch_bytes(est) -> bytes:

@@ -4,8 +4,8 @@ Trains each variant once (seed 0, `fast` preset) on a scheme's source and unlabe
 reverse-validation UAR (sercross.methods.selection), the last epoch's source training accuracy and L_y. No target
 label is read. A variant is ``METHOD[@THRESHOLD]`` (THRESHOLD: LMMD's pseudo-label confidence filter), where
 METHOD is a sercross method or one of the probe's own: plus_nolmmd, plus_nommd, plus_noadapt (TLMLDA+ without
-LMMD, without MMD, without either) and plus_round1 (TLMLDA+ with every term divided by its running mean, as in
-round 1).
+LMMD, without MMD, without either) and plus_allnorm (TLMLDA+ with every term divided by its running mean, as
+round 1 did; with today's code it does not reproduce round 1's numbers, see bench/plus_variants_rv.md).
 
 Usage:
   python bench/probe_plus_variants.py --cache CACHE --scheme berlin:casia --variants tlmlda_plus,plus_nolmmd
@@ -27,7 +27,7 @@ PROBE_VARIANTS = {  # changes to TLMLDA+'s definition; terms: L_S, L_T, L_y, MMD
     "plus_nolmmd": {"terms": (True, True, True, True, False, False, False, True)},
     "plus_nommd": {"terms": (True, True, True, False, True, False, False, True)},
     "plus_noadapt": {"terms": (True, True, True, False, False, False, False, True)},
-    "plus_round1": {"normalized_terms": TERM_NAMES},
+    "plus_allnorm": {"normalized_terms": TERM_NAMES},
 }
 
 

@@ -141,7 +141,7 @@ def random_batch(rng, n=24, m=20, n_classes=4, sharpness=2.0):
     return fs, ft, ys, probs
 
 
-@pytest.mark.parametrize("threshold", [0.0])
+@pytest.mark.parametrize("threshold", [0.0, 0.4, 0.6, 0.9])
 @pytest.mark.parametrize("seed", range(6))
 def test_class_weights_and_lmmd_match_dsan_written_from_the_paper(threshold, seed):
     fs, ft, ys, probs = random_batch(np.random.default_rng(seed))
@@ -152,6 +152,19 @@ def test_class_weights_and_lmmd_match_dsan_written_from_the_paper(threshold, see
     got = float(lmmd(torch.from_numpy(fs), torch.from_numpy(ft), torch.from_numpy(ys), torch.from_numpy(probs), 4,
                      threshold=threshold))
     assert np.isclose(got, dsan_lmmd(fs, ft, ys, probs, 4, threshold), rtol=1e-9, atol=1e-12)
+
+
+def test_a_filtered_out_sample_makes_no_class_predicted():
+    # class 0 is in the source; the only target sample leaning to it is below the threshold, and the one
+    # whose row the filter zeroes would have had argmax 0: class 0 must not take part.
+    ys = torch.tensor([0, 1, 2, 1])
+    probs = torch.tensor([[0.40, 0.35, 0.25], [0.1, 0.8, 0.1], [0.05, 0.15, 0.8]], dtype=torch.float64)
+    ws, wt, used = class_weights(ys, probs, 3, threshold=0.5)
+    assert used == 2
+    assert float(ws[:, 0].sum()) == 0.0 and float(wt[:, 0].sum()) == 0.0
+    assert wt[0].abs().sum() == 0  # the unsure sample carries no weight for any class
+    # Without the filter class 0 is predicted (by the first sample) and takes part.
+    assert class_weights(ys, probs, 3)[2] == 3
 
 
 def test_diversity_is_zero_for_even_use_and_log_c_for_a_collapse():

@@ -60,13 +60,19 @@ def class_weights(
     get no weight (confidence-filtered pseudo-labels). Returns (w_s [n, C], w_t [m, C], number of classes used).
     """
     probs = target_probs.detach()
+    labels = probs.argmax(dim=1)
     if threshold > 0:
-        probs = probs * (probs.max(dim=1, keepdim=True).values >= threshold).to(probs.dtype)
+        confident = probs.max(dim=1, keepdim=True).values >= threshold
+        probs = probs * confident.to(probs.dtype)
+        # A filtered-out sample predicts nothing. (Taking the argmax of its zeroed row made class 0 count as
+        # predicted, aligning it with weights from samples predicted as other classes; fixed after the
+        # "filter 0.5" rows of bench/plus_variants_rv.md were first made.)
+        labels = labels[confident.squeeze(1)]
     ws = torch.nn.functional.one_hot(source_labels, num_classes).to(probs.dtype)
     src_count = ws.sum(dim=0)
     tgt_mass = probs.sum(dim=0)
     predicted = torch.zeros(num_classes, dtype=torch.bool, device=probs.device)
-    predicted[probs.argmax(dim=1)] = True
+    predicted[labels] = True
     active = (src_count > 0) & predicted
     ws = ws / src_count.clamp_min(1.0)
     wt = probs / tgt_mass.clamp_min(1e-12)

@@ -167,7 +167,7 @@ def get_preset(name: str, **overrides) -> TrainConfig:
                             hint=f"choose one of: {', '.join(PRESETS)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
     for key in overrides:
-        check_choice("get_preset", "setting", key, (f.name for f in fields(TrainConfig)))
+        check_choice("get_preset", "override", key, (f.name for f in fields(TrainConfig)))
     if "lr" in overrides and not overrides["lr"] > 0:
         raise SercrossError(f"--lr {overrides['lr']:g} would not train",
                             hint="give a positive learning rate, e.g. --lr 1e-3")

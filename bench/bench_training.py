@@ -9,7 +9,7 @@ import time
 import numpy as np
 import torch
 
-from sercross.methods import TLMLDA, TrainConfig, get_preset
+from sercross.methods import NetworkEstimator, TrainConfig, get_preset
 
 D, N, CLASSES = 1582, 400, 5
 
@@ -55,7 +55,7 @@ def _fit(threads: int, epochs: int) -> list[float]:
     """Seconds per epoch of a paper-network training (per-step monitoring off: it runs one step in 100)."""
     Xs, ys, Xt = _data()
     cfg = get_preset("paper", epochs=epochs, monitor_target=False, threads=threads, grad_share_every=0)
-    est = TLMLDA(config=cfg, random_state=0).fit(Xs, ys, Xt, CLASSES)
+    est = NetworkEstimator(config=cfg, random_state=0).fit(Xs, ys, Xt, CLASSES)
     return [r["seconds"] for r in est.history_]
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from sercross.experiments import load_estimator, load_pair, read_run_config
 from sercross.infra import read_csv
-from sercross.methods import TLMLDA, alpha_for, get_preset, reverse_validation_of
+from sercross.methods import NetworkEstimator, alpha_for, get_method, get_preset, reverse_validation_of
 
 CANDIDATES = [(lr, sched) for lr in (1e-4, 3e-4, 1e-3) for sched in ("constant", "cosine")]
 
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
             cfg = get_preset("paper", epochs=args.epochs, lr=lr, lr_schedule=sched, monitor_target=False,
                              threads=args.threads)
             t = time.perf_counter()
-            est = TLMLDA("tlmlda", cfg, alpha_for(source, target), random_state=args.seed)
+            est = NetworkEstimator(get_method("tlmlda"), cfg, alpha_for(source, target), random_state=args.seed)
             est.fit(pair.Xs, pair.ys, pair.Xt, n_classes=len(pair.classes))
             row = {"scheme": f"{source}:{target}", "candidate": f"lr {lr:g}, {sched}, {args.epochs} epochs",
                    "lr": lr, "schedule": sched, "seconds": time.perf_counter() - t, **_source_only(pair, est)}

@@ -4,7 +4,8 @@ Trains each variant once (seed 0, `fast` preset) on a scheme's source and unlabe
 reverse-validation UAR (sercross.methods.selection), the last epoch's source training accuracy and L_y. No target
 label is read. A variant is ``METHOD[@THRESHOLD]`` (THRESHOLD: LMMD's pseudo-label confidence filter), where
 METHOD is a sercross method or one of the probe's own: plus_nolmmd, plus_nommd, plus_noadapt (TLMLDA+ without
-LMMD, without MMD, without either).
+LMMD, without MMD, without either) and plus_allnorm (TLMLDA+ with every term divided by its running mean, as
+round 1 did; with today's code it does not reproduce round 1's numbers, see bench/plus_variants_rv.md).
 
 Usage:
   python bench/probe_plus_variants.py --cache CACHE --scheme berlin:casia --variants tlmlda_plus,plus_nolmmd
@@ -20,12 +21,13 @@ import sys
 from pathlib import Path
 
 from sercross.experiments import load_pair
-from sercross.methods import DEFAULT_ALPHA, METHODS, TLMLDA, get_preset, reverse_validation_of
+from sercross.methods import DEFAULT_ALPHA, METHODS, TERM_NAMES, NetworkEstimator, get_preset, reverse_validation_of
 
-PROBE_TERMS = {  # L_S, L_T, L_y, MMD, LMMD, CORAL, ADV, DIV
-    "plus_nolmmd": (True, True, True, True, False, False, False, True),
-    "plus_nommd": (True, True, True, False, True, False, False, True),
-    "plus_noadapt": (True, True, True, False, False, False, False, True),
+PROBE_VARIANTS = {  # changes to TLMLDA+'s definition; terms: L_S, L_T, L_y, MMD, LMMD, CORAL, ADV, DIV
+    "plus_nolmmd": {"terms": (True, True, True, True, False, False, False, True)},
+    "plus_nommd": {"terms": (True, True, True, False, True, False, False, True)},
+    "plus_noadapt": {"terms": (True, True, True, False, False, False, False, True)},
+    "plus_allnorm": {"normalized_terms": TERM_NAMES},
 }
 
 
@@ -40,20 +42,13 @@ def main(argv=None) -> int:
     pair = load_pair(args.cache, source, target, "IS10")
     methods = dict(METHODS)
     full = methods["tlmlda_plus"]
-    methods.update({n: dataclasses.replace(full, name=n, terms=t) for n, t in PROBE_TERMS.items()})
+    methods.update({n: dataclasses.replace(full, name=n, **change) for n, change in PROBE_VARIANTS.items()})
     for variant in args.variants.split(","):
         name, _, threshold = variant.partition("@")
-        spec = methods[name]
+        spec = methods[name]  # a probe variant is a spec of its own: the registry stays as it is
         preset = get_preset("fast", monitor_target=False, threads=1, pseudo_threshold=float(threshold or 0))
-        cfg = spec.configure(preset)
-        # The estimator looks methods up by name; a probe variant is passed through a registered twin.
-        METHODS[name] = spec
-        try:
-            est = TLMLDA(name, cfg, spec.alpha or DEFAULT_ALPHA, random_state=args.seed)
-            est.fit(pair.Xs, pair.ys, pair.Xt, n_classes=len(pair.classes))
-        finally:
-            if name in PROBE_TERMS:
-                del METHODS[name]
+        est = NetworkEstimator(spec, spec.configure(preset), spec.alpha or DEFAULT_ALPHA, random_state=args.seed)
+        est.fit(pair.Xs, pair.ys, pair.Xt, n_classes=len(pair.classes))
         last = est.history_[-1]
         rv = reverse_validation_of(est, pair.Xs, pair.ys, pair.Xt, len(pair.classes))
         print(json.dumps({"scheme": args.scheme, "variant": variant, "rv": round(rv, 4),

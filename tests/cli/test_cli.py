@@ -198,7 +198,7 @@ def test_ctrl_c_during_training_keeps_the_previous_run(corpora, tmp_path, monkey
     def interrupted(*a, **kw):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sercross.methods.estimator.TLMLDA.fit", interrupted)
+    monkeypatch.setattr("sercross.methods.estimator.NetworkEstimator.fit", interrupted)
     r = invoke(*args, "--force")
     assert r.exit_code == 130 and "interrupted" in r.output
     assert {f: (run / f).read_bytes() for f in before} == before

@@ -20,7 +20,8 @@ from sercross.experiments.schemes import PAPER_SCHEMES
 from sercross.features.table import _fingerprint
 from sercross.infra.cache import atomic_write_csv, atomic_write_json, atomic_write_npy, features_dir, pair_dir
 from sercross.infra.errors import SercrossError
-from sercross.methods.config import METHODS, PAPER_METHODS, PRESETS, TrainConfig
+from sercross.methods.config import PRESETS, TrainConfig
+from sercross.methods.registry import METHODS, PAPER_METHODS
 
 TINY = TrainConfig(epochs=2, lr=1e-3, batch_size=8, encoder_sizes=(16, 12, 8), dnn_sizes=(8, 6), threads=1)
 EMOTIONS = {

@@ -1,14 +1,16 @@
 """Run folders: artifacts, determinism, stale or interrupted artifacts, awkward data."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
+import torch
 
 from sercross.experiments.pairs import Pair, speaker_normalize
-from sercross.experiments.runs import evaluate_run, load_estimator, read_run_config, train_run
+from sercross.experiments.runs import evaluate_run, load_estimator, read_run_config, run_state, train_run
 from sercross.infra.errors import SercrossError
-from sercross.methods.config import get_preset
+from sercross.methods import METHODS, get_preset
 
 CFG = get_preset("demo", epochs=2, encoder_sizes=(24, 16, 8), dnn_sizes=(12, 6), threads=1)
 
@@ -124,14 +126,18 @@ def test_a_pca_svm_model_pickled_before_the_package_layout_still_loads(rng, tmp_
 
     p = make_pair(rng)
     rdir = train_run(tmp_path, p, "pca_svm", "demo", CFG, seed=0)
-    # sercross 0.1.0 pickled the class as sercross.baselines.PCASVM: pickle it under that name, as it did
+    # sercross 0.1.0 pickled the class as sercross.baselines.PCASVM, a dataclass with fewer parameters:
+    # pickle one as it did (its attributes only, under the old module name)
+    est = load_estimator(rdir)
+    old_state = {k: v for k, v in vars(est).items() if k not in ("max_stratified_folds", "max_iter")}
     old = types.ModuleType("sercross.baselines")
     monkeypatch.setitem(sys.modules, "sercross.baselines", old)
     monkeypatch.setattr(pca_svm.PCASVM, "__module__", "sercross.baselines")
     old.PCASVM = pca_svm.PCASVM
-    est = load_estimator(rdir)
-    data = pickle.dumps(est)
-    assert b"sercross.baselines" in data
+    legacy = object.__new__(pca_svm.PCASVM)
+    legacy.__dict__.update(old_state)
+    data = pickle.dumps(legacy)
+    assert b"sercross.baselines" in data and b"max_stratified_folds" not in data
     monkeypatch.undo()
     assert "sercross.baselines" not in sys.modules
     (rdir / "model.pkl").write_bytes(data)
@@ -140,4 +146,89 @@ def test_a_pca_svm_model_pickled_before_the_package_layout_still_loads(rng, tmp_
     (rdir / "config.json").write_text(json.dumps(cfg))
     again = load_estimator(rdir)
     assert type(again) is pca_svm.PCASVM
+    assert (again.predict(p.Xt) == est.predict(p.Xt)).all()
+    assert again.max_iter == 20000 and "PCASVM(" in repr(again)  # parameters it lacked read as they were
+
+
+def shuffled_target_labels(p: Pair, rng) -> Pair:
+    q = dataclasses.replace(p, yt=rng.permutation(p.yt), meta=dict(p.meta))
+    assert (q.yt != p.yt).any()
+    return q
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_target_labels_change_no_model_and_no_prediction(method, rng, tmp_path):
+    p = make_pair(rng)
+    p.target_speakers = [f"t{i % 2}" for i in range(len(p.yt))]
+    cfg = dataclasses.replace(CFG, epochs=1, grad_share_every=1)  # target monitoring on, as by default
+    a = train_run(tmp_path / "a", p, method, "demo", cfg, seed=0)
+    b = train_run(tmp_path / "b", shuffled_target_labels(p, rng), method, "demo", cfg, seed=0)
+    ca, cb = (json.loads((d / "config.json").read_text()) for d in (a, b))
+    assert ca["model_sha1"] == cb["model_sha1"]
+    assert ca.get("reverse_validation_uar") == cb.get("reverse_validation_uar")
+    pred = [[line.split(",")[2] for line in (d / "predictions.csv").read_text().splitlines()] for d in (a, b)]
+    assert pred[0] == pred[1]
+
+
+def test_monitoring_the_target_trains_the_same_model(rng, tmp_path):
+    p = make_pair(rng)
+    on = train_run(tmp_path / "on", p, "tlmlda", "demo", dataclasses.replace(CFG, monitor_target=True), seed=0)
+    off = train_run(tmp_path / "off", p, "tlmlda", "demo", dataclasses.replace(CFG, monitor_target=False), seed=0)
+    assert "target_war_monitor" in (on / "history.csv").read_text().splitlines()[0]
+    a, b = load_estimator(on), load_estimator(off)
+    for (k, x), (_, y) in zip(a.model_.state_dict().items(), b.model_.state_dict().items()):
+        assert torch.equal(x, y), k
+    assert (on / "predictions.csv").read_text() == (off / "predictions.csv").read_text()
+
+
+def _state(rdir, p, method="dann"):
+    return run_state(rdir, p.meta["fingerprint"], method, "demo", 0, CFG)
+
+
+@pytest.mark.parametrize("method, key, before, other", [
+    ("dann", ("train", "adabn_chunk"), 8192, 64),
+    ("dann", ("method_spec", "discriminator_width"), 128, 64),
+    ("dann", ("reverse_validation",), {"C": 1.0, "max_iter": 2000}, {"C": 0.5, "max_iter": 2000}),
+    ("tlmlda_plus", ("method_spec", "normalized_terms"), ["L_S", "L_T", "L_y"], ["L_y"]),
+    ("pca_svm", ("pca_svm",), {"pca_variance": [0.9, 0.95, 0.99], "C": [0.001, 0.01, 0.1, 1.0, 10.0],
+                               "max_folds": 10, "max_stratified_folds": 5, "max_iter": 20000},
+     {"pca_variance": [0.9, 0.95, 0.99], "C": [0.001, 0.01, 0.1, 1.0, 10.0], "max_folds": 10,
+      "max_stratified_folds": 5, "max_iter": 1000}),
+])
+def test_a_run_made_before_a_setting_was_recorded_counts_with_the_value_it_had(method, key, before, other, rng,
+                                                                               tmp_path):
+    p = make_pair(rng)
+    p.target_speakers = [f"t{i % 2}" for i in range(len(p.yt))]
+    rdir = train_run(tmp_path, p, method, "demo", CFG, seed=0)
+    path = rdir / "config.json"
+    doc = json.loads(path.read_text())
+    holder = doc if len(key) == 1 else doc[key[0]]
+    assert holder[key[-1]] == before and _state(rdir, p, method) == "finished"
+    del holder[key[-1]]  # as written before the setting was recorded
+    path.write_text(json.dumps(doc))
+    assert _state(rdir, p, method) == "finished"
+    holder[key[-1]] = other  # a run made with another value is stale
+    path.write_text(json.dumps(doc))
+    assert _state(rdir, p, method) != "finished"
+
+
+def test_model_files_keep_their_format(rng, tmp_path):
+    import io
+
+    p = make_pair(rng)
+    rdir = train_run(tmp_path, p, "dann", "demo", CFG, seed=0)
+    blob = torch.load(io.BytesIO((rdir / "model.pt").read_bytes()), weights_only=True)
+    # the method by name, the config without later fields that hold their earlier value: unchanged trainings
+    # keep byte-identical model files
+    assert blob["method"] == "dann" and "adabn_chunk" not in blob["config"]
+    assert set(blob) == {"state_dict", "n_features", "n_classes", "method", "config", "alpha", "random_state"}
+
+
+def test_a_run_of_a_method_no_longer_defined_still_loads(rng, tmp_path, monkeypatch):
+    p = make_pair(rng)
+    rdir = train_run(tmp_path, p, "only_cls", "demo", CFG, seed=0)
+    est = load_estimator(rdir)
+    monkeypatch.delitem(METHODS, "only_cls")
+    again = load_estimator(rdir)
+    assert again.method.name == "only_cls"
     assert (again.predict(p.Xt) == est.predict(p.Xt)).all()

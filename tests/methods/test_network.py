@@ -95,3 +95,54 @@ def test_input_layer_is_nn_linear_with_a_transposed_weight_and_loads_old_state_d
     twin = TLMLDANet(12, 3, (10, 8, 6), (7, 5))
     twin.load_state_dict(old)
     torch.testing.assert_close(twin.encoder[0][0].weight_t, net.encoder[0][0].weight_t + 1.0)
+
+
+def _first_bn_output(net: TLMLDANet, x: torch.Tensor, n_first: int | None) -> torch.Tensor:
+    seen = []
+    bn = net.encoder[0][1]
+    hook = bn.register_forward_hook(lambda m, i, o: seen.append(o.detach()))
+    net(x, n_first=n_first)
+    hook.remove()
+    return torch.cat(seen)  # per-domain: the source call, then the target call
+
+
+@pytest.mark.parametrize("joint", [True, False])
+def test_joint_batch_norm_uses_one_set_of_statistics_over_the_stacked_batch(joint):
+    torch.manual_seed(0)
+    net = TLMLDANet(40, 3, (30, 20, 10), (12, 8), dropout=0.0).train()
+    xs, xt = torch.rand(6, 40), torch.rand(5, 40) + 2.0  # the target far from the source
+    x = torch.cat([xs, xt])
+    with torch.no_grad():
+        pre = net.encoder[0][0](x)  # what the first batch-norm normalises
+    out = _first_bn_output(net, x, None if joint else 6)
+    bn = net.encoder[0][1]
+    if joint:
+        # one mean over all 11 rows: the whole batch is centred, each domain is not
+        assert out.mean(0).abs().max() < 1e-5
+        assert out[:6].mean(0).abs().max() > 0.1 and out[6:].mean(0).abs().max() > 0.1
+        torch.testing.assert_close(bn.running_mean, 0.1 * pre.mean(0))
+    else:
+        assert out[:6].mean(0).abs().max() < 1e-5 and out[6:].mean(0).abs().max() < 1e-5
+        torch.testing.assert_close(bn.running_mean, 0.9 * 0.1 * pre[:6].mean(0) + 0.1 * pre[6:].mean(0))
+
+
+@pytest.mark.parametrize("coeff", [0.5, 2.0])
+def test_gradient_reversal_is_identity_forward_and_multiplies_the_gradient_by_minus_coeff(coeff):
+    from sercross.methods.network import DomainDiscriminator, _GradientReversal
+
+    x = torch.randn(4, 3, requires_grad=True)
+    y = _GradientReversal.apply(x, coeff)
+    assert torch.equal(y, x)
+    g = torch.randn(4, 3)
+    y.backward(g)
+    torch.testing.assert_close(x.grad, -coeff * g)
+    # through the discriminator: the features get minus coeff times the gradient its loss would give them
+    torch.manual_seed(1)
+    disc = DomainDiscriminator(3, hidden=5)
+    assert disc.net[0].out_features == 5
+    f = torch.randn(4, 3, requires_grad=True)
+    disc(f, coeff).sum().backward()
+    reversed_grad = f.grad.clone()
+    f.grad = None
+    disc.net(f).squeeze(1).sum().backward()
+    torch.testing.assert_close(reversed_grad, -coeff * f.grad)

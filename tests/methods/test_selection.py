@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from sercross.infra.errors import SercrossError
 from sercross.methods.selection import reverse_validation
 
 
@@ -40,4 +41,19 @@ def test_target_labels_are_not_an_input():
 
     params = inspect.signature(reverse_validation).parameters
     assert list(params) == ["source_features", "source_labels", "target_features", "target_pseudo_labels",
-                            "n_classes"]
+                            "n_classes", "settings"]
+
+
+def test_the_scorer_settings_decide_the_score(rng):
+    from sercross.methods.selection import ReverseValidation
+
+    Xs = rng.normal(size=(60, 4))
+    ys = (Xs[:, 0] > 0).astype(int)
+    Xt = rng.normal(size=(60, 4))
+    pseudo = (Xt[:, 0] + 0.8 * rng.normal(size=60) > 0.3).astype(int)  # unbalanced
+    default = reverse_validation(Xs, ys, Xt, pseudo, 2)
+    assert default == reverse_validation(Xs, ys, Xt, pseudo, 2, ReverseValidation(C=1.0, max_iter=2000))
+    # a very strong penalty makes every coefficient vanish: one class for every source sample
+    assert reverse_validation(Xs, ys, Xt, pseudo, 2, ReverseValidation(C=1e-9)) == pytest.approx(0.5)
+    with pytest.raises(SercrossError, match="ReverseValidation.C"):
+        ReverseValidation(C=0)

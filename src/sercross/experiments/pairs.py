@@ -25,6 +25,7 @@ from sercross.infra import (
     read_json,
     sha1_file,
 )
+from sercross.methods import INPUT_NORMS
 
 # The paper's Table 2: class sets of its three corpus pairs.
 PAPER_CLASSES: dict[frozenset, tuple[str, ...]] = {
@@ -97,9 +98,6 @@ def speaker_normalize(X: np.ndarray, speakers: list[str] | np.ndarray) -> np.nda
         mean, std = X[rows].mean(axis=0), X[rows].std(axis=0)
         out[rows] = (X[rows] - mean) / np.where(std > 0, std, 1.0)
     return minmax_scale(out)
-
-
-INPUT_NORMS = ("corpus", "speaker")
 
 
 def model_inputs(pair: Pair, input_norm: str = "corpus") -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,6 @@ import pickle
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,7 +29,41 @@ from sercross.infra import (
     run_dir,
     sha1_bytes,
 )
-from sercross.methods import PCASVM, TrainConfig, alpha_for, get_method, reverse_validation_of, score, war
+from sercross.methods import (
+    ADDED_SPEC_KEYS,
+    ADDED_TRAIN_FIELDS,
+    METHODS,
+    PCASVM,
+    MethodSpec,
+    ReverseValidation,
+    TrainConfig,
+    alpha_for,
+    get_method,
+    reverse_validation_of,
+    score,
+    war,
+)
+
+# How runs score their network without target labels (config.json: "reverse_validation").
+SCORER = ReverseValidation()
+# Settings outside TrainConfig and MethodSpec that decide a run's results, with the value runs written before
+# they were stored had: a config.json without the key means this value.
+_BEFORE_SETTINGS = {
+    "pca_svm": {"pca_variance": [0.9, 0.95, 0.99], "C": [0.001, 0.01, 0.1, 1.0, 10.0], "max_folds": 10,
+                "max_stratified_folds": 5, "max_iter": 20000},
+    "reverse_validation": {"C": 1.0, "max_iter": 2000},
+}
+
+
+def _baseline(seed: int) -> PCASVM:
+    return PCASVM(random_state=seed)
+
+
+def run_settings(spec: MethodSpec) -> dict:
+    """The settings of the baseline's search or of the scorer that a run of ``spec`` uses (JSON-ready)."""
+    if spec.kind == "pca_svm":
+        return {"pca_svm": _baseline(0).search_settings()}
+    return {"reverse_validation": SCORER.to_dict()}
 
 
 def train_run(
@@ -49,29 +82,9 @@ def train_run(
     alpha = spec.alpha or alpha_for(pair.source, pair.target)
     t0 = time.perf_counter()
     Xs, Xt = model_inputs(pair, spec.input_norm)
-    if spec.kind == "pca_svm":
-        est = PCASVM(random_state=seed).fit(Xs, pair.ys, np.array(pair.source_speakers))
-        history_header = ["pca_variance", "C", "source_cv_uar"]
-        history_rows = [[r["pca_variance"], r["C"], r["source_cv_uar"]] for r in est.cv_results_]
-        model_bytes, model_name = pickle.dumps(est), "model.pkl"
-        extra = {"chosen": est.best_params_, "n_components": est.n_components_}
-    else:
-        from sercross.methods import TLMLDA
-
-        def monitor(epoch: int, row: dict) -> None:
-            # Monitoring only: recorded for plots, never read by training or selection.
-            if config.monitor_target:
-                row["target_war_monitor"] = war(pair.yt, est.predict(Xt))
-            if on_epoch is not None:
-                on_epoch(epoch, row)
-
-        est = TLMLDA(method=method, config=config, alpha=alpha, random_state=seed)
-        est.fit(Xs, pair.ys, Xt, n_classes=len(pair.classes), on_epoch=monitor)
-        history_header = list(est.history_[0].keys()) if est.history_ else ["epoch"]
-        history_rows = [[row.get(k) for k in history_header] for row in est.history_]
-        model_bytes, model_name = _torch_bytes(est), "model.pt"
-        # Unsupervised (source labels and unlabelled target only): a score that may choose between models.
-        extra = {"reverse_validation_uar": reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes))}
+    fit = _fit_pca_svm if spec.kind == "pca_svm" else _fit_network
+    est, (history_header, history_rows), (model_name, model_bytes), extra = fit(
+        pair, spec, config, alpha, seed, Xs, Xt, on_epoch)
     if spec.input_norm == "speaker":
         # One group on a side means no speaker information there: that side got plain per-corpus scaling.
         extra["speaker_groups"] = {"source": len(set(pair.source_speakers)), "target": len(set(pair.target_speakers))}
@@ -94,6 +107,7 @@ def train_run(
         "seed": seed,
         "alpha": list(alpha),
         "train": config.to_dict(),
+        **run_settings(spec),
         "model_file": model_name,
         "model_sha1": sha1_bytes(model_bytes),
         "train_seconds": seconds,
@@ -110,6 +124,37 @@ def train_run(
     return out
 
 
+def _fit_pca_svm(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
+                 Xt: np.ndarray, on_epoch: Callable | None):
+    """The fitted baseline, its history (the grid), its model file and what config.json adds."""
+    est = _baseline(seed).fit(Xs, pair.ys, np.array(pair.source_speakers))
+    history = (["pca_variance", "C", "source_cv_uar"],
+               [[r["pca_variance"], r["C"], r["source_cv_uar"]] for r in est.cv_results_])
+    extra = {"chosen": est.best_params_, "n_components": est.n_components_}
+    return est, history, ("model.pkl", pickle.dumps(est)), extra
+
+
+def _fit_network(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
+                 Xt: np.ndarray, on_epoch: Callable | None):
+    """The fitted network, its history (one row per epoch), its model file and what config.json adds."""
+    from sercross.methods import NetworkEstimator
+
+    def monitor(epoch: int, row: dict) -> None:
+        # Monitoring only: recorded for plots, never read by training or selection.
+        if config.monitor_target:
+            row["target_war_monitor"] = war(pair.yt, est.predict(Xt))
+        if on_epoch is not None:
+            on_epoch(epoch, row)
+
+    est = NetworkEstimator(spec, config, alpha, random_state=seed)
+    est.fit(Xs, pair.ys, Xt, n_classes=len(pair.classes), on_epoch=monitor)
+    header = list(est.history_[0].keys()) if est.history_ else ["epoch"]
+    history = (header, [[row.get(k) for k in header] for row in est.history_])
+    # Unsupervised (source labels and unlabelled target only): a score that may choose between models.
+    extra = {"reverse_validation_uar": reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes), SCORER)}
+    return est, history, ("model.pt", _torch_bytes(est)), extra
+
+
 def _torch_bytes(est) -> bytes:
     import torch
 
@@ -119,8 +164,9 @@ def _torch_bytes(est) -> bytes:
             "state_dict": est.model_.state_dict(),
             "n_features": est.n_features_in_,
             "n_classes": est.n_classes_,
-            "method": est.method,
-            "config": asdict(est.config),
+            "method": est.method.name,
+            # Without later fields that hold their earlier value: unchanged trainings give byte-identical files.
+            "config": est.config.compact_dict(),
             "alpha": list(est.alpha),
             "random_state": est.random_state,
         },
@@ -143,11 +189,13 @@ def load_estimator(out: Path):
         return _SercrossUnpickler(io.BytesIO(data)).load()  # written by train_run, checksum verified above
     import torch
 
-    from sercross.methods import TLMLDA, TLMLDANet
+    from sercross.methods import NetworkEstimator, TLMLDANet
 
     blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    tc = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in blob["config"].items()})
-    est = TLMLDA(method=blob["method"], config=tc, alpha=tuple(blob["alpha"]), random_state=blob["random_state"])
+    tc = TrainConfig.from_dict(blob["config"])
+    # model.pt names its method; one no longer defined still loads, to predict.
+    spec = METHODS.get(blob["method"]) or MethodSpec(blob["method"], "not defined in this version; loaded to predict")
+    est = NetworkEstimator(spec, tc, tuple(blob["alpha"]), random_state=blob["random_state"])
     est.model_ = TLMLDANet(blob["n_features"], blob["n_classes"], tc.encoder_sizes, tc.dnn_sizes, tc.dropout)
     est.model_.load_state_dict(blob["state_dict"])
     est.model_.eval()
@@ -164,10 +212,33 @@ class _SercrossUnpickler(pickle.Unpickler):
         return super().find_class(_MOVED_MODULES.get(module, module), name)
 
 
+def _json(d: object) -> object:
+    return json.loads(json.dumps(d))  # tuples -> lists, as in config.json
+
+
 def _comparable_train(d: dict) -> dict:
-    d = json.loads(json.dumps(d))  # tuples -> lists, as in config.json
+    d = _json(d)
     d.pop("threads", None)  # how many threads trained it does not change what a run is
     return d
+
+
+def _stored_train(cfg: dict) -> dict:
+    """The run's training config; a field it lacks counts with the value runs had before the field existed."""
+    before = {**TrainConfig().to_dict(), **ADDED_TRAIN_FIELDS}
+    return {**_comparable_train(before), **_comparable_train(cfg.get("train", {}))}
+
+
+def _same_method(cfg: dict, spec: MethodSpec) -> bool:
+    stored = cfg.get("method_spec") or {}
+    if stored.get("terms") is None:  # runs older than the fingerprint: compared by their description
+        return cfg.get("method_description") == spec.description
+    wanted = _json(spec.fingerprint)
+    return {**{k: v for k, v in _json(ADDED_SPEC_KEYS).items() if k in wanted}, **stored} == wanted
+
+
+def _same_settings(cfg: dict, spec: MethodSpec) -> bool:
+    wanted = _json(run_settings(spec))
+    return all(cfg.get(key, _BEFORE_SETTINGS[key]) == value for key, value in wanted.items())
 
 
 def run_state(
@@ -190,16 +261,12 @@ def run_state(
     if (cfg.get("method"), cfg.get("preset"), cfg.get("seed")) != (method, tag, seed):
         return "method, preset or seed differ"
     spec = get_method(method)
-    if cfg.get("method_spec", {}).get("terms") is not None:
-        if cfg["method_spec"] != spec.fingerprint:
-            return "the method's definition changed since"
-    elif cfg.get("method_description") != spec.description:
+    if not _same_method(cfg, spec):
         return "the method's definition changed since"
-    wanted = _comparable_train(spec.configure(config).to_dict())
-    # A field added to TrainConfig after the run was trained counts with its default value.
-    stored = {**_comparable_train(TrainConfig().to_dict()), **_comparable_train(cfg.get("train", {}))}
-    if stored != wanted:
+    if _stored_train(cfg) != _comparable_train(spec.configure(config).to_dict()):
         return "trained with another configuration"
+    if not _same_settings(cfg, spec):
+        return "scored or searched with other settings (reverse validation, PCA+SVM grid)"
     if (met.get("method"), met.get("seed")) != (method, seed) or met.get("war") is None:
         return "metrics.json does not belong to this run"
     return "finished"

@@ -1,21 +1,29 @@
-"""Typed, frozen configuration: training presets, the paper's per-scheme alpha, and method definitions.
+"""Typed, frozen training configuration: the loss-term names, the choices a setting may take, the presets and
+the paper's per-scheme alpha. Torch-free, so that listing methods or presets stays cheap.
 
-Every method sercross can train is defined here, in one place (see ``METHODS``).
+Every field is checked when a :class:`TrainConfig` is built: an unknown choice or a value out of range raises
+a SercrossError naming the field, instead of falling back to some other behaviour when training starts.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+import math
+from dataclasses import asdict, dataclass, fields, replace
 
 from sercross.infra import SercrossError
+from sercross.methods.validation import check_bool, check_choice, check_number, check_sizes
 
 LOSS_NAMES = ("L_S", "L_T", "L_y", "MMD", "LMMD")
 # Terms beyond TLMLDA's five: Deep CORAL, DANN's domain classifier, and the diversity of the target
 # predictions (TLMLDA+).
 EXTRA_TERMS = ("CORAL", "ADV", "DIV")
+# The order of MethodSpec.terms and of the loss vectors. methods/terms.py registers one function per name (and
+# checks it covers exactly these); a new term is appended here, so older method definitions keep their meaning.
 TERM_NAMES = LOSS_NAMES + EXTRA_TERMS
-ADAPTATION_TERMS = ("MMD", "LMMD", "CORAL", "ADV")  # scaled by lambda and by the ramp
-TARGET_TERMS = ("L_T", *ADAPTATION_TERMS, "DIV")  # terms that need the target batch
+
+RECON_LOSSES = ("sse", "bce")  # functions in methods/terms.py
+WEIGHT_UPDATES = ("step", "epoch")
+BN_MODES = ("separate", "joint")
 
 # Paper, section 3.2: alpha_{S,T,y,MMD,LMMD} for each scheme.
 PAPER_ALPHA: dict[tuple[str, str], tuple[float, ...]] = {
@@ -36,9 +44,26 @@ def alpha_for(source: str, target: str) -> tuple[float, ...]:
     return tuple(float(a) for a in PAPER_ALPHA.get((source, target), DEFAULT_ALPHA))
 
 
+def _constant_lr(lr: float, progress: float) -> float:
+    return lr
+
+
+def _cosine_lr(lr: float, progress: float) -> float:
+    return lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+# Learning rate at ``progress`` (0 at the first step, 1 after the last): name -> function(lr, progress).
+LR_SCHEDULES = {"constant": _constant_lr, "cosine": _cosine_lr}
+
+# TrainConfig fields added after runs were first stored, with the value every earlier run used. A config.json or
+# model.pt without the key means this value (not the field's current default, which may change later, and
+# must then make those runs stale). Fields older than this table count with their default, as before.
+ADDED_TRAIN_FIELDS: dict[str, object] = {"adabn_chunk": 8192}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines a training run besides data and seed."""
+    """Everything that determines a training run besides data, method and seed."""
 
     epochs: int = 500
     lr: float = 1e-5
@@ -47,7 +72,7 @@ class TrainConfig:
     weight_decay: float = 5e-4  # paper: silent; the authors' public code uses 5e-4
     noise_std: float = 1.0  # paper: N(0, 1) noise on the inputs
     dropout: float = 0.5  # paper: silent; the authors' public code uses 0.5
-    recon_loss: str = "sse"  # paper eq. 1: squared error summed over features (mean over the batch)
+    recon_loss: str = "sse"  # paper eq. 1: squared error summed over features (mean over the batch) | "bce"
     weight_update: str = "step"  # dynamic weights from this step's losses, or "epoch": previous epoch's means
     kernel_num: int = 5
     kernel_mul: float = 2.0
@@ -63,9 +88,57 @@ class TrainConfig:
     grad_share_every: int = 10  # epochs between measurements of each term's share of the gradient (0 = never)
     monitor_target: bool = True  # per-epoch target WAR in the history, for monitoring only
     threads: int = 0  # torch intra-op threads; 0 = all cores
+    # AdaBN's target statistics are a cumulative average over chunks of this many utterances (at least a batch):
+    # few chunks keep it close to the exact target statistics.
+    adabn_chunk: int = 8192
+
+    def __post_init__(self) -> None:
+        for name in ("encoder_sizes", "dnn_sizes"):  # read back from JSON as lists
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        own = "TrainConfig"
+        for name, choices in (("lr_schedule", LR_SCHEDULES), ("recon_loss", RECON_LOSSES),
+                              ("weight_update", WEIGHT_UPDATES), ("bn_mode", BN_MODES)):
+            check_choice(own, name, getattr(self, name), choices)
+        for name in ("adabn", "ramp", "monitor_target"):
+            check_bool(own, name, getattr(self, name))
+        for name in ("encoder_sizes", "dnn_sizes"):
+            check_sizes(own, name, getattr(self, name))
+        check_number(own, "epochs", self.epochs, integer=True, low=1)
+        check_number(own, "lr", self.lr, low=0, low_open=True, high=math.inf, high_open=True)
+        check_number(own, "batch_size", self.batch_size, integer=True, low=2)
+        for name in ("weight_decay", "noise_std", "adapt_weight"):
+            check_number(own, name, getattr(self, name), low=0, high=math.inf, high_open=True)
+        check_number(own, "dropout", self.dropout, low=0, high=1, high_open=True)
+        check_number(own, "kernel_num", self.kernel_num, integer=True, low=1)
+        check_number(own, "kernel_mul", self.kernel_mul, low=0, low_open=True, high=math.inf, high_open=True)
+        check_number(own, "norm_momentum", self.norm_momentum, low=0, high=1, high_open=True)
+        check_number(own, "pseudo_threshold", self.pseudo_threshold, low=0, high=1)
+        check_number(own, "grad_share_every", self.grad_share_every, integer=True, low=0)
+        check_number(own, "threads", self.threads, integer=True, low=0)
+        check_number(own, "adabn_chunk", self.adabn_chunk, integer=True, low=2)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def compact_dict(self) -> dict:
+        """:meth:`to_dict` without the fields of ``ADDED_TRAIN_FIELDS`` that hold their earlier value.
+
+        model.pt stores this: the model file of an unchanged training stays byte-identical (and so its SHA-1).
+        """
+        return {k: v for k, v in asdict(self).items()
+                if k not in ADDED_TRAIN_FIELDS or v != ADDED_TRAIN_FIELDS[k]}
+
+    @classmethod
+    def from_dict(cls, stored: dict) -> TrainConfig:
+        """A config as stored in config.json or model.pt; a missing field has the value runs had before it."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(stored) - known)
+        if unknown:
+            raise SercrossError(f"unknown training settings {', '.join(unknown)}",
+                                hint="written by another version of sercross?")
+        return cls(**{**ADDED_TRAIN_FIELDS, **stored})
+
 
 
 PRESETS: dict[str, TrainConfig] = {
@@ -93,119 +166,14 @@ def get_preset(name: str, **overrides) -> TrainConfig:
         raise SercrossError(f"unknown preset {name!r}" + (f": did you mean {near!r}?" if near in PRESETS else ""),
                             hint=f"choose one of: {', '.join(PRESETS)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    for key in overrides:
+        check_choice("get_preset", "override", key, (f.name for f in fields(TrainConfig)))
     if "lr" in overrides and not overrides["lr"] > 0:
         raise SercrossError(f"--lr {overrides['lr']:g} would not train",
                             hint="give a positive learning rate, e.g. --lr 1e-3")
     return replace(PRESETS[name], **overrides)
 
 
-@dataclass(frozen=True)
-class MethodSpec:
-    name: str
-    description: str
-    terms: tuple[bool, ...] = (True, True, True, True, True)  # which of TERM_NAMES take part (missing = off)
-    # "dynamic_alpha" (eq. 6) | "dynamic" (alpha = 1) | "alpha" (w_i = alpha_i) | "unit" (w_i = 1)
-    # | "lambda" (L_y + adapt_weight * adaptation terms)
-    # | "normalized" (L_S, L_T, L_y: w_i = alpha_i / running mean of L_i; other terms: w_i = alpha_i)
-    weighting: str = "dynamic_alpha"
-    kind: str = "network"  # "network" | "pca_svm"
-    group: str = "paper"  # "paper": TLMLDA, its ablations and baselines | "da": standard DA baselines | "ours"
-    overrides: dict = field(default_factory=dict)  # TrainConfig fields this method sets
-    alpha: tuple[float, ...] | None = None  # fixed alpha for every scheme (None: the paper's per scheme)
-    input_norm: str = "corpus"  # "corpus": the pair's per-corpus scaling | "speaker": pairs.speaker_normalize
-
-    @property
-    def active(self) -> tuple[bool, ...]:
-        return tuple(self.terms) + (False,) * (len(TERM_NAMES) - len(self.terms))
-
-    @property
-    def fingerprint(self) -> dict:
-        """What defines the method besides the training config (stored with each run, JSON-ready)."""
-        doc = {"terms": list(self.active), "weighting": self.weighting,
-               "alpha": list(self.alpha) if self.alpha else None}
-        if self.input_norm != "corpus":  # absent for the default, so runs made before the option stay valid
-            doc["input_norm"] = self.input_norm
-        return doc
-
-    def configure(self, config: TrainConfig) -> TrainConfig:
-        """The preset's config with this method's own settings applied."""
-        return replace(config, **self.overrides) if self.overrides else config
-
-
-# TLMLDA+'s options; each can be switched on alone (they are TrainConfig fields or the weighting).
-PLUS_OPTIONS = {"ramp": True, "bn_mode": "joint", "adabn": True}
-
-
-def _plus_family() -> list[MethodSpec]:
-    """TLMLDA+ (all options) and one ablation per option, so each option's effect is measured."""
-    desc = ("TLMLDA+ (ours): speaker-normalised inputs; TLMLDA's five terms; reconstruction and classification "
-            "losses divided by their running means (w_i L_i ~ alpha_i, so the classifier is not starved), MMD "
-            "and LMMD with fixed weights alpha_i ramped up, a diversity term on the target predictions, "
-            "batch-norm over source+target batches, AdaBN on the target at the end; one alpha for every scheme")
-    terms = (True, True, True, True, True, False, False, True)
-    full = MethodSpec("tlmlda_plus", desc, terms=terms, weighting="normalized", group="ours",
-                      overrides=dict(PLUS_OPTIONS), alpha=DEFAULT_ALPHA, input_norm="speaker")
-    without = {
-        "div": ("no diversity term", {"terms": terms[:-1] + (False,)}, {}),
-        "norm": ("the paper's dynamic weights instead of normalised ones", {"weighting": "dynamic_alpha"}, {}),
-        "ramp": ("no ramp-up", {}, {"ramp": False}),
-        "joint": ("batch-norm per domain", {}, {"bn_mode": "separate"}),
-        "adabn": ("no AdaBN", {}, {"adabn": False}),
-        "spk": ("per-corpus scaling instead of speaker normalisation", {"input_norm": "corpus"}, {}),
-    }
-    ablations = [
-        replace(full, name=f"tlmlda_plus_no_{key}", description=f"ablation of TLMLDA+: {what}",
-                group="ours_ablation", overrides={**full.overrides, **over}, **spec)
-        for key, (what, spec, over) in without.items()
-    ]
-    return [full, *ablations]
-
-
-METHODS: dict[str, MethodSpec] = {
-    m.name: m
-    for m in (
-        MethodSpec("tlmlda", "TLMLDA: all five losses, w_i = alpha_i L_i / sum_j L_j (paper eq. 5-6)"),
-        MethodSpec("tlmlda_w", "ablation TLMLDA_w: dynamic weights without alpha (w_i = L_i / sum_j L_j)",
-                   weighting="dynamic"),
-        MethodSpec("tlmlda_alpha", "ablation TLMLDA_alpha: fixed weights w_i = alpha_i, no dynamic term",
-                   weighting="alpha"),
-        MethodSpec("tlmlda_l", "ablation TLMLDA_L: LMMD only (no global MMD term)",
-                   terms=(True, True, True, False, True)),
-        MethodSpec("tlmlda_m", "ablation TLMLDA_M: MMD only (no LMMD term)",
-                   terms=(True, True, True, True, False)),
-        MethodSpec("only_cls", "Only_cls: the source classification loss alone, no adaptation (paper Fig. 2)",
-                   terms=(False, False, True, False, False), weighting="unit"),
-        MethodSpec("pca_svm", "PCA + linear SVM on the source; PCA size and C chosen by leave-one-speaker-out "
-                   "on the source only", kind="pca_svm"),
-        # Standard domain-adaptation baselines on the same network (encoder + DNN + classifier, no decoder terms).
-        MethodSpec("dan", "DAN (Long et al. 2015): L_y + lambda * multi-kernel MMD, lambda ramped up",
-                   terms=(False, False, True, True, False), weighting="lambda", group="da",
-                   overrides={"ramp": True}),
-        MethodSpec("dsan", "DSAN (Zhu et al. 2021): L_y + lambda * LMMD, lambda ramped up",
-                   terms=(False, False, True, False, True), weighting="lambda", group="da",
-                   overrides={"ramp": True}),
-        MethodSpec("coral", "Deep CORAL (Sun & Saenko 2016): L_y + lambda * CORAL",
-                   terms=(False, False, True, False, False, True), weighting="lambda", group="da"),
-        MethodSpec("dann", "DANN (Ganin et al. 2016): L_y + domain classifier through gradient reversal, "
-                   "coefficient ramped up", terms=(False, False, True, False, False, False, True),
-                   weighting="lambda", group="da", overrides={"ramp": True}),
-        # Ours and its ablations, each without one option (README "TLMLDA+").
-        *_plus_family(),
-    )
-}
-# The baselines on speaker-normalised inputs: how much of TLMLDA+'s gain the normalisation alone brings, and
-# whether a standard adaptation term still helps once the inputs are normalised.
-METHODS.update({
-    f"{base}_spk": replace(METHODS[base], name=f"{base}_spk", group="spk_baseline", input_norm="speaker",
-                           description=f"{METHODS[base].description}; on speaker-normalised inputs")
-    for base in ("only_cls", "pca_svm", "dan", "dsan", "coral", "dann")
-})
-PAPER_METHODS = tuple(m for m, spec in METHODS.items() if spec.group == "paper")
-
-
-def get_method(name: str) -> MethodSpec:
-    if name not in METHODS:
-        near = name.strip().lower().replace("-", "_")
-        raise SercrossError(f"unknown method {name!r}" + (f": did you mean {near!r}?" if near in METHODS else ""),
-                            hint=f"choose one of: {', '.join(METHODS)}")
-    return METHODS[name]
+def scheduled_lr(cfg: TrainConfig, progress: float) -> float:
+    """Learning rate at ``progress`` (0 at the first step, 1 after the last) under ``cfg.lr_schedule``."""
+    return LR_SCHEDULES[cfg.lr_schedule](cfg.lr, progress)

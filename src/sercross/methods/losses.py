@@ -60,13 +60,19 @@ def class_weights(
     get no weight (confidence-filtered pseudo-labels). Returns (w_s [n, C], w_t [m, C], number of classes used).
     """
     probs = target_probs.detach()
+    labels = probs.argmax(dim=1)
     if threshold > 0:
-        probs = probs * (probs.max(dim=1, keepdim=True).values >= threshold).to(probs.dtype)
+        confident = probs.max(dim=1, keepdim=True).values >= threshold
+        probs = probs * confident.to(probs.dtype)
+        # A filtered-out sample predicts nothing. (Taking the argmax of its zeroed row made class 0 count as
+        # predicted, aligning it with weights from samples predicted as other classes; fixed after the
+        # "filter 0.5" rows of bench/plus_variants_rv.md were first made.)
+        labels = labels[confident.squeeze(1)]
     ws = torch.nn.functional.one_hot(source_labels, num_classes).to(probs.dtype)
     src_count = ws.sum(dim=0)
     tgt_mass = probs.sum(dim=0)
     predicted = torch.zeros(num_classes, dtype=torch.bool, device=probs.device)
-    predicted[probs.argmax(dim=1)] = True
+    predicted[labels] = True
     active = (src_count > 0) & predicted
     ws = ws / src_count.clamp_min(1.0)
     wt = probs / tgt_mass.clamp_min(1e-12)
@@ -125,11 +131,3 @@ def ramp(progress: float) -> float:
     """DANN's schedule 2 / (1 + exp(-10 p)) - 1: 0 at the start of training, close to 1 from mid-training on."""
     return 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
 
-
-def dynamic_weights(loss_values: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """The paper's eq. 6: ``w_i = alpha_i * L_i / sum_j L_j`` from detached loss values."""
-    values = loss_values.detach()
-    total = values.sum()
-    if not torch.isfinite(total) or total <= 0:
-        return alpha.clone()
-    return alpha * values / total

@@ -10,6 +10,7 @@ labels are read, so this score may choose between methods, options and hyper-par
 from __future__ import annotations
 
 import warnings
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -17,6 +18,22 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from sercross.methods.metrics import uar
+from sercross.methods.validation import check_number
+
+
+@dataclass(frozen=True)
+class ReverseValidation:
+    """The settings of the reverse-validation classifier (a logistic regression on standardised features)."""
+
+    C: float = 1.0
+    max_iter: int = 2000
+
+    def __post_init__(self) -> None:
+        check_number("ReverseValidation", "C", self.C, low=0, low_open=True)
+        check_number("ReverseValidation", "max_iter", self.max_iter, integer=True, low=1)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def reverse_validation(
@@ -25,6 +42,7 @@ def reverse_validation(
     target_features: np.ndarray,
     target_pseudo_labels: np.ndarray,
     n_classes: int,
+    settings: ReverseValidation = ReverseValidation(),
 ) -> float:
     """Source UAR of a logistic regression trained on (target features, the model's target predictions).
 
@@ -35,7 +53,7 @@ def reverse_validation(
     if len(np.unique(pseudo)) < 2:
         return 1.0 / n_classes
     scaler = StandardScaler().fit(target_features)
-    clf = LogisticRegression(max_iter=2000, C=1.0)
+    clf = LogisticRegression(max_iter=settings.max_iter, C=settings.C)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(scaler.transform(target_features), pseudo)
@@ -43,6 +61,8 @@ def reverse_validation(
     return uar(np.asarray(source_labels), pred, n_classes)
 
 
-def reverse_validation_of(estimator, Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray, n_classes: int) -> float:
+def reverse_validation_of(estimator, Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray, n_classes: int,
+                          settings: ReverseValidation = ReverseValidation()) -> float:
     """:func:`reverse_validation` of a fitted network estimator (anything with transform and predict)."""
-    return reverse_validation(estimator.transform(Xs), ys, estimator.transform(Xt), estimator.predict(Xt), n_classes)
+    return reverse_validation(estimator.transform(Xs), ys, estimator.transform(Xt), estimator.predict(Xt), n_classes,
+                              settings)

@@ -1,0 +1,143 @@
+"""The loss terms a network method combines, one function each, registered in ``TERMS``.
+
+A term is a function of the :class:`Step` (what one training step has computed: inputs, reconstructions,
+features, logits, labels, the config) returning a scalar tensor. Adding a term: write the function, add its
+entry to ``TERMS`` and append its name to ``config.TERM_NAMES`` (the torch-free list method definitions index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+import torch.nn.functional as F
+
+from sercross.methods.config import RECON_LOSSES, TERM_NAMES, TrainConfig
+from sercross.methods.losses import coral, diversity, lmmd, mmd, multi_gaussian_kernel
+
+
+@dataclass
+class Step:
+    """What one training step has: clean inputs, labels, and the network's outputs on the noisy inputs.
+
+    Target fields are None when no term of the method needs the target batch; reconstructions are None when
+    no term needs the decoder. Quantities several terms share (the kernel matrix, the target probabilities)
+    are computed on first use.
+    """
+
+    config: TrainConfig
+    n_classes: int
+    xs: torch.Tensor
+    ys: torch.Tensor
+    fs: torch.Tensor
+    logit_s: torch.Tensor
+    rec_s: torch.Tensor | None = None
+    xt: torch.Tensor | None = None
+    ft: torch.Tensor | None = None
+    logit_t: torch.Tensor | None = None
+    rec_t: torch.Tensor | None = None
+    ramp: float = 1.0  # DANN's schedule at this step (1 without TrainConfig.ramp)
+    discriminator: torch.nn.Module | None = None
+
+    @cached_property
+    def kernel(self) -> torch.Tensor:
+        """One kernel matrix (all bandwidths) of the stacked features serves both MMD and LMMD."""
+        return multi_gaussian_kernel(self.fs, self.ft, self.config.kernel_num, self.config.kernel_mul)
+
+    @cached_property
+    def target_probs(self) -> torch.Tensor:
+        return torch.softmax(self.logit_t, dim=1)
+
+
+def _sse(recon: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    return ((recon - clean) ** 2).sum(dim=1).mean()
+
+
+def _bce(recon: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy(recon, clean, reduction="none").sum(dim=1).mean()
+
+
+# TrainConfig.recon_loss -> reconstruction error per utterance, summed over features, mean over the batch.
+RECON = {"sse": _sse, "bce": _bce}
+
+
+def source_reconstruction(s: Step) -> torch.Tensor:
+    """L_S: the denoising auto-encoder's reconstruction error on the source (paper eq. 1)."""
+    return RECON[s.config.recon_loss](s.rec_s, s.xs)
+
+
+def target_reconstruction(s: Step) -> torch.Tensor:
+    """L_T: the same on the unlabelled target."""
+    return RECON[s.config.recon_loss](s.rec_t, s.xt)
+
+
+def source_classification(s: Step) -> torch.Tensor:
+    """L_y: cross-entropy of the classifier on the labelled source."""
+    return F.cross_entropy(s.logit_s, s.ys)
+
+
+def global_mmd(s: Step) -> torch.Tensor:
+    """MMD between source and target features (paper eq. 3)."""
+    return mmd(s.fs, s.ft, kernel=s.kernel)
+
+
+def target_diversity(s: Step) -> torch.Tensor:
+    """DIV: log C minus the entropy of the mean target prediction (TLMLDA+)."""
+    return diversity(s.target_probs)
+
+
+def local_mmd(s: Step) -> torch.Tensor:
+    """LMMD: class-conditional MMD, target classes from the classifier's probabilities (paper eq. 4)."""
+    return lmmd(s.fs, s.ft, s.ys, s.target_probs, s.n_classes, kernel=s.kernel,
+                threshold=s.config.pseudo_threshold)
+
+
+def coral_distance(s: Step) -> torch.Tensor:
+    """CORAL: distance of the feature covariances (Deep CORAL)."""
+    return coral(s.fs, s.ft)
+
+
+def domain_adversarial(s: Step) -> torch.Tensor:
+    """ADV: DANN's domain classifier loss; the reversed gradient carries lambda and the ramp."""
+    dom = s.discriminator(torch.cat([s.fs, s.ft]), s.config.adapt_weight * s.ramp)
+    labels = torch.cat([torch.ones(len(s.fs)), torch.zeros(len(s.ft))])
+    return F.binary_cross_entropy_with_logits(dom, labels)
+
+
+@dataclass(frozen=True)
+class Term:
+    compute: Callable[[Step], torch.Tensor]
+    target: bool = False  # needs the target batch
+    decoder: bool = False  # needs the reconstructions
+    adaptation: bool = False  # a domain-adaptation term: lambda and the ramp scale it
+    always: bool = False  # computed (and recorded) even when the method gives it no weight
+
+
+# In the order the terms are computed, which is the order the autograd graph is built in: keep it, or the
+# gradient sums (hence every trained weight) change in their last bits.
+TERMS: dict[str, Term] = {
+    "L_y": Term(source_classification, always=True),
+    "L_S": Term(source_reconstruction, decoder=True),
+    "L_T": Term(target_reconstruction, target=True, decoder=True),
+    "MMD": Term(global_mmd, target=True, adaptation=True),
+    "DIV": Term(target_diversity, target=True),
+    "LMMD": Term(local_mmd, target=True, adaptation=True),
+    "CORAL": Term(coral_distance, target=True, adaptation=True),
+    "ADV": Term(domain_adversarial, target=True, adaptation=True),
+}
+
+if set(TERMS) != set(TERM_NAMES) or set(RECON) != set(RECON_LOSSES):  # the torch-free lists must match
+    raise ImportError("methods/terms.py and methods/config.py disagree on the term or reconstruction names")
+
+
+def compute_terms(step: Step, active: tuple[bool, ...]) -> torch.Tensor:
+    """The vector of every term's value (in TERM_NAMES order); terms that take no part are a graph-connected 0."""
+    zero = step.logit_s.sum() * 0.0
+    values = [zero] * len(TERM_NAMES)
+    for name, term in TERMS.items():
+        i = TERM_NAMES.index(name)
+        if term.always or active[i]:
+            values[i] = term.compute(step)
+    return torch.stack(values)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sercross.experiments import scheme_key, split_scheme
 from sercross.infra import read_csv
 from sercross.methods import METHODS
 
@@ -39,7 +40,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
     rows = [r for r in read_csv(args.cache / "benchmarks" / args.name / "results.csv") if r["war"] not in ("", "None")]
-    schemes = list(dict.fromkeys(f"{r['source']}:{r['target']}" for r in rows))
+    schemes = list(dict.fromkeys(scheme_key(r["source"], r["target"]) for r in rows))
+    held_in = scheme_key(*split_scheme(args.held_in))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     res: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
@@ -50,7 +52,7 @@ def main(argv=None) -> int:
             cell["rv"].append(float(r["reverse_validation_uar"]))
     seeds = sorted({int(r["seed"]) for r in rows})
     preset = rows[0]["preset"] if rows else "?"
-    heads = [s.replace(":", "→") for s in schemes]
+    heads = schemes
     out = [f"Benchmark `{args.name}`, preset `{preset}`, seeds {seeds}; target WAR/UAR in %, mean ± sample std "
            "over seeds, last epoch (target labels only score). Average = mean over the schemes of the seed means.",
            ""]
@@ -67,13 +69,13 @@ def main(argv=None) -> int:
     for m in methods:
         if METHODS[m].kind == "network":
             out.append(f"| {m} | " + " | ".join(_cell(res[(m, s)]["rv"]) for s in schemes) + " |")
-    full = res[(args.method, args.held_in)]["rv"]
+    full = res[(args.method, held_in)]["rv"]
     ablations = [m for m in methods if m.startswith(f"{args.method}_no_")]
     if full and ablations:
-        out += ["", f"Held-in choice on {args.held_in.replace(':', '→')} (mean reverse-validation UAR; the other "
+        out += ["", f"Held-in choice on {held_in} (mean reverse-validation UAR; the other "
                 "scheme(s) held out):"]
         for m in ablations:
-            rv = res[(m, args.held_in)]["rv"]
+            rv = res[(m, held_in)]["rv"]
             if rv:
                 keep = np.mean(rv) < np.mean(full)
                 out.append(f"- {m}: {100 * np.mean(rv):.2f} vs {100 * np.mean(full):.2f} with every option → option "

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sercross.experiments import load_estimator, load_pair, read_run_config
+from sercross.experiments import load_estimator, load_pair, read_run_config, scheme_key, split_scheme
 from sercross.infra import read_csv
 from sercross.methods import NetworkEstimator, alpha_for, get_method, get_preset, reverse_validation_of
 
@@ -48,13 +48,14 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--rows", type=Path, help="JSON lines of earlier candidate trainings to reuse (and extend)")
     args = ap.parse_args(argv)
-    schemes = [tuple(s.split(":")) for s in args.schemes.split(",")]
+    schemes = [split_scheme(s) for s in args.schemes.split(",")]
     done = [json.loads(ln) for ln in args.rows.read_text().splitlines()] if args.rows and args.rows.is_file() else []
     rows = []
     for source, target in schemes:
         pair = load_pair(args.cache, source, target, "IS10")
         for lr, sched in CANDIDATES:
-            old = [r for r in done if (r["scheme"], r["lr"], r["schedule"]) == (f"{source}:{target}", lr, sched)]
+            old = [r for r in done if split_scheme(r["scheme"]) == (source, target)
+                   and (r["lr"], r["schedule"]) == (lr, sched)]
             if old:
                 rows.append(old[0])
                 continue
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             est = NetworkEstimator(get_method("tlmlda"), cfg, alpha_for(source, target), random_state=args.seed)
             est.fit(pair.Xs, pair.ys, pair.Xt, n_classes=len(pair.classes))
-            row = {"scheme": f"{source}:{target}", "candidate": f"lr {lr:g}, {sched}, {args.epochs} epochs",
+            row = {"scheme": scheme_key(source, target), "candidate": f"lr {lr:g}, {sched}, {args.epochs} epochs",
                    "lr": lr, "schedule": sched, "seconds": time.perf_counter() - t, **_source_only(pair, est)}
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -76,7 +77,7 @@ def main(argv=None) -> int:
                 est = load_estimator(rdir)
                 last = read_csv(rdir / "history.csv")[-1]
                 est.history_ = [{k: float(v) for k, v in last.items() if v not in ("", "None")}]
-                row = {"scheme": f"{source}:{target}", "candidate": f"paper preset ({rdir.name})", "lr": 1e-5,
+                row = {"scheme": scheme_key(source, target), "candidate": f"paper preset ({rdir.name})", "lr": 1e-5,
                        "schedule": "constant", "seconds": read_run_config(rdir)["train_seconds"],
                        **_source_only(pair, est)}
                 rows.append(row)

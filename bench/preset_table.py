@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from sercross.experiments import load_estimator, load_pair
+from sercross.experiments import load_estimator, load_pair, scheme_key, split_scheme
 from sercross.infra import read_csv, read_json, run_dir
 from sercross.methods import reverse_validation_of
 
@@ -98,8 +98,9 @@ def main(argv=None) -> int:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     wars: dict[tuple[str, str], np.ndarray] = {}
-    for scheme in args.schemes.split(","):
-        source, target = scheme.split(":")
+    schemes = [scheme_key(*split_scheme(s)) for s in args.schemes.split(",")]
+    for scheme in schemes:
+        source, target = split_scheme(scheme)
         base_steps = None
         for preset in presets:
             r = collect(args.cache, source, target, args.method, preset, seeds)
@@ -119,9 +120,9 @@ def main(argv=None) -> int:
     for b in presets[1:]:
         lines += ["", f"WAR difference {b} − {a} (mean of seeds, points; in brackets the standard error of the "
                   "difference and Welch's 95 % interval, which say how much of it the seeds alone could explain):"]
-        for scheme in args.schemes.split(","):
+        for scheme in schemes:
             if (scheme, a) in wars and (scheme, b) in wars:
-                lines.append(f"- {scheme.replace(':', '→')}: {_difference(wars[(scheme, b)], wars[(scheme, a)])}")
+                lines.append(f"- {scheme}: {_difference(wars[(scheme, b)], wars[(scheme, a)])}")
     text = "\n".join(lines)
     print(text)
     if args.out:

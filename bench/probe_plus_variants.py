@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from sercross.experiments import load_pair
+from sercross.experiments import load_pair, scheme_key, split_scheme
 from sercross.methods import DEFAULT_ALPHA, METHODS, TERM_NAMES, NetworkEstimator, get_preset, reverse_validation_of
 
 PROBE_VARIANTS = {  # changes to TLMLDA+'s definition; terms: L_S, L_T, L_y, MMD, LMMD, CORAL, ADV, DIV
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", default="tlmlda_plus,plus_nolmmd,plus_nommd,plus_noadapt")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    source, target = args.scheme.split(":")
+    source, target = split_scheme(args.scheme)
     pair = load_pair(args.cache, source, target, "IS10")
     methods = dict(METHODS)
     full = methods["tlmlda_plus"]
@@ -51,7 +51,7 @@ def main(argv=None) -> int:
         est.fit(pair.Xs, pair.ys, pair.Xt, n_classes=len(pair.classes))
         last = est.history_[-1]
         rv = reverse_validation_of(est, pair.Xs, pair.ys, pair.Xt, len(pair.classes))
-        print(json.dumps({"scheme": args.scheme, "variant": variant, "rv": round(rv, 4),
+        print(json.dumps({"scheme": scheme_key(source, target), "variant": variant, "rv": round(rv, 4),
                           "src_acc": last["source_train_acc"], "L_y": round(last["loss_L_y"], 3)}), flush=True)
     return 0
 

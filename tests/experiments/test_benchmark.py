@@ -154,19 +154,19 @@ def test_schemes_that_cannot_run_are_skipped_with_their_reason(cache):
         cache, [("demo_a", "demo_b"), ("C", "demo_a"), ("nope", "demo_a"), ("demo_a", "berlin"), ("B", "berlin")],
         methods=["pca_svm"], seeds=[0], preset="tiny",
     )
-    assert [s.name for s in plan.schemes] == ["demo_a:demo_b"]
+    assert [s.name for s in plan.schemes] == ["demo_a→demo_b"]
     why = {s.scheme: s.reason for s in plan.skipped}
-    assert "no IS10 features" in why["casia:demo_a"] and "SERCROSS_ROOT_CASIA" in why["casia:demo_a"]
-    assert "unknown corpus 'nope'" in why["nope:demo_a"]
-    assert "share 2 class(es) (anger, boredom)" in why["demo_a:berlin"] and "at least 3" in why["demo_a:berlin"]
-    assert "same corpus" in why["B:berlin"]
-    assert [r.scheme for r in plan.runs] == ["demo_a:demo_b"]
+    assert "no IS10 features" in why["casia→demo_a"] and "SERCROSS_ROOT_CASIA" in why["casia→demo_a"]
+    assert "unknown corpus 'nope'" in why["nope→demo_a"]
+    assert "share 2 class(es) (anger, boredom)" in why["demo_a→berlin"] and "at least 3" in why["demo_a→berlin"]
+    assert "same corpus" in why["B→berlin"]
+    assert [r.scheme for r in plan.runs] == ["demo_a→demo_b"]
 
 
 def test_the_paper_grid_by_default_and_extraction_from_a_configured_root(cache, tmp_path, monkeypatch):
     plan = plan_mod.plan_benchmark(cache, None, methods=["pca_svm"], seeds=[0], preset="tiny")
     assert plan.runs == [] and len(plan.skipped) == 6
-    assert [s.scheme for s in plan.skipped] == [f"{s}:{t}" for s, t in PAPER_SCHEMES]
+    assert [s.scheme for s in plan.skipped] == [f"{s}→{t}" for s, t in PAPER_SCHEMES]
 
     # A corpus without features but with a root is extracted first.
     root = tmp_path / "casia-root"
@@ -180,13 +180,13 @@ def test_the_paper_grid_by_default_and_extraction_from_a_configured_root(cache, 
 
     plan = plan_mod.plan_benchmark(cache, [("casia", "demo_a")], methods=["pca_svm"], seeds=[0], preset="tiny",
                              extract=fake_extract)
-    assert extracted == [("casia", root)] and [s.name for s in plan.schemes] == ["casia:demo_a"]
+    assert extracted == [("casia", root)] and [s.name for s in plan.schemes] == ["casia→demo_a"]
 
 
 def test_all_pairs_uses_every_corpus_with_features(cache):
     write_features(cache, "berlin")
     plan = plan_mod.plan_benchmark(cache, None, all_pairs=True, methods=["pca_svm"], seeds=[0], preset="tiny")
-    assert sorted(s.name for s in plan.schemes) == ["demo_a:demo_b", "demo_b:demo_a"]
+    assert sorted(s.name for s in plan.schemes) == ["demo_a→demo_b", "demo_b→demo_a"]
     assert len(plan.skipped) == 4 and all("at least 3" in s.reason for s in plan.skipped)
 
 
@@ -257,7 +257,7 @@ def test_a_failing_run_is_reported_and_marked(cache, monkeypatch):
     rows = collect.collect_results(plan, out)
     bad = [r for r in rows if r["status"] == "failed"]
     assert len(bad) == 1 and "RuntimeError: boom" in bad[0]["error"] and bad[0]["war"] is None
-    agg = aggregate(rows, "war", ["demo_a:demo_b"], ["only_cls"], [0, 1])["only_cls"]["demo_a:demo_b"]
+    agg = aggregate(rows, "war", ["demo_a→demo_b"], ["only_cls"], [0, 1])["only_cls"]["demo_a→demo_b"]
     assert agg.n == 1 and agg.failed == 1
     path = plan.cache / "r.csv"
     collect.write_results_csv(path, rows)
@@ -283,7 +283,7 @@ def test_parallel_workers_train_and_report_failures(cache):
     out = execute.run_benchmark(plan, jobs=2, reporter=Rec(), cores=2)
     assert events[0] == ("start", 4, 2, 1) and len(events) == 5
     assert (out.jobs, out.threads) == (2, 1)
-    assert {s.scheme for s in out.failures} == {"demo_b:demo_a"}
+    assert {s.scheme for s in out.failures} == {"demo_b→demo_a"}
     assert all("does not match" in r["error"] for r in out.failures.values())
     rows = collect.collect_results(plan, out)
     assert [r["status"] for r in rows] == ["trained", "trained", "failed", "failed"]
@@ -301,7 +301,7 @@ def test_cli_benchmark_writes_results_and_tables(cache):
             "only_cls,pca_svm", "--seeds", "2", "--preset", "tiny", "--jobs", "1", "--name", "t"]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
-    assert "skipped casia:demo_a" in r.output and "WAR" in r.output and "UAR" in r.output
+    assert "skipped casia→demo_a" in r.output and "WAR" in r.output and "UAR" in r.output
     bdir = cache / "benchmarks" / "t"
     results = list(csv.DictReader(open(bdir / "results.csv")))
     assert len(results) == 4 and {r["status"] for r in results} == {"trained"}

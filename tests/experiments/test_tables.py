@@ -11,16 +11,16 @@ from sercross.experiments.render import format_cell, render_markdown, rich_table
 from sercross.experiments.schemes import PAPER_SCHEMES
 from sercross.experiments.tables import build_tables, table_methods
 
-SCHEMES = [f"{s}:{t}" for s, t in PAPER_SCHEMES]
+SCHEMES = [f"{s}→{t}" for s, t in PAPER_SCHEMES]
 
 
 def meta(methods, seeds=(0, 1, 2), schemes=SCHEMES):
     return {
         "name": "t", "preset": "paper", "tag": "paper", "feature_set": "IS10", "seeds": list(seeds),
         "methods": list(methods), "config": {"epochs": 500, "lr": 1e-5, "batch_size": 100},
-        "schemes": [{"name": s, "source": s.split(":")[0], "target": s.split(":")[1], "classes": ["anger", "fear"],
+        "schemes": [{"name": s, "source": s.split("→")[0], "target": s.split("→")[1], "classes": ["anger", "fear"],
                      "n_source": 10, "n_target": 12} for s in schemes],
-        "skipped": [{"scheme": "ravdess:casia", "reason": "unknown corpus 'ravdess'"}],
+        "skipped": [{"scheme": "ravdess→casia", "reason": "unknown corpus 'ravdess'"}],
     }
 
 
@@ -40,7 +40,7 @@ def doc():
     for i, s in enumerate(SCHEMES):
         rows += rows_for("tlmlda", s, [0.40 + i / 100, 0.42 + i / 100, 0.44 + i / 100], oracle=0.97)
         rows += rows_for("pca_svm", s, [0.30, 0.30, 0.30])
-        if s != "casia:berlin":
+        if s != "casia→berlin":
             rows += rows_for("tlmlda_m", s, [0.35, 0.35, 0.35], oracle=0.97, failed_seeds=(2,) if i == 0 else ())
     rows += rows_for("only_cls", SCHEMES[0], [0.25])
     return build_tables(rows, meta(["tlmlda", "tlmlda_m", "only_cls", "pca_svm"]))
@@ -62,15 +62,15 @@ def test_layout_groups_like_tables_3_and_4():
 def test_cells_differences_and_paper_kept_apart(doc):
     war3 = doc["tables"]["war"]["table3"]
     assert war3["methods"] == ["tlmlda_m", "tlmlda"]
-    eb = war3["cells"]["tlmlda"]["enterface:berlin"]
+    eb = war3["cells"]["tlmlda"]["enterface→berlin"]
     assert eb["mean"] == pytest.approx(42.0) and eb["std"] == pytest.approx(2.0) and eb["n"] == 3
     assert [c["scheme"] for c in doc["columns"]] == SCHEMES + ["Average"]
     # ours − published, per scheme and for the Average over the six schemes
     d = doc["difference"]["table3"]["rows"]["tlmlda"]["cells"]
-    assert d["enterface:berlin"] == pytest.approx(42.0 - 58.93)
+    assert d["enterface→berlin"] == pytest.approx(42.0 - 58.93)
     ours_avg = sum(42.0 + i for i in range(6)) / 6
     assert d["Average"] == pytest.approx(ours_avg - 44.72)
-    assert doc["difference"]["table4"]["rows"]["pca_svm"]["cells"]["casia:berlin"] == pytest.approx(30 - 43.38)
+    assert doc["difference"]["table4"]["rows"]["pca_svm"]["cells"]["casia→berlin"] == pytest.approx(30 - 43.38)
     # tlmlda_m lacks C→B: no Average difference; only_cls is not in the paper: no difference row
     assert doc["difference"]["table3"]["rows"]["tlmlda_m"]["cells"]["Average"] is None
     assert "only_cls" not in doc["difference"]["table4"]["rows"]
@@ -81,11 +81,11 @@ def test_cells_differences_and_paper_kept_apart(doc):
 
 def test_missing_failed_and_single_seed_cells_are_marked(doc):
     cells = doc["tables"]["war"]["table3"]["cells"]["tlmlda_m"]
-    assert format_cell(cells["enterface:berlin"], "enterface:berlin") == "35.00 ± 0.00 (2/3)"
-    assert format_cell(cells["casia:berlin"], "casia:berlin") == "—"
+    assert format_cell(cells["enterface→berlin"], "enterface→berlin") == "35.00 ± 0.00 (2/3)"
+    assert format_cell(cells["casia→berlin"], "casia→berlin") == "—"
     assert format_cell(cells["Average"], "Average").endswith("[5 schemes]")
     only = doc["tables"]["war"]["table4"]["cells"]["only_cls"]
-    assert format_cell(only["enterface:berlin"], "enterface:berlin") == "25.00 (1/3)"
+    assert format_cell(only["enterface→berlin"], "enterface→berlin") == "25.00 (1/3)"
     failed = {"mean": None, "std": None, "n": 0, "expected": 3, "failed": 3}
     assert format_cell(failed) == "failed"
     assert any(f["status"] == "failed" and f["method"] == "tlmlda_m" for f in doc["failures"])
@@ -95,7 +95,7 @@ def test_markdown_states_the_protocol_and_keeps_oracle_and_paper_apart(doc):
     md = render_markdown(doc)
     for words in ("the last", "min-max", "leave-one-speaker-out", "Seeds**: 3 (0, 1, 2)", "ddof = 1",
                   "Published, not ours", "Tao", "ours − paper", "Oracle", "not the protocol", "Skipped schemes",
-                  "ravdess:casia", "Failed or missing", "38.51"):
+                  "ravdess→casia", "Failed or missing", "38.51"):
         assert words in md, words
     main, oracle = md.split("## Oracle")
     assert "97.00" not in main and "97.00" in oracle  # oracle values never in the main tables
@@ -108,7 +108,7 @@ def test_markdown_states_the_protocol_and_keeps_oracle_and_paper_apart(doc):
 
 
 def test_a_partial_grid_labels_the_papers_average_and_adabn_oracle_rows():
-    two = ["berlin:casia", "casia:berlin"]
+    two = ["berlin→casia", "casia→berlin"]
     rows = []
     for s in two:
         rows += rows_for("tlmlda_plus", s, [0.40, 0.42], oracle=0.5)
@@ -124,8 +124,8 @@ def test_a_partial_grid_labels_the_papers_average_and_adabn_oracle_rows():
     assert "| Algorithm (paper) | B→C | C→B | Average (paper: all 6 schemes) |" in md
     oracle = md.split("## Oracle")[1]
     assert "before the AdaBN step that ends the training of tlmlda_plus:" in oracle  # not of _no_adabn
-    demo = [*rows_for("tlmlda", "demo_a:demo_b", [0.5, 0.6], oracle=0.7)]
-    md = render_markdown(build_tables(demo, meta(["tlmlda"], seeds=(0, 1), schemes=["demo_a:demo_b"])))
+    demo = [*rows_for("tlmlda", "demo_a→demo_b", [0.5, 0.6], oracle=0.7)]
+    md = render_markdown(build_tables(demo, meta(["tlmlda"], seeds=(0, 1), schemes=["demo_a→demo_b"])))
     assert "Published, not ours" not in md and "38.51" not in md  # no paper table, no note about it
 
 
@@ -138,7 +138,7 @@ def test_files_are_written(doc, tmp_path):
     assert tables == {"ours_table3", "ours_table4", "oracle", "paper_table3", "paper_table4", "diff_table3",
                       "diff_table4"}
     eb = [r for r in rows if r["table"] == "ours_table3" and r["metric"] == "uar" and r["method"] == "tlmlda"
-          and r["scheme"] == "enterface:berlin"]
+          and r["scheme"] == "enterface→berlin"]
     assert len(eb) == 1 and float(eb[0]["mean"]) == pytest.approx(21.0)
 
 
@@ -150,11 +150,11 @@ def test_rich_table_has_every_method_once(doc):
 
 
 def test_collapsed_runs_are_named_in_the_notes():
-    rows = rows_for("dsan", "berlin:casia", [0.2, 0.2, 0.3])
+    rows = rows_for("dsan", "berlin→casia", [0.2, 0.2, 0.3])
     for r, k in zip(rows, (1, 1, 4)):
         r["predicted_classes"] = k
-    rows += [{**r, "method": "tlmlda", "predicted_classes": "5"} for r in rows_for("tlmlda", "berlin:casia", [0.4] * 3)]
-    notes = build_tables(rows, meta(["dsan", "tlmlda"], schemes=["berlin:casia"]))["notes"]
+    rows += [{**r, "method": "tlmlda", "predicted_classes": "5"} for r in rows_for("tlmlda", "berlin→casia", [0.4] * 3)]
+    notes = build_tables(rows, meta(["dsan", "tlmlda"], schemes=["berlin→casia"]))["notes"]
     collapsed = [n for n in notes if "collapsed" in n]
     assert collapsed == ["dsan on B→C: 2 of 3 seeds predict one class for the whole target (collapsed; its WAR is "
                          "then that class's share of the target)"]

@@ -106,22 +106,9 @@ def _items(text: str) -> list[str]:
 
 def parse_schemes(text: str | None) -> list[tuple[str, str]]:
     """``"ravdess:casia,B:C"`` -> ``[("ravdess", "casia"), ("B", "C")]`` (names as typed; ``->``, ``→`` too)."""
-    if not text:
-        return []
-    schemes = []
-    for item in _items(text):
-        for sep in (":", "->", "→"):
-            if sep in item:
-                a, b = (x.strip() for x in item.split(sep, 1))
-                break
-        else:
-            a = b = ""
-        if not a or not b:
-            raise SercrossError(
-                f"cannot read scheme {item!r}", hint="write schemes as SOURCE:TARGET, comma-separated, e.g. B:C,E:B"
-            )
-        schemes.append((a, b))
-    return schemes
+    from sercross.experiments import split_scheme
+
+    return [split_scheme(item) for item in _items(text)] if text else []
 
 
 def parse_seeds(text: str | int | None, default: int = 5) -> tuple[int, ...]:

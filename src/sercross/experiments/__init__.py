@@ -20,7 +20,7 @@ _EXPORTS = {
     "corpus_name": "resolve", "features_or_extract": "resolve", "pair_for": "resolve",
     "evaluate_run": "runs", "load_estimator": "runs", "read_run_config": "runs", "run_inputs": "runs",
     "run_state": "runs", "train_run": "runs",
-    "PAPER_SCHEMES": "schemes", "scheme_label": "schemes",
+    "PAPER_SCHEMES": "schemes", "scheme_key": "schemes", "scheme_label": "schemes", "split_scheme": "schemes",
     "build_tables": "tables",
 }
 __all__ = sorted(_EXPORTS)

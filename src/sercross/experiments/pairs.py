@@ -15,6 +15,7 @@ import numpy as np
 
 from sercross import CACHE_VERSION, __version__
 from sercross.corpora import CANONICAL_EMOTIONS
+from sercross.experiments.schemes import scheme_key
 from sercross.features import FeatureTable
 from sercross.infra import (
     SercrossError,
@@ -55,7 +56,7 @@ class Pair:
 
     @property
     def name(self) -> str:
-        return f"{self.source}:{self.target}"
+        return scheme_key(self.source, self.target)
 
 
 def default_classes(source: FeatureTable, target: FeatureTable) -> tuple[str, ...]:
@@ -205,11 +206,11 @@ def load_pair(cache: Path, source: str, target: str, feature_set: str) -> Pair:
     meta_path = out / "meta.json"
     if not meta_path.is_file():
         raise SercrossError(
-            f"no pair {source}:{target} ({feature_set}) in cache {cache}",
+            f"no pair {scheme_key(source, target)} ({feature_set}) in cache {cache}",
             hint=f"run `sercross pair --source {source} --target {target}` first",
         )
     meta = read_json(meta_path)
-    check_meta(meta, meta_path, f"pair {source}:{target}", feature_set=feature_set)
+    check_meta(meta, meta_path, f"pair {scheme_key(source, target)}", feature_set=feature_set)
     if meta.get("fingerprint") != sha1_file(out / "pair.npz"):
         raise SercrossError(
             f"{out / 'pair.npz'} does not match its meta.json (an interrupted write?)",

@@ -4,7 +4,7 @@ row stands for. They are shown in their own, labelled tables, never in our cells
 
 from __future__ import annotations
 
-from sercross.experiments.schemes import PAPER_SCHEMES
+from sercross.experiments.schemes import PAPER_SCHEMES, scheme_key
 
 PAPER_CITATION = (
     "H. Tao, Y. Wang, Z. Zhuang, H. Fu, X. Guo, S. Zou. Cross-Corpus Speech Emotion Recognition Based on "
@@ -12,7 +12,7 @@ PAPER_CITATION = (
 )
 # Transcribed from the paper (Tables 3 and 4, WAR in %), columns E→B, B→E, E→C, C→E, B→C, C→B, Average.
 # The Average is the paper's printed value (not recomputed here).
-PAPER_SCHEME_NAMES = tuple(f"{s}:{t}" for s, t in PAPER_SCHEMES)
+PAPER_SCHEME_NAMES = tuple(scheme_key(s, t) for s, t in PAPER_SCHEMES)
 PAPER_TABLE3: dict[str, tuple[float, ...]] = {
     "TLMLDA_w": (51.95, 31.15, 31.10, 30.40, 32.70, 53.53, 38.51),
     "TLMLDA_α": (46.62, 34.33, 31.60, 30.67, 32.70, 53.13, 38.18),

@@ -19,7 +19,7 @@ from sercross.corpora import load_manifest
 from sercross.experiments.pairs import PAPER_CLASSES, default_classes
 from sercross.experiments.resolve import corpus_name, features_or_extract, pair_for
 from sercross.experiments.runs import run_state
-from sercross.experiments.schemes import PAPER_SCHEMES, scheme_label
+from sercross.experiments.schemes import PAPER_SCHEMES, scheme_key, scheme_label
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
 from sercross.infra import SercrossError, features_dir, run_dir
 from sercross.methods import PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
@@ -37,7 +37,7 @@ class RunSpec:
 
     @property
     def scheme(self) -> str:
-        return f"{self.source}:{self.target}"
+        return scheme_key(self.source, self.target)
 
     def describe(self) -> str:
         return f"{self.method} {scheme_label(self.source, self.target)} seed {self.seed}"
@@ -60,7 +60,7 @@ class SchemeInfo:
 
     @property
     def name(self) -> str:
-        return f"{self.source}:{self.target}"
+        return scheme_key(self.source, self.target)
 
     @property
     def label(self) -> str:
@@ -162,7 +162,7 @@ class _SchemeResolver:
         skipped: list[Skip] = []
         seen: set[tuple[str, str]] = set()
         for raw_src, raw_tgt in wanted:
-            asked = f"{raw_src}:{raw_tgt}"
+            asked = scheme_key(raw_src, raw_tgt)
             try:
                 src, tgt = (self._canonical(n) for n in (raw_src, raw_tgt))
             except SercrossError as exc:
@@ -197,19 +197,19 @@ class _SchemeResolver:
                     self.tables[name] = exc
         missing = [self.tables[n] for n in (src, tgt) if isinstance(self.tables[n], SercrossError)]
         if missing:
-            return Skip(f"{src}:{tgt}", "; ".join(_reason(e) for e in missing))
+            return Skip(scheme_key(src, tgt), "; ".join(_reason(e) for e in missing))
         s_tab, t_tab = self.tables[src], self.tables[tgt]
         classes = default_classes(s_tab, t_tab)
         if frozenset({src, tgt}) not in PAPER_CLASSES and len(classes) < MIN_SHARED_CLASSES:
             return Skip(
-                f"{src}:{tgt}",
+                scheme_key(src, tgt),
                 f"{src} and {tgt} share {len(classes)} class(es) ({', '.join(classes) or 'none'}); "
                 f"a scheme needs at least {MIN_SHARED_CLASSES}",
             )
         try:
             pair = pair_for(self.cache, s_tab, t_tab, classes)
         except SercrossError as exc:
-            return Skip(f"{src}:{tgt}", _reason(exc))
+            return Skip(scheme_key(src, tgt), _reason(exc))
         return SchemeInfo(src, tgt, pair.classes, len(pair.ys), len(pair.yt), pair.meta.get("fingerprint"))
 
     def _load(self, name: str) -> FeatureTable:

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sercross.infra import SercrossError, read_csv, read_json
+from sercross.experiments import scheme_key
+from sercross.infra import SercrossError, read_csv, read_json, scheme_name
 from sercross.methods import METHODS
 
 
@@ -46,7 +47,7 @@ class Run:
 
     @property
     def scheme(self) -> str:
-        return f"{self.source}→{self.target}"
+        return scheme_key(self.source, self.target)
 
     @property
     def is_network(self) -> bool:
@@ -130,34 +131,34 @@ def _filter_preset(runs: list[Run], preset: str | None, what: str) -> list[Run]:
 
 def select_run(path: Path, cache: Path) -> Selection:
     run = load_run(path, cache)
-    name = f"{run.source}__{run.target}-{run.method}-{run.preset}-seed{run.seed}"
+    name = f"{scheme_name(run.source, run.target)}-{run.method}-{run.preset}-seed{run.seed}"
     return Selection(name, f"{run.scheme}, {run.label}", f"one run: {run.shown_path}", [run], kind="run")
 
 
 def select_scheme(cache: Path, source: str, target: str, preset: str | None = None) -> Selection:
     from sercross.experiments import corpus_name
-    from sercross.infra import scheme_name
 
     source, target = corpus_name(source), corpus_name(target)
+    scheme = scheme_key(source, target)
     folder = cache / "runs" / scheme_name(source, target)
     if not folder.is_dir():
         raise SercrossError(
-            f"no run of {source}→{target} in {cache}",
+            f"no run of {scheme} in {cache}",
             hint=f"train one first: `sercross train --source {source} --target {target}`",
         )
     runs: list[Run] = []
     skipped: list[tuple[str, str]] = []
     for rdir in sorted(p for p in folder.glob("*/*") if p.is_dir()):
         _try_load(rdir, cache, runs, skipped)
-    runs = _filter_preset(runs, preset, f"{source}→{target}")
+    runs = _filter_preset(runs, preset, scheme)
     if not runs:
         raise SercrossError(
-            f"no finished run of {source}→{target} in {cache}",
+            f"no finished run of {scheme} in {cache}",
             hint=f"train one first: `sercross train --source {source} --target {target}`",
         )
-    name = f"{source}__{target}" + (f"-{preset}" if preset else "")
-    desc = f"every run of {source}→{target} in the cache" + (f" with preset {preset}" if preset else "")
-    return Selection(name, f"{source}→{target}", desc, sort_runs(runs), skipped, kind="scheme")
+    name = scheme_name(source, target) + (f"-{preset}" if preset else "")
+    desc = f"every run of {scheme} in the cache" + (f" with preset {preset}" if preset else "")
+    return Selection(name, scheme, desc, sort_runs(runs), skipped, kind="scheme")
 
 
 def select_benchmark(cache: Path, name: str, preset: str | None = None) -> Selection:

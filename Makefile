@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.*
 PIP_TORCH_FLAGS ?=
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-all lint bench clean
+.PHONY: install demo test test-quick lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,11 @@ install: $(STAMP)  ## create .venv with sercross and its dev tools
 demo: $(STAMP)  ## the main job on synthetic demo data (about 20 s on 2 cores, plus the install)
 	$(BIN)/sercross demo --out demo-output
 
-test: $(STAMP)  ## the default test suite (what CI runs)
+test: $(STAMP)  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
+
+test-quick: $(STAMP)  ## the inner loop: every test but those marked slow (under a minute on 2 cores)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

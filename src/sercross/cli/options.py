@@ -140,17 +140,17 @@ SchedulerOpt = Annotated[str | None, typer.Option(
 
 MethodOpt = Annotated[str, typer.Option(
     "--method", "-m", callback=_canonical(parsing.method_name, "--method"),
-    help=f"Method to train, by group: {_methods_help()}. See README, 'Methods'.",
+    help=f"Method to train, by group: {_methods_help()}. See docs/methods.md.",
 )]
 MethodsOpt = Annotated[str | None, typer.Option(
     "--methods", "-m",
     help="Comma-separated methods or groups (paper, the default; da; ours; spk; all), e.g. paper,da,tlmlda_plus. "
-    f"The groups: {_methods_help()}. See README, 'Methods'.",
+    f"The groups: {_methods_help()}. See docs/methods.md.",
 )]
 PresetOpt = Annotated[str, typer.Option(
     "--preset", "-p", callback=_canonical(parsing.preset_or_tag, "--preset"),
     help="Training recipe: paper (lr 1e-5, batch 100, 500 epochs), fast (lr 1e-3 cosine, batch 100, 20 epochs: "
-    "25x fewer steps) or demo (tiny synthetic corpora only); see README, 'Training speed and the fast preset'. To "
+    "25x fewer steps) or demo (tiny synthetic corpora only); see docs/performance.md, 'The fast preset'. To "
     "find runs (evaluate, report), also a run's whole tag, e.g. paper_e20_lr0.0003 (its folder's name without "
     "-seedK).",
 )]

@@ -46,7 +46,7 @@ def default_jobs(n_runs: int, cores: int | None = None, jobs: int | None = None)
 
     Rule: one single-threaded process per core (``jobs`` overrides this), never more processes than runs
     to do. Cores left over (fewer runs than cores, or ``jobs`` < cores) go to each process's torch threads,
-    ``cores // jobs``. Reason (measured on 2 shared cores, README "benchmark"): these networks are small
+    ``cores // jobs``. Reason (measured on 2 shared cores, docs/benchmark.md): these networks are small
     (batch 100, 1582-d inputs), so intra-op threads gain little on them and lose a lot (4-5× slower) when
     other processes compete for the cores, while independent runs in separate processes do not interfere.
     """

@@ -1,6 +1,6 @@
 """Where artifacts live, and how they are written so that none is ever half-written.
 
-Layout (documented in the README, versioned by ``sercross.CACHE_VERSION``)::
+Layout (documented in docs/protocol.md, versioned by ``sercross.CACHE_VERSION``)::
 
     <cache>/features/<corpus>/<feature_set>/   features.npy index.csv meta.json
     <cache>/pairs/<source>__<target>/<feature_set>/   pair.npz meta.json

@@ -36,7 +36,8 @@ PAPER_ALPHA: dict[tuple[str, str], tuple[float, ...]] = {
 }
 # For schemes the paper did not run, and for TLMLDA+ on every scheme: the classifier term leads, as in each of
 # the paper's six settings. Meant as their element-wise median, which it is except for LMMD (median 0.1); the
-# slip was found after the committed results and is kept so that they stay reproducible (README, TLMLDA+ item 7).
+# slip was found after the committed results and is kept so that they stay reproducible (docs/methods.md,
+# TLMLDA+ item 7).
 DEFAULT_ALPHA: tuple[float, ...] = (0.55, 0.55, 4.0, 1.0, 0.55)
 
 
@@ -78,7 +79,7 @@ class TrainConfig:
     kernel_mul: float = 2.0
     encoder_sizes: tuple[int, ...] = (1200, 900, 500)
     dnn_sizes: tuple[int, ...] = (600, 256)
-    # Options of the methods beyond the paper (off in the paper's protocol); see METHODS and the README.
+    # Options of the methods beyond the paper (off in the paper's protocol); see METHODS and docs/methods.md.
     bn_mode: str = "separate"  # batch-norm statistics per domain ("separate") or over source+target ("joint")
     adabn: bool = False  # at the end, replace batch-norm running statistics by the unlabelled target's (AdaBN)
     ramp: bool = False  # scale adaptation terms by 2/(1+exp(-10p)) - 1, p = training progress (DANN's schedule)
@@ -142,7 +143,7 @@ class TrainConfig:
 
 
 PRESETS: dict[str, TrainConfig] = {
-    # The paper's protocol (section 3.2); choices it leaves open are documented in the README.
+    # The paper's protocol (section 3.2); choices it leaves open are documented in docs/protocol.md.
     "paper": TrainConfig(),
     # 25x fewer steps than "paper" (20 epochs instead of 500) with a larger, cosine-decayed learning rate;
     # chosen among 6 candidates by reverse validation on the source, never by target labels

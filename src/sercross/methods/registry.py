@@ -157,7 +157,7 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("dann", "DANN (Ganin et al. 2016): L_y + domain classifier through gradient reversal, "
                    "coefficient ramped up", terms=(False, False, True, False, False, False, True),
                    weighting="lambda", group="da", overrides={"ramp": True}),
-        # Ours and its ablations, each without one option (README "TLMLDA+").
+        # Ours and its ablations, each without one option (docs/methods.md, "TLMLDA+").
         *_plus_family(),
     )
 }

@@ -213,7 +213,7 @@ class Trainer:
         noisy_t = xt + cfg.noise_std * torch.randn(xt.shape, generator=self.gen)
         n = len(xs)
         # One matmul per layer serves both domains. Batch-norm statistics: shared ("joint"), or per domain
-        # (n_first; the paper's reading, see README).
+        # (n_first; the paper's reading, see docs/protocol.md).
         rec, feats, logits = model(torch.cat([noisy_s, noisy_t]), reconstruct=self.uses_decoder,
                                    n_first=None if cfg.bn_mode == "joint" else n)
         rec_s, rec_t = (rec[:n], rec[n:]) if rec is not None else (None, None)

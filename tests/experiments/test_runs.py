@@ -236,3 +236,27 @@ def test_a_run_of_a_method_no_longer_defined_still_loads(rng, tmp_path, request)
     again = load_estimator(rdir)
     assert again.method.name == "only_cls"
     assert (again.predict(p.Xt) == est.predict(p.Xt)).all()
+
+
+def _stored_terms(rdir, terms):
+    path = rdir / "config.json"
+    doc = json.loads(path.read_text())
+    doc["method_spec"]["terms"] = terms
+    path.write_text(json.dumps(doc))
+
+
+def test_a_loss_term_added_later_leaves_earlier_runs_finished_and_a_changed_term_does_not(rng, tmp_path):
+    p = make_pair(rng)
+    only = train_run(tmp_path, p, "only_cls", "demo", CFG, seed=0)
+    terms = json.loads((only / "config.json").read_text())["method_spec"]["terms"]
+    assert len(terms) == 8 and not any(terms[5:])
+    _stored_terms(only, terms[:5])  # as stored when TERM_NAMES had the paper's five terms only
+    assert _state(only, p, "only_cls") == "finished"
+    _stored_terms(only, terms + [False])  # stored by a sercross with one more term, off for this method
+    assert _state(only, p, "only_cls") == "finished"
+    _stored_terms(only, terms[:-1] + [True])  # a term switched on: another method
+    assert _state(only, p, "only_cls") != "finished"
+    dann = train_run(tmp_path, p, "dann", "demo", CFG, seed=0)
+    terms = json.loads((dann / "config.json").read_text())["method_spec"]["terms"]
+    _stored_terms(dann, terms[:5])  # dann's ADV flag cut off: not the same method
+    assert _state(dann, p) != "finished"

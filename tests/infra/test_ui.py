@@ -17,3 +17,12 @@ def test_output_to_a_file_keeps_long_lines_whole(monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "100")  # the user's choice wins
     assert _console(stderr=False).width == 100
 
+
+
+def test_did_you_mean_is_one_rule_for_every_name():
+    from sercross.infra import did_you_mean
+
+    assert did_you_mean("happy", ["anger", "happiness", "sadness"]) == ": did you mean 'happiness'?"
+    assert did_you_mean("TLMLDA-plus", ["tlmlda", "tlmlda_plus"]) == ": did you mean 'tlmlda_plus'?"
+    assert did_you_mean("is10", ["IS09", "IS10"]) == ": did you mean 'IS10'?"
+    assert did_you_mean("magic", ["tlmlda", "only_cls"]) == ""

@@ -9,17 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from difflib import get_close_matches
 from pathlib import Path
 
-from sercross.infra import SercrossError
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``": did you mean 'x'?"`` for the known name closest to ``word`` (case aside), or ``""`` if none is close."""
-    by_key = {_key(c): c for c in choices}
-    near = get_close_matches(_key(word), list(by_key), n=1, cutoff=0.5)
-    return f": did you mean {by_key[near[0]]!r}?" if near else ""
+from sercross.infra import SercrossError, did_you_mean
 
 
 def _key(name: str) -> str:

@@ -233,7 +233,17 @@ def _same_method(cfg: dict, spec: MethodSpec) -> bool:
     if stored.get("terms") is None:  # runs older than the fingerprint: compared by their description
         return cfg.get("method_description") == spec.description
     wanted = _json(spec.fingerprint)
-    return {**{k: v for k, v in _json(ADDED_SPEC_KEYS).items() if k in wanted}, **stored} == wanted
+    stored = {**{k: v for k, v in _json(ADDED_SPEC_KEYS).items() if k in wanted}, **stored}
+    return _without_absent_terms(stored) == _without_absent_terms(wanted)
+
+
+def _without_absent_terms(fingerprint: dict) -> dict:
+    """The fingerprint with trailing False flags of ``terms`` dropped: a loss term appended to TERM_NAMES after a
+    run was stored (one flag more in every fingerprint, off for that run's method) leaves the run valid."""
+    terms = list(fingerprint.get("terms") or [])
+    while terms and terms[-1] is False:
+        terms.pop()
+    return {**fingerprint, "terms": terms}
 
 
 def _same_settings(cfg: dict, spec: MethodSpec) -> bool:

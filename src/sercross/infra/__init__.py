@@ -13,7 +13,7 @@ _EXPORTS = {
     "ensure_writable_dir": "cache", "features_dir": "cache", "file_lock": "cache", "pair_dir": "cache",
     "read_csv": "cache", "read_json": "cache", "remove_stale_temps": "cache", "resolve_cache": "cache",
     "run_dir": "cache", "scheme_name": "cache",
-    "SercrossError": "errors",
+    "SercrossError": "errors", "did_you_mean": "errors",
     "map_chunks": "executor", "open_executor": "executor", "resolve_scheduler": "executor",
     "LocalExecutor": "processes",
     "Executor": "tasks", "TaskFailed": "tasks", "WorkerDied": "tasks",

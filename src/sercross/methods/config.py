@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
-from sercross.infra import SercrossError
+from sercross.infra import SercrossError, did_you_mean
 from sercross.methods.validation import check_bool, check_choice, check_number, check_sizes
 
 LOSS_NAMES = ("L_S", "L_T", "L_y", "MMD", "LMMD")
@@ -163,8 +163,7 @@ def preset_tag(preset: str, epochs: int | None = None, lr: float | None = None, 
 
 def get_preset(name: str, **overrides) -> TrainConfig:
     if name not in PRESETS:
-        near = name.strip().lower()
-        raise SercrossError(f"unknown preset {name!r}" + (f": did you mean {near!r}?" if near in PRESETS else ""),
+        raise SercrossError(f"unknown preset {name!r}{did_you_mean(name, PRESETS)}",
                             hint=f"choose one of: {', '.join(PRESETS)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
     for key in overrides:

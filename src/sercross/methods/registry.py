@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
-from sercross.infra import SercrossError
+from sercross.infra import SercrossError, did_you_mean
 from sercross.methods.config import DEFAULT_ALPHA, TERM_NAMES, TrainConfig
 from sercross.methods.validation import check_bool, check_choice, check_names, check_number
 from sercross.methods.weighting import WEIGHTINGS
@@ -173,7 +173,6 @@ PAPER_METHODS = tuple(m for m, spec in METHODS.items() if spec.group == "paper")
 
 def get_method(name: str) -> MethodSpec:
     if name not in METHODS:
-        near = name.strip().lower().replace("-", "_")
-        raise SercrossError(f"unknown method {name!r}" + (f": did you mean {near!r}?" if near in METHODS else ""),
+        raise SercrossError(f"unknown method {name!r}{did_you_mean(name, METHODS)}",
                             hint=f"choose one of: {', '.join(METHODS)}")
     return METHODS[name]

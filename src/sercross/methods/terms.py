@@ -1,8 +1,9 @@
 """The loss terms a network method combines, one function each, registered in ``TERMS``.
 
 A term is a function of the :class:`Step` (what one training step has computed: inputs, reconstructions,
-features, logits, labels, the config) returning a scalar tensor. Adding a term: write the function, add its
-entry to ``TERMS`` and append its name to ``config.TERM_NAMES`` (the torch-free list method definitions index).
+features, logits, labels, the config) returning a scalar tensor. Adding a term: write its function here with
+``@term(NAME, ...flags)`` (the registry entry) and append NAME to ``config.TERM_NAMES`` (the torch-free list that
+method definitions index, so that listing methods never imports torch; an import-time check keeps both equal).
 """
 
 from __future__ import annotations
@@ -63,49 +64,6 @@ def _bce(recon: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
 RECON = {"sse": _sse, "bce": _bce}
 
 
-def source_reconstruction(s: Step) -> torch.Tensor:
-    """L_S: the denoising auto-encoder's reconstruction error on the source (paper eq. 1)."""
-    return RECON[s.config.recon_loss](s.rec_s, s.xs)
-
-
-def target_reconstruction(s: Step) -> torch.Tensor:
-    """L_T: the same on the unlabelled target."""
-    return RECON[s.config.recon_loss](s.rec_t, s.xt)
-
-
-def source_classification(s: Step) -> torch.Tensor:
-    """L_y: cross-entropy of the classifier on the labelled source."""
-    return F.cross_entropy(s.logit_s, s.ys)
-
-
-def global_mmd(s: Step) -> torch.Tensor:
-    """MMD between source and target features (paper eq. 3)."""
-    return mmd(s.fs, s.ft, kernel=s.kernel)
-
-
-def target_diversity(s: Step) -> torch.Tensor:
-    """DIV: log C minus the entropy of the mean target prediction (TLMLDA+)."""
-    return diversity(s.target_probs)
-
-
-def local_mmd(s: Step) -> torch.Tensor:
-    """LMMD: class-conditional MMD, target classes from the classifier's probabilities (paper eq. 4)."""
-    return lmmd(s.fs, s.ft, s.ys, s.target_probs, s.n_classes, kernel=s.kernel,
-                threshold=s.config.pseudo_threshold)
-
-
-def coral_distance(s: Step) -> torch.Tensor:
-    """CORAL: distance of the feature covariances (Deep CORAL)."""
-    return coral(s.fs, s.ft)
-
-
-def domain_adversarial(s: Step) -> torch.Tensor:
-    """ADV: DANN's domain classifier loss; the reversed gradient carries lambda and the ramp."""
-    dom = s.discriminator(torch.cat([s.fs, s.ft]), s.config.adapt_weight * s.ramp)
-    labels = torch.cat([torch.ones(len(s.fs)), torch.zeros(len(s.ft))])
-    return F.binary_cross_entropy_with_logits(dom, labels)
-
-
 @dataclass(frozen=True)
 class Term:
     compute: Callable[[Step], torch.Tensor]
@@ -115,18 +73,72 @@ class Term:
     always: bool = False  # computed (and recorded) even when the method gives it no weight
 
 
-# In the order the terms are computed, which is the order the autograd graph is built in: keep it, or the
-# gradient sums (hence every trained weight) change in their last bits.
-TERMS: dict[str, Term] = {
-    "L_y": Term(source_classification, always=True),
-    "L_S": Term(source_reconstruction, decoder=True),
-    "L_T": Term(target_reconstruction, target=True, decoder=True),
-    "MMD": Term(global_mmd, target=True, adaptation=True),
-    "DIV": Term(target_diversity, target=True),
-    "LMMD": Term(local_mmd, target=True, adaptation=True),
-    "CORAL": Term(coral_distance, target=True, adaptation=True),
-    "ADV": Term(domain_adversarial, target=True, adaptation=True),
-}
+# Filled by @term in the order the functions below are defined, which is the order the terms are computed and
+# so the order the autograd graph is built in: keep it, or the gradient sums (hence every trained weight) change
+# in their last bits. A new term goes at the end.
+TERMS: dict[str, Term] = {}
+
+
+def term(name: str, **flags: bool) -> Callable[[Callable[[Step], torch.Tensor]], Callable[[Step], torch.Tensor]]:
+    """Register the decorated function as loss term ``name`` (``flags``: the fields of :class:`Term`)."""
+
+    def register(compute: Callable[[Step], torch.Tensor]) -> Callable[[Step], torch.Tensor]:
+        TERMS[name] = Term(compute, **flags)
+        return compute
+
+    return register
+
+
+@term("L_y", always=True)
+def source_classification(s: Step) -> torch.Tensor:
+    """L_y: cross-entropy of the classifier on the labelled source."""
+    return F.cross_entropy(s.logit_s, s.ys)
+
+
+@term("L_S", decoder=True)
+def source_reconstruction(s: Step) -> torch.Tensor:
+    """L_S: the denoising auto-encoder's reconstruction error on the source (paper eq. 1)."""
+    return RECON[s.config.recon_loss](s.rec_s, s.xs)
+
+
+@term("L_T", target=True, decoder=True)
+def target_reconstruction(s: Step) -> torch.Tensor:
+    """L_T: the same on the unlabelled target."""
+    return RECON[s.config.recon_loss](s.rec_t, s.xt)
+
+
+@term("MMD", target=True, adaptation=True)
+def global_mmd(s: Step) -> torch.Tensor:
+    """MMD between source and target features (paper eq. 3)."""
+    return mmd(s.fs, s.ft, kernel=s.kernel)
+
+
+@term("DIV", target=True)
+def target_diversity(s: Step) -> torch.Tensor:
+    """DIV: log C minus the entropy of the mean target prediction (TLMLDA+)."""
+    return diversity(s.target_probs)
+
+
+@term("LMMD", target=True, adaptation=True)
+def local_mmd(s: Step) -> torch.Tensor:
+    """LMMD: class-conditional MMD, target classes from the classifier's probabilities (paper eq. 4)."""
+    return lmmd(s.fs, s.ft, s.ys, s.target_probs, s.n_classes, kernel=s.kernel,
+                threshold=s.config.pseudo_threshold)
+
+
+@term("CORAL", target=True, adaptation=True)
+def coral_distance(s: Step) -> torch.Tensor:
+    """CORAL: distance of the feature covariances (Deep CORAL)."""
+    return coral(s.fs, s.ft)
+
+
+@term("ADV", target=True, adaptation=True)
+def domain_adversarial(s: Step) -> torch.Tensor:
+    """ADV: DANN's domain classifier loss; the reversed gradient carries lambda and the ramp."""
+    dom = s.discriminator(torch.cat([s.fs, s.ft]), s.config.adapt_weight * s.ramp)
+    labels = torch.cat([torch.ones(len(s.fs)), torch.zeros(len(s.ft))])
+    return F.binary_cross_entropy_with_logits(dom, labels)
+
 
 if set(TERMS) != set(TERM_NAMES) or set(RECON) != set(RECON_LOSSES):  # the torch-free lists must match
     raise ImportError("methods/terms.py and methods/config.py disagree on the term or reconstruction names")

@@ -3,10 +3,9 @@ naming the field, the value and what is allowed, instead of silently picking ano
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
-from sercross.infra import SercrossError
+from sercross.infra import SercrossError, did_you_mean
 
 
 def check_choice(owner: str, field: str, value: object, choices: Iterable[str]) -> None:
@@ -14,9 +13,7 @@ def check_choice(owner: str, field: str, value: object, choices: Iterable[str]) 
     choices = tuple(choices)
     if isinstance(value, str) and value in choices:
         return
-    near = difflib.get_close_matches(str(value).strip().lower(), choices, n=1, cutoff=0.6)
-    guess = f": did you mean {near[0]!r}?" if near else ""
-    raise SercrossError(f"{owner}.{field}: unknown value {value!r}{guess}",
+    raise SercrossError(f"{owner}.{field}: unknown value {value!r}{did_you_mean(value, choices)}",
                         hint=f"{field} is one of: {', '.join(repr(c) for c in choices)}")
 
 

@@ -230,3 +230,18 @@ def test_evaluate_in_a_read_only_cache_shows_the_stored_metrics(corpora, tmp_pat
     monkeypatch.undo()
     r = invoke(*args)
     assert r.exit_code == 0 and "wrote" in r.output and "not recomputed" not in r.output
+
+
+@pytest.mark.slow  # extracts a small corpus
+def test_extract_says_which_files_had_identical_content(tmp_path):
+    import shutil
+
+    from sercross.corpora.demo import synthesize_corpus
+
+    root = synthesize_corpus("demo_a", tmp_path / "audio", DemoConfig(speakers=1, utterances=2))
+    first = sorted((root / "a01" / "anger").glob("*.wav"))[0]
+    shutil.copy(first, first.with_name("a01_anger_09.wav"))  # a copy under another valid name
+    r = runner.invoke(app, ["--cache", str(tmp_path / "cache"), "extract", "demo_a", "--root", str(root), "-j", "1"])
+    assert r.exit_code == 0, r.output
+    assert "2 files had identical content and were extracted once" in r.output
+    assert "a01/anger/a01_anger_01.wav = a01/anger/a01_anger_09.wav" in r.output

@@ -62,6 +62,10 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
         f"{hms(summary.audio_seconds)} of new audio (h:mm:ss), {speed:.0f} s of audio per second)",
         highlight=False,
     )
+    if summary.duplicates:
+        shown = "; ".join(" = ".join(g) for g in summary.duplicates[:3]) + (" …" if len(summary.duplicates) > 3 else "")
+        err.print(f"  {summary.n_duplicate_files} files had identical content and were extracted once "
+                  f"({escape(shown)}); `sercross corpora check` lists them", highlight=False)
     if summary.n_nonfinite:
         err.print(f"  [yellow]{summary.n_nonfinite} file(s) left out: openSMILE returned NaN/inf values[/] "
                   "(listed below and in meta.json)", highlight=False)

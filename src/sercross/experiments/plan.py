@@ -16,6 +16,7 @@ from itertools import permutations
 from pathlib import Path
 
 from sercross.corpora import load_manifest
+from sercross.experiments.auto import AUTO, trained_methods
 from sercross.experiments.pairs import PAPER_CLASSES, default_classes
 from sercross.experiments.resolve import corpus_name, features_or_extract, pair_for
 from sercross.experiments.runs import run_state
@@ -23,6 +24,7 @@ from sercross.experiments.schemes import PAPER_SCHEMES, scheme_key, scheme_label
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
 from sercross.infra import SercrossError, features_dir, run_dir
 from sercross.methods import PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
+from sercross.selection import DEFAULT_RULE, SelectionRule
 
 # A scheme outside the paper's three pairs needs at least this many shared classes.
 MIN_SHARED_CLASSES = 3
@@ -78,13 +80,21 @@ class Plan:
     seeds: tuple[int, ...]
     schemes: list[SchemeInfo]
     skipped: list[Skip]
-    runs: list[RunSpec]
+    runs: list[RunSpec]  # the runs to train (auto's candidates included; auto itself trains nothing)
     finished: set[RunSpec] = field(default_factory=set)  # already in the cache, not trained again
     stale: dict[RunSpec, str] = field(default_factory=dict)  # a run folder exists but does not match
+    rule: SelectionRule = DEFAULT_RULE  # what auto trains and how it picks
 
     @property
     def todo(self) -> list[RunSpec]:
         return [r for r in self.runs if r not in self.finished]
+
+    @property
+    def selections(self) -> list[RunSpec]:
+        """The ``auto`` decisions of the grid, one per scheme and seed, made once its candidates are trained."""
+        if AUTO not in self.methods:
+            return []
+        return [RunSpec(i.source, i.target, AUTO, s) for s in self.seeds for i in self.schemes]
 
     def run_dir(self, spec: RunSpec) -> Path:
         return run_dir(self.cache, spec.source, spec.target, spec.method, self.tag, spec.seed)
@@ -102,6 +112,7 @@ def plan_benchmark(
     extract: Callable | None = None,
     lr: float | None = None,
     batch_size: int | None = None,
+    rule: SelectionRule = DEFAULT_RULE,
 ) -> Plan:
     """Resolve schemes to pairs (extracting and pairing what the cache lacks), list the runs, find finished ones.
 
@@ -127,8 +138,9 @@ def plan_benchmark(
         wanted = list(PAPER_SCHEMES)
     infos, skipped = _SchemeResolver(cache, feature_set, extract).resolve(wanted)
 
-    runs = [RunSpec(i.source, i.target, m, s) for s in seeds for i in infos for m in methods]
-    plan = Plan(cache, feature_set, preset, tag, config, methods, seeds, infos, skipped, runs)
+    methods = tuple(dict.fromkeys([*trained_methods(methods, rule), *(m for m in methods if m == AUTO)]))
+    runs = [RunSpec(i.source, i.target, m, s) for s in seeds for i in infos for m in methods if m != AUTO]
+    plan = Plan(cache, feature_set, preset, tag, config, methods, seeds, infos, skipped, runs, rule=rule)
     fingerprints = {i.name: i.pair_fingerprint for i in infos}
     for r in runs:
         state = run_state(plan.run_dir(r), fingerprints[r.scheme], r.method, tag, r.seed, config)

@@ -137,10 +137,22 @@ def plan_benchmark(
     if not wanted and not all_pairs:
         wanted = list(PAPER_SCHEMES)
     infos, skipped = _SchemeResolver(cache, feature_set, extract).resolve(wanted)
+    return plan_runs(cache, infos, methods, seeds, preset, tag, config, feature_set, rule, skipped)
 
+
+def scheme_of(pair) -> SchemeInfo:
+    """The plan's view of a pair that is already built."""
+    return SchemeInfo(pair.source, pair.target, pair.classes, len(pair.ys), len(pair.yt), pair.meta.get("fingerprint"))
+
+
+def plan_runs(cache: Path, infos: list[SchemeInfo], methods: Sequence[str], seeds: Sequence[int], preset: str,
+              tag: str, config: TrainConfig, feature_set: str = DEFAULT_FEATURE_SET,
+              rule: SelectionRule = DEFAULT_RULE, skipped: list[Skip] | None = None) -> Plan:
+    """The grid of runs on pairs that exist (``infos``), with the finished and stale ones found in the cache."""
     methods = tuple(dict.fromkeys([*trained_methods(methods, rule), *(m for m in methods if m == AUTO)]))
     runs = [RunSpec(i.source, i.target, m, s) for s in seeds for i in infos for m in methods if m != AUTO]
-    plan = Plan(cache, feature_set, preset, tag, config, methods, seeds, infos, skipped, runs, rule=rule)
+    plan = Plan(cache, feature_set, preset, tag, config, methods, tuple(seeds), infos, list(skipped or []), runs,
+                rule=rule)
     fingerprints = {i.name: i.pair_fingerprint for i in infos}
     for r in runs:
         state = run_state(plan.run_dir(r), fingerprints[r.scheme], r.method, tag, r.seed, config)

@@ -199,6 +199,8 @@ def _fit_shallow(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple
 
     est = ShallowEstimator(spec.adapter, SHALLOW, random_state=0).fit(Xs, pair.ys, Xt, n_classes=len(pair.classes))
     extra = {"reverse_validation_uar": reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes), SCORER)}
+    if est.fit_warnings_:
+        extra["fit_warnings"] = est.fit_warnings_
     return est, (["adapter"], [[spec.adapter]]), ("model.pkl", pickle.dumps(est)), extra
 
 

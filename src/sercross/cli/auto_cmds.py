@@ -36,7 +36,8 @@ def train_auto(s, pair, preset: str, tag: str, cfg, seed: int, features: str, fo
     from sercross.experiments import select_all
     from sercross.experiments.plan import plan_runs, scheme_of
 
-    plan = plan_runs(s.cache, [scheme_of(pair)], ["auto"], [seed], preset, tag, cfg, features)
+    plan = plan_runs(s.cache, [scheme_of(pair)], ["auto"], [seed], preset, tag, cfg, features,
+                     target_set=pair.target_set)
     if force:
         plan.finished.clear()
     words, cost = auto_cost(plan.rule)

@@ -21,6 +21,7 @@ from sercross.cli.options import (
     SchedulerOpt,
     SchemesOpt,
     SeedsOpt,
+    TargetSetOpt,
 )
 from sercross.cli.parsing import known_corpus, parse_methods, parse_schemes, parse_seeds
 from sercross.infra import SercrossError
@@ -40,6 +41,7 @@ def benchmark(
     jobs: JobsOpt = None,
     features: FeaturesOpt = "IS10",
     scheduler: SchedulerOpt = None,
+    target_set: TargetSetOpt = "shared",
 ) -> None:
     """Run schemes × methods × seeds (resumable, in parallel) and write WAR/UAR tables like the paper's 3 and 4."""
     s = settings(ctx)
@@ -49,13 +51,14 @@ def benchmark(
     _check_corpora(s.cache, scheme_list, features)
     t0 = time.perf_counter()
     plan = _plan(s, scheme_list, all_pairs, method_list, seed_list, preset, epochs, lr, batch_size, features,
-                 scheduler)
+                 scheduler, target_set)
     outcome = _run_with_progress(plan, jobs, scheduler)
     if not _write_and_show(s, plan, outcome, name or plan.tag, t0):
         raise typer.Exit(1)
 
 
-def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size, features, scheduler):
+def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size, features, scheduler,
+          target_set="shared"):
     """The grid to run (extracting features a scheme lacks), after saying what is skipped and retrained."""
     from sercross.experiments import plan_benchmark
 
@@ -71,7 +74,7 @@ def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size,
 
     # No spinner around planning: an extraction inside it shows its own.
     plan = plan_benchmark(s.cache, schemes, all_pairs, methods, seeds, preset, epochs, features, extract,
-                          lr=lr, batch_size=batch_size)
+                          lr=lr, batch_size=batch_size, target_set=target_set)
     for sk in plan.skipped:
         err.print(f"[yellow]skipped[/] {escape(sk.scheme)}: {escape(sk.reason)}", highlight=False)
     if not plan.runs:
@@ -85,7 +88,8 @@ def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size,
         err.print(f"[yellow]will retrain[/] {spec.describe()}: {escape(why)}", highlight=False)
     err.print(
         f"grid: {len(plan.schemes)} scheme(s) × {len(plan.methods)} method(s) × {len(plan.seeds)} seed(s) = "
-        f"{len(plan.runs)} runs, {len(plan.finished)} already finished (preset {plan.tag})",
+        f"{len(plan.runs)} runs, {len(plan.finished)} already finished (preset {plan.tag}, target set "
+        f"{plan.target_set})",
         highlight=False,
     )
     return plan

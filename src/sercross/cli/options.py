@@ -103,6 +103,13 @@ ClassesOpt = Annotated[str | None, typer.Option(
     help="Comma-separated classes both corpora share, e.g. anger,fear,sadness (case does not matter). Default: "
     "the paper's Table 2 set for its corpora, else the classes the two corpora share.",
 )]
+TargetSetOpt = Annotated[str, typer.Option(
+    "--target-set",
+    help="Which target utterances the methods see, unlabelled: 'shared' (the paper's protocol: those of the "
+    "scheme's classes, chosen with the target labels) or 'all' (every target utterance, whatever its label, enters "
+    "scaling, speaker statistics, adaptation batches and AdaBN; scoring stays on the scheme's classes). See "
+    "docs/protocol.md.",
+)]
 SchemesOpt = Annotated[str | None, typer.Option(
     "--schemes",
     help="Comma-separated SOURCE:TARGET schemes, e.g. 'B:C,ravdess:casia' (B, E, C = berlin, enterface, casia; "

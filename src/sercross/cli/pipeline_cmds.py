@@ -27,6 +27,7 @@ from sercross.cli.options import (
     SeedOpt,
     SourceOpt,
     TargetOpt,
+    TargetSetOpt,
     ThreadsOpt,
     VerboseOpt,
 )
@@ -105,7 +106,7 @@ def _tables(s: Settings, source: str, target: str, feature_set: str):
     ]
 
 
-def _pair(s: Settings, src, tgt, classes: tuple[str, ...] | None, force: bool = False):
+def _pair(s: Settings, src, tgt, classes: tuple[str, ...] | None, force: bool = False, target_set: str = "shared"):
     """pair_for, saying so when it replaces a cached pair of other classes (that pair's runs go out of date)."""
     from sercross.experiments import pair_for
 
@@ -117,7 +118,7 @@ def _pair(s: Settings, src, tgt, classes: tuple[str, ...] | None, force: bool = 
             highlight=False,
         )
 
-    return pair_for(s.cache, src, tgt, classes, force=force, on_replace=replaced)
+    return pair_for(s.cache, src, tgt, classes, force=force, on_replace=replaced, target_set=target_set)
 
 
 def pair(
@@ -126,6 +127,7 @@ def pair(
     target: TargetOpt,
     classes: ClassesOpt = None,
     features: FeaturesOpt = "IS10",
+    target_set: TargetSetOpt = "shared",
 ) -> None:
     """Build the label-aligned source/target pair, each corpus min-max scaled to [0,1] on its own."""
     from sercross.infra import pair_dir
@@ -133,12 +135,19 @@ def pair(
     s = settings(ctx)
     chosen = parse_classes(classes)
     src, tgt = _tables(s, source, target, features)
-    p = _pair(s, src, tgt, chosen, force=True)
+    p = _pair(s, src, tgt, chosen, force=True, target_set=target_set)
     out.print(
         f"pair {p.name}: classes {', '.join(p.classes)}; {len(p.ys)} source and {len(p.yt)} target utterances",
         highlight=False,
     )
-    out.print(f"written to {pair_dir(s.cache, p.source, p.target, p.feature_set)}", highlight=False)
+    _say_target_set(p)
+    out.print(f"written to {pair_dir(s.cache, p.source, p.target, p.feature_set, p.variant)}", highlight=False)
+
+
+def _say_target_set(p) -> None:
+    if p.Xu is not None:
+        out.print(f"target set all: the methods see all {len(p.Xu)} target utterances unlabelled; the "
+                  f"{len(p.yt)} of the pair's classes are scored", highlight=False)
 
 
 def train(
@@ -155,6 +164,7 @@ def train(
     classes: ClassesOpt = None,
     features: FeaturesOpt = "IS10",
     force: ForceOpt = False,
+    target_set: TargetSetOpt = "shared",
 ) -> None:
     """Train a method on source → target (extracting/pairing what the cache lacks) and score it on the target."""
     from sercross.experiments import run_state
@@ -167,12 +177,13 @@ def train(
     tag = preset_tag(preset, epochs, lr, batch_size)
     chosen = parse_classes(classes)
     src, tgt = _tables(s, source, target, features)
-    p = _pair(s, src, tgt, chosen)
+    p = _pair(s, src, tgt, chosen, target_set=target_set)
+    _say_target_set(p)
     if spec.kind == "auto":
         from sercross.cli.auto_cmds import train_auto
 
         return train_auto(s, p, preset, tag, cfg, seed, features, force)
-    rdir = run_dir(s.cache, p.source, p.target, method, tag, seed)
+    rdir = run_dir(s.cache, p.source, p.target, method, tag, seed, p.variant)
     # Reuse only a run of this very pair (classes, features), method definition and configuration.
     state = run_state(rdir, p.meta.get("fingerprint"), method, tag, seed, cfg)
     if state == "finished" and not force:
@@ -239,6 +250,7 @@ def evaluate(
     lr: LrOpt = None,
     batch_size: BatchSizeOpt = None,
     features: FeaturesOpt = "IS10",
+    target_set: TargetSetOpt = "shared",
 ) -> None:
     """Score a trained run on its target: WAR, UAR, per-class recall, confusion (metrics.json, predictions.csv).
 
@@ -249,7 +261,7 @@ def evaluate(
 
     s = settings(ctx)
     if run is None:
-        run = _find_run(s, source, target, method, preset, seed, epochs, lr, batch_size)
+        run = _find_run(s, source, target, method, preset, seed, epochs, lr, batch_size, target_set)
         cfg = read_run_config(run)
         if cfg.get("feature_set", features) != features:
             raise SercrossError(f"the run in {run} was trained on {cfg['feature_set']} features, not {features}",
@@ -264,21 +276,23 @@ def evaluate(
                   "not recomputed or rewritten", highlight=False)
         _show_metrics(run)
         return
-    p = load_pair(s.cache, cfg["source"], cfg["target"], cfg["feature_set"])
+    p = load_pair(s.cache, cfg["source"], cfg["target"], cfg["feature_set"], cfg.get("target_set", "shared"))
     evaluate_run(run, p)
     _show_metrics(run)
     out.print(f"wrote {run / 'metrics.json'} and {run / 'predictions.csv'}", highlight=False)
 
 
-def _find_run(s: Settings, source, target, method, preset, seed, epochs, lr, batch_size) -> Path:
+def _find_run(s: Settings, source, target, method, preset, seed, epochs, lr, batch_size, target_set) -> Path:
     from sercross.experiments import corpus_name
+    from sercross.experiments.pairs import TARGET_SET_SUFFIX, check_target_set
     from sercross.infra import run_dir
     from sercross.methods import preset_tag
 
     if not (source and target):
         raise SercrossError("give a run folder or --source and --target", hint="see `sercross evaluate --help`")
     tag = preset_tag(preset, epochs, lr, batch_size)
-    return run_dir(s.cache, corpus_name(source), corpus_name(target), method, tag, seed)
+    variant = TARGET_SET_SUFFIX[check_target_set(target_set)]
+    return run_dir(s.cache, corpus_name(source), corpus_name(target), method, tag, seed, variant)
 
 
 def _writable(folder: Path) -> bool:

@@ -61,11 +61,11 @@ def select_for_pair(cache: Path, pair: Pair, tag: str, seed: int, rule: Selectio
 
     Missing label-free scores are computed first (``on_scoring(method)`` says so). Reads no target label.
     """
-    dirs = {m: run_dir(cache, pair.source, pair.target, m, tag, seed) for m in rule.candidates}
+    dirs = {m: run_dir(cache, pair.source, pair.target, m, tag, seed, pair.variant) for m in rule.candidates}
     unfinished = [m for m, d in dirs.items() if not (d / "metrics.json").is_file()]
     if unfinished:
         raise RuntimeError(f"auto on {pair.name} seed {seed}: candidate run(s) not finished: {', '.join(unfinished)}")
-    out = run_dir(cache, pair.source, pair.target, AUTO, tag, seed)
+    out = run_dir(cache, pair.source, pair.target, AUTO, tag, seed, pair.variant)
     if auto_is_current(out, rule, dirs):
         doc = read_json(out / SELECTION_FILE)
         return AutoResult(pair.name, seed, out, doc["pick"], doc.get("runner_up"), reused=True)
@@ -107,14 +107,15 @@ def select_all(plan, on_result: Callable[[AutoResult], None] | None = None,
                on_scoring: Callable[[str], None] | None = None) -> list[AutoResult]:
     """Every ``auto`` decision of a benchmark plan whose candidates are all finished (others are left missing)."""
     from sercross.experiments.pairs import load_pair
+    from sercross.experiments.plan import RunSpec
 
     results, pairs = [], {}
     for spec in plan.selections:
-        dirs = [run_dir(plan.cache, spec.source, spec.target, m, plan.tag, spec.seed) for m in plan.rule.candidates]
+        dirs = [plan.run_dir(RunSpec(spec.source, spec.target, m, spec.seed)) for m in plan.rule.candidates]
         if not all((d / "metrics.json").is_file() for d in dirs):
             continue
         if spec.scheme not in pairs:
-            pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set)
+            pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set, plan.target_set)
         result = select_for_pair(plan.cache, pairs[spec.scheme], plan.tag, spec.seed, plan.rule, on_scoring)
         results.append(result)
         if on_result is not None:

@@ -122,7 +122,7 @@ def complete_scores(plan: Plan, on_run=None) -> int:
         if not (rdir / "metrics.json").is_file() or scores_current(rdir) is not None:
             continue
         if spec.scheme not in pairs:
-            pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set)
+            pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set, plan.target_set)
         if on_run is not None:
             on_run(spec)
         run_scores(rdir, pairs[spec.scheme])
@@ -157,6 +157,7 @@ def benchmark_meta(plan: Plan, name: str, outcome: Outcome | None = None) -> dic
         "tag": plan.tag,
         "config": plan.config.to_dict(),
         "feature_set": plan.feature_set,
+        "target_set": plan.target_set,
         "seeds": list(plan.seeds),
         "methods": list(plan.methods),
         "schemes": [

@@ -107,7 +107,7 @@ def _failure(exc: Exception, t0: float) -> dict:
 
 def train_one(
     cache: str, source: str, target: str, feature_set: str, method: str, tag: str, config: TrainConfig,
-    seed: int, threads: int, on_epoch: Callable | None = None,
+    seed: int, threads: int, target_set: str = "shared", on_epoch: Callable | None = None,
 ) -> dict:
     """Train one run of a grid (the local worker function): load the pair from the cache, train, score.
 
@@ -117,7 +117,7 @@ def train_one(
     t0 = time.perf_counter()
     try:
         with _limit_threads(threads):
-            pair = load_pair(Path(cache), source, target, feature_set)
+            pair = load_pair(Path(cache), source, target, feature_set, target_set)
             out = train_run(Path(cache), pair, method, tag, replace(config, threads=threads), seed,
                             on_epoch=on_epoch)
             metrics = read_json(out / "metrics.json")
@@ -215,7 +215,7 @@ def _run_local(plan: Plan, todo: list[RunSpec], jobs: int, threads: int, reporte
 
     def args(spec: RunSpec) -> tuple:
         return (str(plan.cache), spec.source, spec.target, plan.feature_set, spec.method, plan.tag, plan.config,
-                spec.seed, threads)
+                spec.seed, threads, plan.target_set)
 
     if jobs == 1 or len(todo) <= 1:
         for spec in todo:
@@ -268,7 +268,7 @@ def _pairs_to_send(plan: Plan, todo: list[RunSpec]) -> dict[str, object]:
     for spec in todo:
         if spec.scheme not in pairs:
             try:
-                pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set)
+                pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set, plan.target_set)
             except Exception as exc:
                 pairs[spec.scheme] = _failure(exc, time.perf_counter())
     return pairs

@@ -4,6 +4,13 @@ Scaling choice: each corpus is scaled to [0, 1] with its own per-feature minimum
 that corpus's utterances of the selected classes. For the target this uses its (unlabelled) features only;
 which target utterances enter is fixed by the scheme's class set, as in the paper's Table 2. Columns that
 are constant within a corpus become 0.
+
+The *target set* says which target utterances the methods see (docs/protocol.md, "Which labels choose which
+utterances"): ``shared`` (the paper's closed-set protocol, the default) keeps the target utterances of the
+shared classes, a choice made with the target labels; ``all`` feeds every target utterance, whatever its label,
+to scaling, speaker statistics, adaptation batches and AdaBN, and uses the target labels only to pick the
+utterances that are scored (those of the shared classes). A pair of target set ``all`` lives in its own folder
+(``source__target@all``), so both coexist.
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ PAPER_CLASSES: dict[frozenset, tuple[str, ...]] = {
     frozenset({"berlin", "casia"}): ("anger", "sadness", "fear", "happiness", "neutral"),
 }
 MIN_CLASSES = 2
+TARGET_SETS = ("shared", "all")
+# The folder suffix of a pair (and its runs) whose target set is not the default.
+TARGET_SET_SUFFIX = {"shared": "", "all": "@all"}
 
 
 @dataclass
@@ -53,10 +63,21 @@ class Pair:
     meta: dict
     # None for a pair saved before target speakers were kept (``pair_for`` adds them without touching pair.npz).
     target_speakers: list[str] | None = None
+    target_set: str = "shared"
+    # Target set "all": every target utterance (scaled together, the rows the methods train on) and its speakers;
+    # Xt, yt, target_files and target_speakers are then its rows ``scored_rows`` (the shared classes), which score.
+    Xu: np.ndarray | None = None
+    unlabelled_speakers: list[str] | None = None
+    scored_rows: np.ndarray | None = None
 
     @property
     def name(self) -> str:
         return scheme_key(self.source, self.target)
+
+    @property
+    def variant(self) -> str:
+        """The suffix of the pair's folder name (and its runs'): empty for the default target set."""
+        return TARGET_SET_SUFFIX[self.target_set]
 
 
 def default_classes(source: FeatureTable, target: FeatureTable) -> tuple[str, ...]:
@@ -102,22 +123,47 @@ def speaker_normalize(X: np.ndarray, speakers: list[str] | np.ndarray) -> np.nda
 
 
 def model_inputs(pair: Pair, input_norm: str = "corpus") -> tuple[np.ndarray, np.ndarray]:
-    """The source and target features a method sees: the pair's own (per-corpus scaling) or speaker-normalised."""
-    if input_norm == "corpus":
-        return pair.Xs, pair.Xt
-    if input_norm != "speaker":
+    """The source and scored target features a method sees: the pair's own (per-corpus scaling) or
+    speaker-normalised."""
+    Xs, _, Xt = pair_inputs(pair, input_norm)
+    return Xs, Xt
+
+
+def pair_inputs(pair: Pair, input_norm: str = "corpus") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(Xs, Xu, Xt)``: the source, the unlabelled target a method trains on, and the target it is scored on.
+
+    With target set ``shared`` the last two are the same array; with ``all``, ``Xu`` holds every target utterance
+    and ``Xt`` its rows of the shared classes (speaker statistics computed over all of ``Xu``).
+    """
+    if input_norm not in INPUT_NORMS:
         raise SercrossError(f"unknown input normalisation {input_norm!r}", hint=f"use one of {', '.join(INPUT_NORMS)}")
+    whole = pair.Xu is not None
+    if input_norm == "corpus":
+        return pair.Xs, (pair.Xu if whole else pair.Xt), pair.Xt
     if pair.target_speakers is None:
         raise SercrossError(
             f"pair {pair.name} was saved without its target speakers (an older sercross)",
             hint=f"run `sercross pair --source {pair.source} --target {pair.target}` again",
         )
-    return speaker_normalize(pair.Xs, pair.source_speakers), speaker_normalize(pair.Xt, pair.target_speakers)
+    Xs = speaker_normalize(pair.Xs, pair.source_speakers)
+    if not whole:
+        Xt = speaker_normalize(pair.Xt, pair.target_speakers)
+        return Xs, Xt, Xt
+    Xu = speaker_normalize(pair.Xu, pair.unlabelled_speakers)
+    return Xs, Xu, Xu[pair.scored_rows]
 
 
-def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None) -> Pair:
+def check_target_set(target_set: str) -> str:
+    if target_set not in TARGET_SETS:
+        raise SercrossError(f"unknown target set {target_set!r}", hint=f"use one of {', '.join(TARGET_SETS)}")
+    return target_set
+
+
+def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None,
+               target_set: str = "shared") -> Pair:
     """The pair of ``source`` and ``target`` on ``classes`` (default: the classes they share), each corpus min-max
-    scaled on its own selected utterances."""
+    scaled on its own selected utterances (target set ``all``: the target on all of its utterances)."""
+    check_target_set(target_set)
     classes = _pair_classes(source, target, classes)
     sel_s = [i for i, e in enumerate(source.emotions) if e in classes]
     sel_t = [i for i, e in enumerate(target.emotions) if e in classes]
@@ -135,6 +181,17 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
         "target_features": target.meta.get("fingerprint"),
         "scaling": "min-max to [0,1] per corpus, fitted on that corpus's selected utterances",
     }
+    extra: dict = {}
+    if target_set == "all":
+        Xu = minmax_scale(target.X)
+        meta.update(target_set="all", n_target_unlabelled=len(target.X),
+                    scaling="min-max to [0,1] per corpus, fitted on the source's selected utterances and on "
+                    "every target utterance")
+        extra = dict(target_set="all", Xu=Xu, unlabelled_speakers=[u.speaker for u in target.utterances],
+                     scored_rows=np.array(sel_t, dtype=np.int64))
+        Xt = Xu[sel_t]
+    else:
+        Xt = minmax_scale(target.X[sel_t])
     return Pair(
         source=source.corpus,
         target=target.corpus,
@@ -142,13 +199,14 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
         classes=classes,
         Xs=minmax_scale(source.X[sel_s]),
         ys=np.array([lookup[source.emotions[i]] for i in sel_s], dtype=np.int64),
-        Xt=minmax_scale(target.X[sel_t]),
+        Xt=Xt,
         yt=np.array([lookup[target.emotions[i]] for i in sel_t], dtype=np.int64),
         source_files=[source.utterances[i].file for i in sel_s],
         target_files=[target.utterances[i].file for i in sel_t],
         source_speakers=[source.utterances[i].speaker for i in sel_s],
         meta=meta,
         target_speakers=[target.utterances[i].speaker for i in sel_t],
+        **extra,
     )
 
 
@@ -186,12 +244,15 @@ def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str
 
 
 def save_pair(cache: Path, pair: Pair) -> Path:
-    out = pair_dir(cache, pair.source, pair.target, pair.feature_set)
+    out = pair_dir(cache, pair.source, pair.target, pair.feature_set, pair.variant)
+    # A pair of the default target set is written exactly as before target sets existed (same fingerprint).
+    whole = {} if pair.Xu is None else dict(Xu=pair.Xu, unlabelled_speakers=np.array(pair.unlabelled_speakers),
+                                            scored_rows=pair.scored_rows)
     atomic_write_npz(
         out / "pair.npz",
         Xs=pair.Xs, ys=pair.ys, Xt=pair.Xt, yt=pair.yt,
         source_files=np.array(pair.source_files), target_files=np.array(pair.target_files),
-        source_speakers=np.array(pair.source_speakers),
+        source_speakers=np.array(pair.source_speakers), **whole,
     )
     if pair.target_speakers is not None:
         write_target_speakers(out, pair.target_speakers, pair.target_files)
@@ -201,16 +262,20 @@ def save_pair(cache: Path, pair: Pair) -> Path:
     return out
 
 
-def load_pair(cache: Path, source: str, target: str, feature_set: str) -> Pair:
-    out = pair_dir(cache, source, target, feature_set)
+def load_pair(cache: Path, source: str, target: str, feature_set: str, target_set: str = "shared") -> Pair:
+    out = pair_dir(cache, source, target, feature_set, TARGET_SET_SUFFIX[check_target_set(target_set)])
     meta_path = out / "meta.json"
     if not meta_path.is_file():
+        opt = "" if target_set == "shared" else f" --target-set {target_set}"
         raise SercrossError(
-            f"no pair {scheme_key(source, target)} ({feature_set}) in cache {cache}",
-            hint=f"run `sercross pair --source {source} --target {target}` first",
+            f"no pair {scheme_key(source, target)} ({feature_set}, target set {target_set}) in cache {cache}",
+            hint=f"run `sercross pair --source {source} --target {target}{opt}` first",
         )
     meta = read_json(meta_path)
     check_meta(meta, meta_path, f"pair {scheme_key(source, target)}", feature_set=feature_set)
+    if meta.get("target_set", "shared") != target_set:
+        raise SercrossError(f"{meta_path} is a pair of target set {meta.get('target_set', 'shared')}, not {target_set}",
+                            hint=f"run `sercross pair --source {source} --target {target}` again")
     if meta.get("fingerprint") != sha1_file(out / "pair.npz"):
         raise SercrossError(
             f"{out / 'pair.npz'} does not match its meta.json (an interrupted write?)",
@@ -223,6 +288,9 @@ def load_pair(cache: Path, source: str, target: str, feature_set: str) -> Pair:
             [str(s) for s in z["source_files"]], [str(s) for s in z["target_files"]],
             [str(s) for s in z["source_speakers"]], meta,
         )
+        if target_set == "all":
+            pair.target_set, pair.Xu, pair.scored_rows = "all", z["Xu"], z["scored_rows"]
+            pair.unlabelled_speakers = [str(s) for s in z["unlabelled_speakers"]]
     speakers_path = out / SPEAKERS_FILE
     if speakers_path.is_file():
         doc = read_json(speakers_path)

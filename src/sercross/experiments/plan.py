@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sercross.corpora import load_manifest
 from sercross.experiments.auto import AUTO, trained_methods
-from sercross.experiments.pairs import PAPER_CLASSES, default_classes
+from sercross.experiments.pairs import PAPER_CLASSES, TARGET_SET_SUFFIX, check_target_set, default_classes
 from sercross.experiments.resolve import corpus_name, features_or_extract, pair_for
 from sercross.experiments.runs import run_state
 from sercross.experiments.schemes import PAPER_SCHEMES, scheme_key, scheme_label
@@ -84,6 +84,7 @@ class Plan:
     finished: set[RunSpec] = field(default_factory=set)  # already in the cache, not trained again
     stale: dict[RunSpec, str] = field(default_factory=dict)  # a run folder exists but does not match
     rule: SelectionRule = DEFAULT_RULE  # what auto trains and how it picks
+    target_set: str = "shared"  # which target utterances the methods see (experiments.pairs.TARGET_SETS)
 
     @property
     def todo(self) -> list[RunSpec]:
@@ -97,7 +98,12 @@ class Plan:
         return [RunSpec(i.source, i.target, AUTO, s) for s in self.seeds for i in self.schemes]
 
     def run_dir(self, spec: RunSpec) -> Path:
-        return run_dir(self.cache, spec.source, spec.target, spec.method, self.tag, spec.seed)
+        return run_dir(self.cache, spec.source, spec.target, spec.method, self.tag, spec.seed, self.variant)
+
+    @property
+    def variant(self) -> str:
+        """The folder suffix of the grid's pairs and runs (empty for the default target set)."""
+        return TARGET_SET_SUFFIX[self.target_set]
 
 
 def plan_benchmark(
@@ -113,15 +119,18 @@ def plan_benchmark(
     lr: float | None = None,
     batch_size: int | None = None,
     rule: SelectionRule = DEFAULT_RULE,
+    target_set: str = "shared",
 ) -> Plan:
     """Resolve schemes to pairs (extracting and pairing what the cache lacks), list the runs, find finished ones.
 
     ``schemes``: ``(source, target)`` corpus names or aliases; default: the paper's six. ``methods``: method
-    names (default: the paper's). A scheme that cannot run (unknown corpus, no features and no root, too few
-    shared classes, …) is skipped with its reason in ``Plan.skipped``.
+    names (default: the paper's). ``target_set``: which target utterances the methods see (``shared`` or
+    ``all``, see :mod:`sercross.experiments.pairs`). A scheme that cannot run (unknown corpus, no features and
+    no root, too few shared classes, …) is skipped with its reason in ``Plan.skipped``.
     """
     cache = Path(cache)
     check_feature_set(feature_set)
+    check_target_set(target_set)
     methods = tuple(methods) if methods else PAPER_METHODS
     for m in methods:
         get_method(m)
@@ -136,8 +145,8 @@ def plan_benchmark(
         wanted += list(permutations(corpora_with_features(cache, feature_set), 2))
     if not wanted and not all_pairs:
         wanted = list(PAPER_SCHEMES)
-    infos, skipped = _SchemeResolver(cache, feature_set, extract).resolve(wanted)
-    return plan_runs(cache, infos, methods, seeds, preset, tag, config, feature_set, rule, skipped)
+    infos, skipped = _SchemeResolver(cache, feature_set, extract, target_set).resolve(wanted)
+    return plan_runs(cache, infos, methods, seeds, preset, tag, config, feature_set, rule, skipped, target_set)
 
 
 def scheme_of(pair) -> SchemeInfo:
@@ -147,12 +156,13 @@ def scheme_of(pair) -> SchemeInfo:
 
 def plan_runs(cache: Path, infos: list[SchemeInfo], methods: Sequence[str], seeds: Sequence[int], preset: str,
               tag: str, config: TrainConfig, feature_set: str = DEFAULT_FEATURE_SET,
-              rule: SelectionRule = DEFAULT_RULE, skipped: list[Skip] | None = None) -> Plan:
+              rule: SelectionRule = DEFAULT_RULE, skipped: list[Skip] | None = None,
+              target_set: str = "shared") -> Plan:
     """The grid of runs on pairs that exist (``infos``), with the finished and stale ones found in the cache."""
     methods = tuple(dict.fromkeys([*trained_methods(methods, rule), *(m for m in methods if m == AUTO)]))
     runs = [RunSpec(i.source, i.target, m, s) for s in seeds for i in infos for m in methods if m != AUTO]
     plan = Plan(cache, feature_set, preset, tag, config, methods, tuple(seeds), infos, list(skipped or []), runs,
-                rule=rule)
+                rule=rule, target_set=target_set)
     fingerprints = {i.name: i.pair_fingerprint for i in infos}
     for r in runs:
         state = run_state(plan.run_dir(r), fingerprints[r.scheme], r.method, tag, r.seed, config)
@@ -177,8 +187,8 @@ def _reason(exc: SercrossError) -> str:
 class _SchemeResolver:
     """Schemes as asked for -> the pairs they run on, or the reason they cannot run (each corpus loaded once)."""
 
-    def __init__(self, cache: Path, feature_set: str, extract: Callable | None):
-        self.cache, self.feature_set, self.extract = cache, feature_set, extract
+    def __init__(self, cache: Path, feature_set: str, extract: Callable | None, target_set: str = "shared"):
+        self.cache, self.feature_set, self.extract, self.target_set = cache, feature_set, extract, target_set
         self.tables: dict[str, FeatureTable | SercrossError] = {}
 
     def resolve(self, wanted: Sequence[tuple[str, str]]) -> tuple[list[SchemeInfo], list[Skip]]:
@@ -231,7 +241,7 @@ class _SchemeResolver:
                 f"a scheme needs at least {MIN_SHARED_CLASSES}",
             )
         try:
-            pair = pair_for(self.cache, s_tab, t_tab, classes)
+            pair = pair_for(self.cache, s_tab, t_tab, classes, target_set=self.target_set)
         except SercrossError as exc:
             return Skip(scheme_key(src, tgt), _reason(exc))
         return SchemeInfo(src, tgt, pair.classes, len(pair.ys), len(pair.yt), pair.meta.get("fingerprint"))

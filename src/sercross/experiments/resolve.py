@@ -40,23 +40,23 @@ def _add_target_speakers(cache: Path, pair: Pair, target: FeatureTable) -> bool:
     if not all(f in speaker_of for f in pair.target_files):
         return False
     pair.target_speakers = [speaker_of[f] for f in pair.target_files]
-    write_target_speakers(pair_dir(cache, pair.source, pair.target, pair.feature_set), pair.target_speakers,
-                          pair.target_files)
+    write_target_speakers(pair_dir(cache, pair.source, pair.target, pair.feature_set, pair.variant),
+                          pair.target_speakers, pair.target_files)
     return True
 
 
 def pair_for(
     cache: Path, source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None,
-    force: bool = False, on_replace: Callable[[Pair, Pair], None] | None = None,
+    force: bool = False, on_replace: Callable[[Pair, Pair], None] | None = None, target_set: str = "shared",
 ) -> Pair:
-    """The cached pair if it was built from these very features and classes, else a new one (saved).
+    """The cached pair if it was built from these very features, classes and target set, else a new one (saved).
 
     ``on_replace(old, new)`` is called when the new pair replaces a cached one of other classes: the cache keeps
     one class set per pair, so the old one's runs go out of date.
     """
     classes = tuple(classes) if classes else default_classes(source, target)
     try:
-        old = load_pair(cache, source.corpus, target.corpus, source.feature_set)
+        old = load_pair(cache, source.corpus, target.corpus, source.feature_set, target_set)
     except SercrossError:
         old = None
     if (
@@ -68,7 +68,7 @@ def pair_for(
     ):
         if old.target_speakers is not None or _add_target_speakers(cache, old, target):
             return old
-    pair = build_pair(source, target, classes)
+    pair = build_pair(source, target, classes, target_set)
     save_pair(cache, pair)
     if on_replace is not None and old is not None and old.classes != pair.classes:
         on_replace(old, pair)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from sercross import CACHE_VERSION, __version__
-from sercross.experiments.pairs import Pair, model_inputs
+from sercross.experiments.pairs import Pair, model_inputs, pair_inputs
 from sercross.infra import (
     SercrossError,
     atomic_write_bytes,
@@ -85,16 +85,21 @@ def train_run(
         raise SercrossError("auto is a choice among trained runs, not a model to train on its own",
                             hint="use `sercross train --method auto` or `sercross benchmark --methods auto`")
     config = spec.configure(config)
-    out = run_dir(cache, pair.source, pair.target, method, preset, seed)
+    out = run_dir(cache, pair.source, pair.target, method, preset, seed, pair.variant)
     alpha = spec.alpha or alpha_for(pair.source, pair.target)
     t0 = time.perf_counter()
-    Xs, Xt = model_inputs(pair, spec.input_norm)
+    # Xu: the unlabelled target the method trains on; Xt: the target it is scored on (the same array unless the
+    # pair's target set is "all").
+    Xs, Xu, Xt = pair_inputs(pair, spec.input_norm)
     fit = {"pca_svm": _fit_pca_svm, "shallow": _fit_shallow}.get(spec.kind, _fit_network)
     est, (history_header, history_rows), (model_name, model_bytes), extra = fit(
-        pair, spec, config, alpha, seed, Xs, Xt, on_epoch)
+        pair, spec, config, alpha, seed, Xs, Xu, on_epoch, Xt)
     if spec.input_norm == "speaker":
         # One group on a side means no speaker information there: that side got plain per-corpus scaling.
-        extra["speaker_groups"] = {"source": len(set(pair.source_speakers)), "target": len(set(pair.target_speakers))}
+        target_speakers = pair.target_speakers if pair.Xu is None else pair.unlabelled_speakers
+        extra["speaker_groups"] = {"source": len(set(pair.source_speakers)), "target": len(set(target_speakers))}
+    if pair.target_set != "shared":  # absent: the default, as in every run made before target sets existed
+        extra["target_set"] = pair.target_set
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
@@ -128,7 +133,7 @@ def train_run(
     atomic_write_csv(out / "history.csv", history_header, history_rows)
     atomic_write_json(out / "config.json", config_doc)
     evaluate_run(out, pair, estimator=est, target_inputs=Xt)
-    _write_label_free(out, config_doc["model_sha1"], est, pair, Xs, Xt, extra.get("reverse_validation_uar"))
+    _write_label_free(out, config_doc["model_sha1"], est, pair, Xs, Xu, extra.get("reverse_validation_uar"))
     return out
 
 
@@ -172,8 +177,8 @@ def run_label_free(out: Path, pair: Pair) -> dict:
     if doc is not None:
         return doc
     cfg = read_run_config(out)
-    Xs, Xt = run_inputs(cfg, pair)
-    return _write_label_free(out, cfg["model_sha1"], load_estimator(out), pair, Xs, Xt,
+    Xs, Xu, _ = pair_inputs(pair, (cfg.get("method_spec") or {}).get("input_norm", "corpus"))
+    return _write_label_free(out, cfg["model_sha1"], load_estimator(out), pair, Xs, Xu,
                              cfg.get("reverse_validation_uar"))
 
 
@@ -183,7 +188,7 @@ def run_scores(out: Path, pair: Pair) -> dict[str, float | None]:
 
 
 def _fit_pca_svm(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
-                 Xt: np.ndarray, on_epoch: Callable | None):
+                 Xt: np.ndarray, on_epoch: Callable | None, X_scored: np.ndarray):
     """The fitted baseline, its history (the grid), its model file and what config.json adds."""
     est = _baseline(seed).fit(Xs, pair.ys, np.array(pair.source_speakers))
     history = (["pca_variance", "C", "source_cv_uar"],
@@ -193,7 +198,7 @@ def _fit_pca_svm(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple
 
 
 def _fit_shallow(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
-                 Xt: np.ndarray, on_epoch: Callable | None):
+                 Xt: np.ndarray, on_epoch: Callable | None, X_scored: np.ndarray):
     """The fitted skada pipeline (deterministic: the seed only names the run), its model file, its score."""
     from sercross.methods import ShallowEstimator
 
@@ -205,14 +210,17 @@ def _fit_shallow(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple
 
 
 def _fit_network(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
-                 Xt: np.ndarray, on_epoch: Callable | None):
-    """The fitted network, its history (one row per epoch), its model file and what config.json adds."""
+                 Xt: np.ndarray, on_epoch: Callable | None, X_scored: np.ndarray):
+    """The fitted network, its history (one row per epoch), its model file and what config.json adds.
+
+    ``Xt``: the unlabelled target it trains on; ``X_scored``: the target utterances that are scored (monitoring).
+    """
     from sercross.methods import NetworkEstimator
 
     def monitor(epoch: int, row: dict) -> None:
         # Monitoring only: recorded for plots, never read by training or selection.
         if config.monitor_target:
-            row["target_war_monitor"] = war(pair.yt, est.predict(Xt))
+            row["target_war_monitor"] = war(pair.yt, est.predict(X_scored))
         if on_epoch is not None:
             on_epoch(epoch, row)
 

@@ -51,12 +51,13 @@ def features_dir(cache: Path, corpus: str, feature_set: str) -> Path:
     return cache / "features" / corpus / feature_set
 
 
-def pair_dir(cache: Path, source: str, target: str, feature_set: str) -> Path:
-    return cache / "pairs" / scheme_name(source, target) / feature_set
+def pair_dir(cache: Path, source: str, target: str, feature_set: str, variant: str = "") -> Path:
+    """``variant``: a suffix of the pair's folder name for a pair other than the default one (e.g. ``@all``)."""
+    return cache / "pairs" / (scheme_name(source, target) + variant) / feature_set
 
 
-def run_dir(cache: Path, source: str, target: str, method: str, preset: str, seed: int) -> Path:
-    return cache / "runs" / scheme_name(source, target) / method / f"{preset}-seed{seed}"
+def run_dir(cache: Path, source: str, target: str, method: str, preset: str, seed: int, variant: str = "") -> Path:
+    return cache / "runs" / (scheme_name(source, target) + variant) / method / f"{preset}-seed{seed}"
 
 
 _PROC_STATUS = Path("/proc/self/status")

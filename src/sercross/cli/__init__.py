@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from sercross.cli import benchmark_cmds, corpora_cmds, pipeline_cmds, report_cmds
+from sercross.cli import benchmark_cmds, corpora_cmds, pipeline_cmds, protocol_cmds, report_cmds
 from sercross.cli.common import Group, Settings, add_commands
 from sercross.cli.options import CacheOpt, VerboseOpt, VersionOpt
 
@@ -46,6 +46,7 @@ add_commands(app, [
     ("evaluate", pipeline_cmds.evaluate),
     ("demo", pipeline_cmds.demo),
     ("benchmark", benchmark_cmds.benchmark),
+    ("incorpus", protocol_cmds.incorpus),
     ("report", report_cmds.report),
 ])
 add_commands(corpora_app, [("list", corpora_cmds.list_corpora), ("check", corpora_cmds.check)])

@@ -14,6 +14,7 @@ from sercross.cli.options import (
     BenchmarkNameOpt,
     EpochsOpt,
     FeaturesOpt,
+    InCorpusOpt,
     JobsOpt,
     LrOpt,
     MethodsOpt,
@@ -42,6 +43,7 @@ def benchmark(
     features: FeaturesOpt = "IS10",
     scheduler: SchedulerOpt = None,
     target_set: TargetSetOpt = "shared",
+    in_corpus: InCorpusOpt = False,
 ) -> None:
     """Run schemes × methods × seeds (resumable, in parallel) and write WAR/UAR tables like the paper's 3 and 4."""
     s = settings(ctx)
@@ -53,7 +55,7 @@ def benchmark(
     plan = _plan(s, scheme_list, all_pairs, method_list, seed_list, preset, epochs, lr, batch_size, features,
                  scheduler, target_set)
     outcome = _run_with_progress(plan, jobs, scheduler)
-    if not _write_and_show(s, plan, outcome, name or plan.tag, t0):
+    if not _write_and_show(s, plan, outcome, name or plan.tag, t0, in_corpus):
         raise typer.Exit(1)
 
 
@@ -117,7 +119,21 @@ def _select(plan) -> None:
         select_all(plan, on_result)
 
 
-def _write_and_show(s, plan, outcome, name: str, t0: float) -> bool:
+def _references(plan) -> list[dict]:
+    """The in-corpus ceiling beside each scheme (computed here, one fold at a time, or reused), said as it goes."""
+    from sercross.experiments.incorpus import REFERENCE_METHODS, reference_rows
+    from sercross.features import load_features
+
+    tables = {t: load_features(plan.cache, t, plan.feature_set) for t in dict.fromkeys(i.target for i in plan.schemes)}
+    columns = [(i.name, i.target, i.classes) for i in plan.schemes]
+
+    def on_run(corpus, method, seed) -> None:
+        err.print(f"in-corpus reference {method} {corpus} seed {seed}", highlight=False)
+
+    return reference_rows(plan.cache, tables, columns, REFERENCE_METHODS, plan.seeds, plan.tag, plan.config, on_run)
+
+
+def _write_and_show(s, plan, outcome, name: str, t0: float, in_corpus: bool = False) -> bool:
     """Write results.csv and the tables, print them and what failed; False if a run failed or is missing."""
     from sercross.experiments import (
         benchmark_dir,
@@ -134,12 +150,18 @@ def _write_and_show(s, plan, outcome, name: str, t0: float) -> bool:
     rows = collect_results(plan, outcome)
     bdir = benchmark_dir(s.cache, name)
     write_results_csv(bdir / "results.csv", rows)
-    doc = build_tables(rows, benchmark_meta(plan, name, outcome))
+    refs = _references(plan) if in_corpus else None
+    if refs:
+        from sercross.infra import atomic_write_csv
+
+        header = ["scheme", "target", "method", "seed", "war", "uar", "status", "error", "run_dir"]
+        atomic_write_csv(bdir / "in_corpus.csv", header, [[r.get(k, "") for k in header] for r in refs])
+    doc = build_tables(rows, benchmark_meta(plan, name, outcome), refs)
     paths = write_tables(bdir, doc)
 
     out.print(rich_table(doc, "war"))
     out.print(rich_table(doc, "uar"))
-    bad = [r for r in rows if r["status"] in ("failed", "missing")]
+    bad = [r for r in rows if r["status"] in ("failed", "missing")] + [r for r in refs or () if r["status"] != "done"]
     for r in bad:
         err.print(f"[red]{r['status']}[/] {r['method']} {r['scheme']} seed {r['seed']}: {escape(str(r['error']))}",
                   highlight=False)

@@ -110,6 +110,12 @@ TargetSetOpt = Annotated[str, typer.Option(
     "scaling, speaker statistics, adaptation batches and AdaBN; scoring stays on the scheme's classes). See "
     "docs/protocol.md.",
 )]
+InCorpusOpt = Annotated[bool, typer.Option(
+    "--in-corpus",
+    help="Also compute each scheme's in-corpus ceiling (speaker-independent cross-validation inside the target "
+    "corpus on the scheme's classes, only_cls and pca_svm, same preset and seeds) and show it beside the "
+    "cross-corpus cells with the gap.",
+)]
 SchemesOpt = Annotated[str | None, typer.Option(
     "--schemes",
     help="Comma-separated SOURCE:TARGET schemes, e.g. 'B:C,ravdess:casia' (B, E, C = berlin, enterface, casia; "

@@ -79,6 +79,8 @@ def render_markdown(doc: dict) -> str:
     out = [f"# Benchmark `{doc['name']}`", ""] + _protocol_md(doc)
     for metric in ("war", "uar"):
         out += _metric_md(doc, metric)
+    if doc.get("in_corpus"):
+        out += _in_corpus_md(doc)
     if doc["oracle"]["methods"]:
         out += _oracle_md(doc)
     if doc["failures"]:
@@ -140,6 +142,24 @@ def _metric_md(doc: dict, metric: str) -> list[str]:
     return out
 
 
+def _in_corpus_md(doc: dict) -> list[str]:
+    ref = doc["in_corpus"]
+    cols = [c for c in doc["columns"] if c["scheme"] != AVERAGE]
+    folds = "; ".join(f"{corpus}: {how}" for corpus, how in ref["folds"].items())
+    out = ["## In-corpus ceiling and cross-corpus gap", "", f"{ref['title']}. Folds: {folds}.", ""]
+    for metric in ("war", "uar"):
+        title = METRIC_TITLES[metric]
+        body = [[f"{m} (in-corpus)"] + [format_cell(ref["cells"][metric][m][c["scheme"]], c["scheme"]) for c in cols]
+                for m in ref["methods"]]
+        out += [f"### {title} (%): in-corpus ceiling of each column's target", "",
+                _md_table(["Reference"] + [c["label"] for c in cols], body), ""]
+        gap = ref["gap"][metric]
+        body = [[m] + [_fmt_diff(gap[m][c["scheme"]]) for c in cols] for m in gap]
+        out += [f"### {title} gap: cross-corpus mean − best in-corpus ceiling (percentage points)", "",
+                _md_table(["Method"] + [c["label"] for c in cols], body), ""]
+    return out
+
+
 def _oracle_md(doc: dict) -> list[str]:
     group = {"methods": doc["oracle"]["methods"], "cells": doc["oracle"]["cells"]}
     out = [
@@ -177,6 +197,12 @@ def tidy_rows(doc: dict) -> list[list]:
             c = doc["oracle"]["cells"][m][s]
             out.append(["oracle", "war", m, s, _label_any(s), num(c["mean"]), num(c["std"]), c["n"], c["expected"],
                         format_cell(c, s)])
+    for metric, cells in (doc.get("in_corpus") or {}).get("cells", {}).items():
+        for m, by_col in cells.items():
+            for s in cols:
+                c = by_col[s]
+                out.append(["in_corpus", metric, m, s, _label_any(s), num(c["mean"]), num(c["std"]), c["n"],
+                            c["expected"], format_cell(c, s)])
     shown = doc["paper"]["schemes_in_this_benchmark"]
     for g, t in doc["paper"]["tables"].items():
         for row, vals in t["rows"].items():
@@ -221,4 +247,10 @@ def rich_table(doc: dict, metric: str):
             shown.add(m)
             cells = [format_cell(group["cells"][m][c["scheme"]], c["scheme"]) for c in doc["columns"]]
             t.add_row(m, *cells, end_section=(i == len(ms) - 1 and gi < len(groups) - 1))
+    ref = doc.get("in_corpus")
+    if ref:
+        t.rows[-1].end_section = True
+        for m in ref["methods"]:
+            cells = [format_cell(ref["cells"][metric][m][c["scheme"]], c["scheme"]) for c in doc["columns"]]
+            t.add_row(f"{m} (in-corpus ceiling)", *cells, style="dim")
     return t

@@ -45,12 +45,13 @@ def table_methods(methods: Sequence[str]) -> dict[str, list[str]]:
     return {k: v for k, v in out.items() if v}
 
 
-def build_tables(rows: Sequence[dict], meta: dict) -> dict:
+def build_tables(rows: Sequence[dict], meta: dict, reference_rows: Sequence[dict] | None = None) -> dict:
     """The JSON document of a benchmark: protocol, our tables, the paper's, differences, oracle, failures.
 
     ``meta``: name, tag, preset, config (TrainConfig as a dict), feature_set, seeds, methods, schemes (dicts
     with name, source, target, classes, n_source, n_target), skipped (dicts with scheme, reason), and
-    optionally jobs, threads, sercross_version, created.
+    optionally jobs, threads, sercross_version, created. ``reference_rows``: in-corpus references whose
+    ``scheme`` is the column they stand beside (:func:`sercross.experiments.incorpus.reference_rows`).
     """
     schemes = [s["name"] for s in meta["schemes"]]
     methods, seeds = list(meta["methods"]), list(meta["seeds"])
@@ -93,7 +94,35 @@ def build_tables(rows: Sequence[dict], meta: dict) -> dict:
         for r in rows if r.get("status") in ("failed", "missing")
     ]
     doc["notes"] = _notes(doc, rows)
+    if reference_rows:
+        doc["in_corpus"] = in_corpus_section(doc, reference_rows, schemes, seeds)
     return doc
+
+
+def in_corpus_section(doc: dict, reference_rows: Sequence[dict], schemes: Sequence[str], seeds) -> dict:
+    """The in-corpus ceiling of each column (the target's speaker-independent cross-validation on the column's
+    classes) and the gap: each method's cross-corpus mean minus the best ceiling of that column."""
+    ref_methods = list(dict.fromkeys(r["method"] for r in reference_rows))
+    section: dict = {
+        "title": "in-corpus ceiling: speaker-independent cross-validation inside the target corpus on the column's "
+        "classes (leave-one-speaker-out up to 10 speakers, else speaker-grouped 5-fold; scaling fitted on the "
+        "training folds); the mean over folds, then mean ± std over seeds",
+        "methods": ref_methods,
+        "folds": {r["target"]: r["folds"] for r in reference_rows if r.get("folds")},
+        "cells": {}, "gap": {},
+    }
+    for metric in ("war", "uar"):
+        ref = aggregate(reference_rows, metric, schemes, ref_methods, seeds)
+        section["cells"][metric] = {m: _cells(c) for m, c in ref.items()}
+        best = {s: max((ref[m][s].mean for m in ref_methods if ref[m][s].mean is not None), default=None)
+                for s in schemes}
+        gap = {}
+        for group in doc["tables"][metric].values():
+            for m, cells in group["cells"].items():
+                gap[m] = {s: (None if cells[s]["mean"] is None or best[s] is None
+                              else round(cells[s]["mean"] - best[s], 6)) for s in schemes}
+        section["gap"][metric] = gap
+    return section
 
 
 def _cells(cells: dict) -> dict:

@@ -16,6 +16,7 @@ from sercross.cli.options import (
     FeaturesOpt,
     InCorpusOpt,
     JobsOpt,
+    LocoOpt,
     LrOpt,
     MethodsOpt,
     PresetOpt,
@@ -44,12 +45,13 @@ def benchmark(
     scheduler: SchedulerOpt = None,
     target_set: TargetSetOpt = "shared",
     in_corpus: InCorpusOpt = False,
+    loco: LocoOpt = None,
 ) -> None:
     """Run schemes × methods × seeds (resumable, in parallel) and write WAR/UAR tables like the paper's 3 and 4."""
     s = settings(ctx)
     seed_list = parse_seeds(seeds)
     method_list = parse_methods(methods)
-    scheme_list = parse_schemes(schemes)
+    scheme_list = parse_schemes(schemes) + _loco(loco)
     _check_corpora(s.cache, scheme_list, features)
     t0 = time.perf_counter()
     plan = _plan(s, scheme_list, all_pairs, method_list, seed_list, preset, epochs, lr, batch_size, features,
@@ -57,6 +59,22 @@ def benchmark(
     outcome = _run_with_progress(plan, jobs, scheduler)
     if not _write_and_show(s, plan, outcome, name or plan.tag, t0, in_corpus):
         raise typer.Exit(1)
+
+
+def _loco(text: str | None) -> list[tuple[str, str]]:
+    """The leave-one-corpus-out schemes of ``--loco a,b,c`` (canonical names where the manifests know them)."""
+    if not text:
+        return []
+    from sercross.experiments import corpus_name
+    from sercross.experiments.sources import loco_schemes
+
+    def canonical(name: str) -> str:
+        try:
+            return corpus_name(name)
+        except SercrossError:
+            return name  # a corpus known only by its features in the cache: checked with the other schemes
+
+    return loco_schemes([canonical(c.strip()) for c in text.split(",") if c.strip()])
 
 
 def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size, features, scheduler,
@@ -182,9 +200,10 @@ def _write_and_show(s, plan, outcome, name: str, t0: float, in_corpus: bool = Fa
 
 def _check_corpora(cache, schemes, feature_set: str) -> None:
     """Refuse a misspelt corpus before any work; one with features in the cache needs no manifest."""
+    from sercross.experiments.sources import split_sources
     from sercross.infra import features_dir
 
-    for name in dict.fromkeys(n for scheme in schemes for n in scheme):
+    for name in dict.fromkeys(n for scheme in schemes for part in scheme for n in split_sources(part)):
         if not (features_dir(cache, name, feature_set) / "meta.json").is_file():
             known_corpus(name)
 

@@ -36,6 +36,15 @@ def _corpus(value: str | None) -> str | None:
     return None if value is None else parsing.known_corpus(value)
 
 
+def _sources(value: str | None) -> str | None:
+    """One corpus, or several joined by ``+`` (each checked)."""
+    if value is None:
+        return None
+    from sercross.experiments.sources import SOURCE_JOINER, split_sources
+
+    return SOURCE_JOINER.join(parsing.known_corpus(p) for p in split_sources(value))
+
+
 def _version(value: bool) -> None:
     if value:
         from sercross import __version__
@@ -91,8 +100,9 @@ RootOpt = Annotated[Path | None, typer.Option(
     "cached features were extracted from.",
 )]
 SourceOpt = Annotated[str | None, typer.Option(
-    "--source", "-s", callback=_corpus,
-    help="Source corpus: labelled, trained on (e.g. berlin or B).",
+    "--source", "-s", callback=_sources,
+    help="Source corpus: labelled, trained on (e.g. berlin or B); several as a+b+c (their union is the source "
+    "domain; default classes: those the target and every source share).",
 )]
 TargetOpt = Annotated[str | None, typer.Option(
     "--target", "-t", callback=_corpus,
@@ -115,6 +125,11 @@ InCorpusOpt = Annotated[bool, typer.Option(
     help="Also compute each scheme's in-corpus ceiling (speaker-independent cross-validation inside the target "
     "corpus on the scheme's classes, only_cls and pca_svm, same preset and seeds) and show it beside the "
     "cross-corpus cells with the gap.",
+)]
+LocoOpt = Annotated[str | None, typer.Option(
+    "--loco",
+    help="Leave-one-corpus-out over these comma-separated corpora (at least three): each is the target once, "
+    "trained on the union of the others (added to --schemes if both are given).",
 )]
 SchemesOpt = Annotated[str | None, typer.Option(
     "--schemes",

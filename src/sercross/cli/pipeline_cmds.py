@@ -96,14 +96,22 @@ def extract(
 
 
 def _tables(s: Settings, source: str, target: str, feature_set: str):
+    """The source's table (a list of tables for several sources a+b+c) and the target's."""
     from sercross.corpora import load_manifest
     from sercross.experiments import features_or_extract
+    from sercross.experiments.sources import split_sources
 
-    manifests = [load_manifest(name) for name in (source, target)]  # both names checked before any work
-    return [
+    names = [*split_sources(source), target]
+    manifests = [load_manifest(name) for name in names]  # every name checked before any work
+    tables = [
         features_or_extract(s.cache, m, feature_set, lambda m, r: _run_extraction(s, m, r, feature_set, None))
         for m in manifests
     ]
+    sources = tables[:-1]
+    if len(sources) > 1:
+        err.print(f"{len(sources)} sources: their union is the source domain (each scaled on its own); default "
+                  "classes: those the target and every source share", highlight=False)
+    return (sources[0] if len(sources) == 1 else sources), tables[-1]
 
 
 def _pair(s: Settings, src, tgt, classes: tuple[str, ...] | None, force: bool = False, target_set: str = "shared"):
@@ -292,7 +300,11 @@ def _find_run(s: Settings, source, target, method, preset, seed, epochs, lr, bat
         raise SercrossError("give a run folder or --source and --target", hint="see `sercross evaluate --help`")
     tag = preset_tag(preset, epochs, lr, batch_size)
     variant = TARGET_SET_SUFFIX[check_target_set(target_set)]
-    return run_dir(s.cache, corpus_name(source), corpus_name(target), method, tag, seed, variant)
+    from sercross.experiments.sources import join_sources, split_sources
+
+    parts = [corpus_name(p) for p in split_sources(source)]
+    src = parts[0] if len(parts) == 1 else join_sources(parts)
+    return run_dir(s.cache, src, corpus_name(target), method, tag, seed, variant)
 
 
 def _writable(folder: Path) -> bool:

@@ -15,6 +15,7 @@ utterances that are scored (those of the shared classes). A pair of target set `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import numpy as np
 from sercross import CACHE_VERSION, __version__
 from sercross.corpora import CANONICAL_EMOTIONS
 from sercross.experiments.schemes import scheme_key
+from sercross.experiments.sources import as_sources, source_block, source_fingerprint, source_name
 from sercross.features import FeatureTable
 from sercross.infra import (
     SercrossError,
@@ -69,6 +71,8 @@ class Pair:
     Xu: np.ndarray | None = None
     unlabelled_speakers: list[str] | None = None
     scored_rows: np.ndarray | None = None
+    # Several sources (``source`` is ``a+b+c``): each source utterance's corpus; None for a single source.
+    source_corpora: list[str] | None = None
 
     @property
     def name(self) -> str:
@@ -80,11 +84,15 @@ class Pair:
         return TARGET_SET_SUFFIX[self.target_set]
 
 
-def default_classes(source: FeatureTable, target: FeatureTable) -> tuple[str, ...]:
-    paper = PAPER_CLASSES.get(frozenset({source.corpus, target.corpus}))
-    if paper is not None and source.corpus != target.corpus:
+def default_classes(source: FeatureTable | Sequence[FeatureTable], target: FeatureTable) -> tuple[str, ...]:
+    """The paper's Table 2 set for its pairs, else the classes the target and every source share."""
+    sources = as_sources(source)
+    paper = PAPER_CLASSES.get(frozenset({sources[0].corpus, target.corpus})) if len(sources) == 1 else None
+    if paper is not None and sources[0].corpus != target.corpus:
         return paper
-    shared = set(source.emotions) & set(target.emotions)
+    shared = set(target.emotions)
+    for t in sources:
+        shared &= set(t.emotions)
     return tuple(e for e in CANONICAL_EMOTIONS if e in shared) + tuple(sorted(shared - set(CANONICAL_EMOTIONS)))
 
 
@@ -159,28 +167,33 @@ def check_target_set(target_set: str) -> str:
     return target_set
 
 
-def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None,
-               target_set: str = "shared") -> Pair:
-    """The pair of ``source`` and ``target`` on ``classes`` (default: the classes they share), each corpus min-max
-    scaled on its own selected utterances (target set ``all``: the target on all of its utterances)."""
+def build_pair(source: FeatureTable | Sequence[FeatureTable], target: FeatureTable,
+               classes: tuple[str, ...] | None = None, target_set: str = "shared") -> Pair:
+    """The pair of ``source`` (one table, or several: their union, :mod:`.sources`) and ``target`` on ``classes``
+    (default: the classes they all share), each corpus min-max scaled on its own selected utterances (target set
+    ``all``: the target on all of its utterances)."""
     check_target_set(target_set)
-    classes = _pair_classes(source, target, classes)
-    sel_s = [i for i, e in enumerate(source.emotions) if e in classes]
+    sources = as_sources(source)
+    classes = _pair_classes(sources, target, classes)
+    block = source_block(sources, classes, minmax_scale)
     sel_t = [i for i, e in enumerate(target.emotions) if e in classes]
     lookup = {c: k for k, c in enumerate(classes)}
     meta = {
         "cache_version": CACHE_VERSION,
         "sercross_version": __version__,
-        "source": source.corpus,
+        "source": source_name(sources),
         "target": target.corpus,
-        "feature_set": source.feature_set,
+        "feature_set": target.feature_set,
         "classes": list(classes),
-        "n_source": len(sel_s),
+        "n_source": len(block["ys"]),
         "n_target": len(sel_t),
-        "source_features": source.meta.get("fingerprint"),
+        "source_features": source_fingerprint(sources),
         "target_features": target.meta.get("fingerprint"),
         "scaling": "min-max to [0,1] per corpus, fitted on that corpus's selected utterances",
     }
+    if len(sources) > 1:
+        meta.update(sources=[t.corpus for t in sources], n_source_per_corpus=block["counts"],
+                    source_normalisation="min-max per source corpus, then stacked; speakers prefixed by corpus")
     extra: dict = {}
     if target_set == "all":
         Xu = minmax_scale(target.X)
@@ -193,42 +206,45 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
     else:
         Xt = minmax_scale(target.X[sel_t])
     return Pair(
-        source=source.corpus,
+        source=source_name(sources),
         target=target.corpus,
-        feature_set=source.feature_set,
+        feature_set=target.feature_set,
         classes=classes,
-        Xs=minmax_scale(source.X[sel_s]),
-        ys=np.array([lookup[source.emotions[i]] for i in sel_s], dtype=np.int64),
+        Xs=block["Xs"],
+        ys=block["ys"],
         Xt=Xt,
         yt=np.array([lookup[target.emotions[i]] for i in sel_t], dtype=np.int64),
-        source_files=[source.utterances[i].file for i in sel_s],
+        source_files=block["source_files"],
         target_files=[target.utterances[i].file for i in sel_t],
-        source_speakers=[source.utterances[i].speaker for i in sel_s],
+        source_speakers=block["source_speakers"],
         meta=meta,
         target_speakers=[target.utterances[i].speaker for i in sel_t],
+        source_corpora=block["source_corpora"],
         **extra,
     )
 
 
-def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None) -> tuple[str, ...]:
-    """The classes of the pair, after checking that the two tables can be paired on them."""
-    if source.feature_set != target.feature_set:
-        raise SercrossError(
-            f"{source.corpus} has {source.feature_set} features but {target.corpus} has {target.feature_set}",
-            hint="extract both corpora with the same --features",
-        )
-    versions = {t.meta.get("opensmile_version") for t in (source, target)} - {None}
+def _pair_classes(sources: list[FeatureTable], target: FeatureTable,
+                  classes: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The classes of the pair, after checking that the tables can be paired on them."""
+    for other in sources:
+        if other.feature_set != target.feature_set:
+            raise SercrossError(
+                f"{other.corpus} has {other.feature_set} features but {target.corpus} has {target.feature_set}",
+                hint="extract both corpora with the same --features",
+            )
+    versions = {t.meta.get("opensmile_version") for t in (*sources, target)} - {None}
     if len(versions) > 1:
+        names = " and ".join(t.corpus for t in (*sources, target))
         raise SercrossError(
-            f"{source.corpus} and {target.corpus} were extracted with different opensmile versions "
-            f"({', '.join(sorted(versions))})",
+            f"{names} were extracted with different opensmile versions ({', '.join(sorted(versions))})",
             hint="re-run `sercross extract` on both corpora with the same installation",
         )
-    if source.corpus == target.corpus:
+    if target.corpus in {t.corpus for t in sources}:
         raise SercrossError("source and target are the same corpus", hint="choose two different corpora")
     chosen = bool(classes)
-    classes = tuple(classes) if classes else default_classes(source, target)
-    for table in (source, target):
+    classes = tuple(classes) if classes else default_classes(sources, target)
+    for table in (*sources, target):
         missing = [c for c in classes if c not in set(table.emotions)]
         if missing:
             raise SercrossError(
@@ -238,21 +254,24 @@ def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str
             )
     if len(classes) < MIN_CLASSES:
         what = (f"--classes {','.join(classes)} selects fewer than {MIN_CLASSES} classes" if chosen else
-                f"{source.corpus} and {target.corpus} share fewer than {MIN_CLASSES} classes ({', '.join(classes)})")
+                f"{source_name(sources)} and {target.corpus} share fewer than {MIN_CLASSES} classes "
+                f"({', '.join(classes)})")
         raise SercrossError(what, hint="a cross-corpus experiment needs at least two shared emotions")
     return classes
 
 
 def save_pair(cache: Path, pair: Pair) -> Path:
     out = pair_dir(cache, pair.source, pair.target, pair.feature_set, pair.variant)
-    # A pair of the default target set is written exactly as before target sets existed (same fingerprint).
-    whole = {} if pair.Xu is None else dict(Xu=pair.Xu, unlabelled_speakers=np.array(pair.unlabelled_speakers),
+    # A one-source pair of the default target set is written exactly as before (same fingerprint).
+    added = {} if pair.Xu is None else dict(Xu=pair.Xu, unlabelled_speakers=np.array(pair.unlabelled_speakers),
                                             scored_rows=pair.scored_rows)
+    if pair.source_corpora is not None:
+        added["source_corpora"] = np.array(pair.source_corpora)
     atomic_write_npz(
         out / "pair.npz",
         Xs=pair.Xs, ys=pair.ys, Xt=pair.Xt, yt=pair.yt,
         source_files=np.array(pair.source_files), target_files=np.array(pair.target_files),
-        source_speakers=np.array(pair.source_speakers), **whole,
+        source_speakers=np.array(pair.source_speakers), **added,
     )
     if pair.target_speakers is not None:
         write_target_speakers(out, pair.target_speakers, pair.target_files)
@@ -288,6 +307,8 @@ def load_pair(cache: Path, source: str, target: str, feature_set: str, target_se
             [str(s) for s in z["source_files"]], [str(s) for s in z["target_files"]],
             [str(s) for s in z["source_speakers"]], meta,
         )
+        if "source_corpora" in z.files:
+            pair.source_corpora = [str(c) for c in z["source_corpora"]]
         if target_set == "all":
             pair.target_set, pair.Xu, pair.scored_rows = "all", z["Xu"], z["scored_rows"]
             pair.unlabelled_speakers = [str(s) for s in z["unlabelled_speakers"]]

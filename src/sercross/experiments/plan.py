@@ -21,6 +21,7 @@ from sercross.experiments.pairs import PAPER_CLASSES, TARGET_SET_SUFFIX, check_t
 from sercross.experiments.resolve import corpus_name, features_or_extract, pair_for
 from sercross.experiments.runs import run_state
 from sercross.experiments.schemes import PAPER_SCHEMES, scheme_key, scheme_label
+from sercross.experiments.sources import join_sources, split_sources
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
 from sercross.infra import SercrossError, features_dir, run_dir
 from sercross.methods import PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
@@ -205,7 +206,7 @@ class _SchemeResolver:
             if (src, tgt) in seen:
                 continue
             seen.add((src, tgt))
-            if src == tgt:
+            if tgt in split_sources(src):
                 skipped.append(Skip(asked, "source and target are the same corpus"))
                 continue
             found = self._scheme(src, tgt)
@@ -213,7 +214,11 @@ class _SchemeResolver:
         return infos, skipped
 
     def _canonical(self, name: str) -> str:
-        """Canonical id of a corpus name or alias (the manifests carry the paper's B, E, C)."""
+        """Canonical id of a corpus name or alias (the manifests carry the paper's B, E, C); of several sources
+        ``a+b+c``, their canonical names sorted and joined."""
+        parts = split_sources(name)
+        if len(parts) > 1:
+            return join_sources([self._canonical(p) for p in parts])
         key = name.strip()
         try:
             return corpus_name(key)
@@ -223,21 +228,24 @@ class _SchemeResolver:
             raise
 
     def _scheme(self, src: str, tgt: str) -> SchemeInfo | Skip:
-        for name in (src, tgt):
+        names = (*split_sources(src), tgt)
+        for name in names:
             if name not in self.tables:
                 try:
                     self.tables[name] = self._load(name)
                 except SercrossError as exc:
                     self.tables[name] = exc
-        missing = [self.tables[n] for n in (src, tgt) if isinstance(self.tables[n], SercrossError)]
+        missing = [self.tables[n] for n in names if isinstance(self.tables[n], SercrossError)]
         if missing:
             return Skip(scheme_key(src, tgt), "; ".join(_reason(e) for e in missing))
-        s_tab, t_tab = self.tables[src], self.tables[tgt]
+        s_tab, t_tab = [self.tables[n] for n in names[:-1]], self.tables[tgt]
+        s_tab = s_tab[0] if len(s_tab) == 1 else s_tab
         classes = default_classes(s_tab, t_tab)
         if frozenset({src, tgt}) not in PAPER_CLASSES and len(classes) < MIN_SHARED_CLASSES:
+            what = "share" if len(names) == 2 else "(the target and every source) share"
             return Skip(
                 scheme_key(src, tgt),
-                f"{src} and {tgt} share {len(classes)} class(es) ({', '.join(classes) or 'none'}); "
+                f"{src} and {tgt} {what} {len(classes)} class(es) ({', '.join(classes) or 'none'}); "
                 f"a scheme needs at least {MIN_SHARED_CLASSES}",
             )
         try:

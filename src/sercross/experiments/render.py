@@ -107,6 +107,7 @@ def _protocol_md(doc: dict) -> list[str]:
         f"- **Reported epoch**: {p['reported_epoch']}.",
         f"- **Normalization**: {p['normalization']}.",
         *([f"- **Target set**: {p['target_set']}."] if p.get("target_set") else []),
+        *([f"- **Several sources**: {p['sources']}."] if p.get("sources") else []),
         f"- **Selection**: {p['selection']}.",
         f"- **Seeds**: {p['seeds']}; each cell is mean ± std over them; {p['std']}.",
         f"- **Average**: {p['average']}.",

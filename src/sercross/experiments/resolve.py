@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sercross.corpora import Manifest, load_manifest, resolve_root
 from sercross.experiments.pairs import Pair, build_pair, default_classes, load_pair, save_pair, write_target_speakers
+from sercross.experiments.sources import as_sources, source_fingerprint, source_name
 from sercross.features import FeatureTable, load_features
 from sercross.infra import SercrossError, features_dir, pair_dir
 
@@ -46,29 +47,31 @@ def _add_target_speakers(cache: Path, pair: Pair, target: FeatureTable) -> bool:
 
 
 def pair_for(
-    cache: Path, source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None,
+    cache: Path, source: FeatureTable | Sequence[FeatureTable], target: FeatureTable,
+    classes: tuple[str, ...] | None = None,
     force: bool = False, on_replace: Callable[[Pair, Pair], None] | None = None, target_set: str = "shared",
 ) -> Pair:
     """The cached pair if it was built from these very features, classes and target set, else a new one (saved).
 
     ``on_replace(old, new)`` is called when the new pair replaces a cached one of other classes: the cache keeps
-    one class set per pair, so the old one's runs go out of date.
+    one class set per pair, so the old one's runs go out of date. ``source``: one table, or several (their union).
     """
-    classes = tuple(classes) if classes else default_classes(source, target)
+    sources = as_sources(source)
+    classes = tuple(classes) if classes else default_classes(sources, target)
     try:
-        old = load_pair(cache, source.corpus, target.corpus, source.feature_set, target_set)
+        old = load_pair(cache, source_name(sources), target.corpus, target.feature_set, target_set)
     except SercrossError:
         old = None
     if (
         not force
         and old is not None
-        and old.meta.get("source_features") == source.meta.get("fingerprint")
+        and old.meta.get("source_features") == source_fingerprint(sources)
         and old.meta.get("target_features") == target.meta.get("fingerprint")
         and classes == old.classes
     ):
         if old.target_speakers is not None or _add_target_speakers(cache, old, target):
             return old
-    pair = build_pair(source, target, classes, target_set)
+    pair = build_pair(sources, target, classes, target_set)
     save_pair(cache, pair)
     if on_replace is not None and old is not None and old.classes != pair.classes:
         on_replace(old, pair)

@@ -176,7 +176,12 @@ def _differences(war: dict, groups: dict, schemes: Sequence[str]) -> dict:
 def protocol(meta: dict) -> dict:
     cfg = meta.get("config") or {}
     seeds = list(meta["seeds"])
-    return {
+    multi = [s["name"] for s in meta.get("schemes", ()) if "+" in s["source"]]
+    sources = {"sources": f"{', '.join(multi)}: trained on the union of the sources a+b+c (each source min-max "
+               "scaled on its own, speakers kept apart by corpus), which the methods treat as one source domain "
+               "(adaptation terms compare the union with the target); classes: those the target and every source "
+               "share"} if multi else {}
+    return {**sources,
         "metric": "WAR = accuracy over all target utterances (the paper's metric); UAR = mean per-class recall "
         "on the target. Both in percent.",
         "reported_epoch": f"the last (epoch {cfg.get('epochs')} of {cfg.get('epochs')}); no early stopping, "

@@ -114,3 +114,27 @@ def test_leave_one_corpus_out_grid(rng, tmp_path, monkeypatch):
     assert not execute.run_benchmark(plan, jobs=1).failures
     again = plan_mod.plan_benchmark(cache, schemes, methods=["only_cls", "pca_svm"], seeds=[0], preset="tiny")
     assert not again.todo
+
+
+def test_cli_trains_and_evaluates_several_sources_with_the_whole_target(rng, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sercross.cli import app
+
+    monkeypatch.setitem(PRESETS, "tiny", TrainConfig(epochs=1, batch_size=8, encoder_sizes=(16, 12, 8),
+                                                     dnn_sizes=(8, 6), threads=1))
+    cache = tmp_path / "cache"
+    for name, like in (("berlin", "synth_a"), ("casia", "synth_b"), ("ravdess", "synth_c")):
+        t = table(like, rng)
+        write_derived_table(cache, name, t, range(len(t.X)), {"test": True})
+    common = ["--method", "only_cls", "--preset", "tiny", "--target-set", "all"]
+    res = CliRunner().invoke(app, ["--cache", str(cache), "train", "--source", "casia+berlin", "--target", "ravdess",
+                                   *common])
+    assert res.exit_code == 0, res.output
+    assert "every source share" in res.output and "all 30 target utterances" in res.output
+    rdir = cache / "runs" / "berlin+casia__ravdess@all" / "only_cls" / "tiny-seed0"
+    assert (rdir / "metrics.json").is_file()
+    res = CliRunner().invoke(app, ["--cache", str(cache), "evaluate", "--source", "berlin+casia", "--target",
+                                   "ravdess", *common])
+    assert res.exit_code == 0, res.output
+    assert json.loads((rdir / "metrics.json").read_text())["n"] == 18  # anger, sadness, fear: 2 speakers × 3 × 3

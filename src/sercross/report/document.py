@@ -80,9 +80,9 @@ def slug(*parts: object) -> str:
 def report_blocks(selection: Selection, w: FigureWriter, tsne: bool = True, run_figures: bool = True) -> list[Block]:
     """Every block of report.md, drawing the figures through ``w`` (``run_figures``: each run's own figures)."""
     runs = selection.runs
-    schemes: dict[tuple[str, str, tuple[str, ...]], list[Run]] = {}
+    schemes: dict[tuple[str, str, tuple[str, ...], str], list[Run]] = {}
     for r in runs:
-        schemes.setdefault((r.source, r.target, r.classes), []).append(r)
+        schemes.setdefault((r.source, r.target, r.classes, r.target_set), []).append(r)
     body: list[Block] = []
     for scheme_runs in schemes.values():
         body += scheme_section(w, scheme_runs, selection.single, tsne, aggregate=len(schemes) > 1,

@@ -46,8 +46,14 @@ class Run:
         return tuple(self.metrics.get("classes") or self.config["classes"])
 
     @property
+    def target_set(self) -> str:
+        return self.config.get("target_set", "shared")
+
+    @property
     def scheme(self) -> str:
-        return scheme_key(self.source, self.target)
+        """The scheme, with the protocol when it is not the paper's (``B→C (target set all)``)."""
+        return scheme_key(self.source, self.target) + ("" if self.target_set == "shared"
+                                                       else f" (target set {self.target_set})")
 
     @property
     def is_network(self) -> bool:

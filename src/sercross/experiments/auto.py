@@ -20,7 +20,14 @@ from sercross import CACHE_VERSION, __version__
 from sercross.experiments.pairs import Pair
 from sercross.experiments.runs import run_label_free
 from sercross.infra import atomic_write_bytes, atomic_write_json, read_json, run_dir
-from sercross.selection import DEFAULT_RULE, SelectionRule, apply_rule
+from sercross.selection import (
+    DEFAULT_RULE,
+    SelectionRule,
+    apply_rule,
+    majority_vote,
+    speaker_confounding,
+    speaker_normalised,
+)
 
 AUTO = "auto"
 SELECTION_FILE = "selection.json"
@@ -74,13 +81,23 @@ def select_for_pair(cache: Path, pair: Pair, tag: str, seed: int, rule: Selectio
         if on_scoring is not None and not (d / "scores.json").is_file():
             on_scoring(m)
         label_free[m] = run_label_free(d, pair)
-    pick = apply_rule(rule, {m: v["scores"] for m, v in label_free.items()},
-                      {m: np.asarray(v["target_predictions"]) for m, v in label_free.items()})
-    _write_auto(out, pair, tag, seed, rule, dirs, pick)
+    predictions = {m: np.asarray(v["target_predictions"]) for m, v in label_free.items()}
+    conf = pair_confounding(pair, predictions)
+    pick = apply_rule(rule, {m: v["scores"] for m, v in label_free.items()}, predictions, conf["max"])
+    _write_auto(out, pair, tag, seed, rule, dirs, pick, conf)
     return AutoResult(pair.name, seed, out, pick.method, pick.runner_up, reused=False)
 
 
-def _write_auto(out: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule, dirs: dict[str, Path], pick) -> None:
+def pair_confounding(pair: Pair, predictions: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """The pair's speaker-class confounding: the source's from its labels, the target's from the majority vote of
+    the candidates that do not normalise per speaker (no target label)."""
+    plain = {m: p for m, p in predictions.items() if m not in speaker_normalised(list(predictions))}
+    votes = majority_vote(plain) if plain else None
+    return speaker_confounding(pair.source_speakers, pair.ys, pair.target_speakers, votes)
+
+
+def _write_auto(out: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule, dirs: dict[str, Path], pick,
+                conf: dict) -> None:
     """selection.json, then the pick's predictions, metrics and config (config.json last: then it is finished)."""
     picked = dirs[pick.method]
     cfg = read_json(picked / "config.json")
@@ -89,7 +106,8 @@ def _write_auto(out: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule,
         "candidates": {m: {"run_dir": str(d), "model_sha1": read_json(d / "config.json").get("model_sha1"),
                            "label_free": pick.table[m]} for m, d in dirs.items()},
         "pick": pick.method, "pick_rank": pick.rank, "runner_up": pick.runner_up,
-        "runner_up_rank": pick.runner_up_rank, "note": "chosen without target labels (label-free scores only)",
+        "runner_up_rank": pick.runner_up_rank, "confounding": conf, "pool": list(pick.pool),
+        "note": "chosen without target labels (label-free scores only)",
     }
     for name in ("config.json", "metrics.json"):  # an interrupted write never looks finished
         (out / name).unlink(missing_ok=True)

@@ -245,3 +245,19 @@ def test_extract_says_which_files_had_identical_content(tmp_path):
     assert r.exit_code == 0, r.output
     assert "2 files had identical content and were extracted once" in r.output
     assert "a01/anger/a01_anger_01.wav = a01/anger/a01_anger_09.wav" in r.output
+
+
+@pytest.mark.slow  # 17 candidate runs of 1 epoch on 20 utterances
+def test_train_auto_trains_the_candidates_says_its_cost_and_shows_the_pick(corpora, tmp_path):
+    cache = tmp_path / "cache"
+    for name, root in corpora.items():
+        assert invoke("--cache", cache, "extract", name, "--root", root, "--jobs", 1).exit_code == 0
+    r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "-m", "auto", "--preset", "demo",
+               "--epochs", 1)
+    assert r.exit_code == 0, r.output
+    assert "17 candidate runs" in r.output and "TLMLDA+ runs of compute" in r.output
+    doc = json.loads((cache / "runs" / "demo_a__demo_b" / "auto" / "demo_e1-seed0" / "selection.json").read_text())
+    assert doc["pick"] in doc["candidates"] and re.search(rf"{doc['pick']}\s.*picked", r.output)
+    r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "-m", "auto", "--preset", "demo",
+               "--epochs", 1)
+    assert r.exit_code == 0 and "17 finished already, 0 to train" in r.output

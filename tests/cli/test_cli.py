@@ -59,21 +59,32 @@ def test_chain_extract_pair_train_evaluate(corpora, tmp_path):
     assert "speaker normalisation over 2 source and 2 target speaker(s)" in r.output and "warning" not in r.output
     plus = cache / "runs" / "demo_a__demo_b" / "tlmlda_plus" / "demo_e2-seed0"
     assert invoke("--cache", cache, "evaluate", plus).exit_code == 0
-    # Another class set replaces the pair, and a finished run of the old classes is never reused for it.
+    # Another class set (named in any order and case, or by a corpus's own labels) gets its own pair and runs;
+    # the default pair and its runs stay as they were.
     svm = cache / "runs" / "demo_a__demo_b" / "pca_svm" / "demo-seed0"
     r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "--method", "pca_svm", "--preset", "demo",
-               "--classes", "anger,fear,sadness")
+               "--classes", "Sadness,anger,FEAR")
     assert r.exit_code == 0, r.output
-    assert "had classes anger, fear, happiness, neutral, sadness" in r.output and "training again" in r.output
-    assert json.loads((svm / "metrics.json").read_text())["n"] == 12
+    three = cache / "runs" / "demo_a__demo_b~anger+fear+sadness" / "pca_svm" / "demo-seed0"
+    assert json.loads((three / "metrics.json").read_text())["n"] == 12 and "training again" not in r.output
+    assert "demo_a→demo_b [anger+fear+sadness]" in r.output and "chance 33.33 %" in r.output
     r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "--method", "pca_svm", "--preset", "demo",
                "--classes", "anger,fear,sadness")
-    assert "already finished" in r.output and "had classes" not in r.output
-    r = invoke("--cache", cache, "evaluate", plus)
-    assert r.exit_code == 2 and "another version of pair" in r.output
+    assert "already finished" in r.output
+    assert invoke("--cache", cache, "evaluate", plus).exit_code == 0
     r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "--method", "pca_svm", "--preset", "demo")
-    assert r.exit_code == 0 and "training again" in r.output
+    assert r.exit_code == 0 and "already finished" in r.output
     assert json.loads((svm / "metrics.json").read_text())["n"] == 20
+    r = invoke("--cache", cache, "evaluate", "-s", "demo_a", "-t", "demo_b", "-m", "pca_svm", "-p", "demo",
+               "--classes", "fear,sadness,anger")
+    assert r.exit_code == 0 and str(three) in " ".join(r.output.split())
+    # A run that is not there: the hint is the command that trains it, or those that find the runs that are.
+    r = invoke("--cache", cache, "evaluate", "-s", "demo_a", "-t", "demo_b", "-m", "tlmlda_plus")
+    assert r.exit_code == 2 and "sercross evaluate --source demo_a --target demo_b --method tlmlda_plus --preset " \
+        "demo --epochs 2 --seed 0" in " ".join(r.output.split())
+    r = invoke("--cache", cache, "evaluate", "-s", "demo_a", "-t", "demo_b", "-m", "dann", "--classes", "anger,fear")
+    assert r.exit_code == 2 and "sercross train --source demo_a --target demo_b --classes anger,fear --method dann " \
+        "--preset paper --seed 0" in " ".join(r.output.split())
 
 
 def test_user_errors_are_one_line_with_hint_and_exit_2(tmp_path):
@@ -89,7 +100,7 @@ def test_user_errors_are_one_line_with_hint_and_exit_2(tmp_path):
     r = invoke("--cache", tmp_path, "train", "-s", "berlin", "-t", "nonexistent")
     assert r.exit_code == 2 and "unknown corpus 'nonexistent'" in r.output  # before berlin's missing features
     r = invoke("--cache", tmp_path, "train", "-s", "demo_a", "-t", "demo_b", "--lr", "0")
-    assert r.exit_code == 2 and "--lr 0 would not train" in r.output
+    assert r.exit_code == 2 and "lr = 0 would not train" in r.output
 
 
 def test_misspelt_names_get_the_closest_name_and_other_cases_are_accepted(tmp_path):
@@ -103,7 +114,9 @@ def test_misspelt_names_get_the_closest_name_and_other_cases_are_accepted(tmp_pa
         (("benchmark", "--methods", "paper,tlmda"), "unknown method 'tlmda': did you mean 'tlmlda'?"),
         (("train", "-s", "B", "-t", "C", "-f", "IS11"), "unknown feature set 'IS11': did you mean 'IS10'?"),
         (("evaluate", "-s", "B", "-t", "C", "-p", "papr"), "unknown preset 'papr': did you mean 'paper'?"),
-        (("pair", "-s", "B", "-t", "C", "--classes", "anger,happy"),
+        (("pair", "-s", "B", "-t", "C", "--classes", "anger,happines"),
+         "unknown class 'happines': did you mean 'happiness'?"),
+        (("pair", "-s", "B", "-t", "ravdess", "--classes", "anger,happy"),
          "unknown class 'happy': did you mean 'happiness'?"),
         (("pair", "-s", "B", "-t", "C", "--classes", "anger,Anger,fear"), "--classes names anger more than once"),
         (("pair", "-s", "B", "-t", "C", "--classes", ","), "--classes ',' names no class"),
@@ -216,7 +229,9 @@ def test_evaluate_in_a_read_only_cache_shows_the_stored_metrics(corpora, tmp_pat
     assert invoke(*args[:2], "train", *args[3:]).exit_code == 0
     run = cache / "runs" / "demo_a__demo_b" / "pca_svm" / "demo-seed0"
     r = invoke(*args, "--features", "IS09")
-    assert r.exit_code == 2 and "trained on IS10 features, not IS09" in r.output
+    # the feature set is part of a run's identity (its tag), and the hint finds the run that exists
+    assert r.exit_code == 2 and "tag demo_features-IS09" in r.output
+    assert "sercross evaluate --source demo_a --target demo_b --method pca_svm --preset demo --seed 0" in r.output
     stored = (run / "metrics.json").read_bytes()
 
     def read_only(*a, **kw):

@@ -12,6 +12,7 @@ from sercross.cli.options import (
     AllPairsOpt,
     BatchSizeOpt,
     BenchmarkNameOpt,
+    ClassesOpt,
     EpochsOpt,
     FeaturesOpt,
     JobsOpt,
@@ -21,8 +22,9 @@ from sercross.cli.options import (
     SchedulerOpt,
     SchemesOpt,
     SeedsOpt,
+    SetOpt,
 )
-from sercross.cli.parsing import known_corpus, parse_methods, parse_schemes, parse_seeds
+from sercross.cli.parsing import known_corpus, parse_classes, parse_methods, parse_schemes, parse_seeds, parse_sets
 from sercross.infra import SercrossError
 
 
@@ -36,28 +38,34 @@ def benchmark(
     epochs: EpochsOpt = None,
     lr: LrOpt = None,
     batch_size: BatchSizeOpt = None,
+    set_: SetOpt = None,
+    classes: ClassesOpt = None,
     name: BenchmarkNameOpt = None,
     jobs: JobsOpt = None,
     features: FeaturesOpt = "IS10",
     scheduler: SchedulerOpt = None,
 ) -> None:
     """Run schemes × methods × seeds (resumable, in parallel) and write WAR/UAR tables like the paper's 3 and 4."""
+    from sercross.experiments import recipes_for
+
     s = settings(ctx)
     seed_list = parse_seeds(seeds)
     method_list = parse_methods(methods)
     scheme_list = parse_schemes(schemes)
+    given = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)) if v is not None}
+    recipes = recipes_for(method_list, preset, {**parse_sets(set_), **given}, features)
+    class_set = parse_classes(classes)
     _check_corpora(s.cache, scheme_list, features)
     t0 = time.perf_counter()
-    plan = _plan(s, scheme_list, all_pairs, method_list, seed_list, preset, epochs, lr, batch_size, features,
-                 scheduler)
+    plan = _plan(s, scheme_list, all_pairs, recipes, seed_list, (class_set,), features, scheduler)
     outcome = _run_with_progress(plan, jobs, scheduler)
     if not _write_and_show(s, plan, outcome, name or plan.tag, t0):
         raise typer.Exit(1)
 
 
-def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size, features, scheduler):
+def _plan(s, schemes, all_pairs, recipes, seeds, class_sets, features, scheduler):
     """The grid to run (extracting features a scheme lacks), after saying what is skipped and retrained."""
-    from sercross.experiments import plan_benchmark
+    from sercross.experiments import plan_grid
 
     def extract(manifest, root):
         from sercross.features import extract_corpus
@@ -70,8 +78,7 @@ def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size,
         return summary
 
     # No spinner around planning: an extraction inside it shows its own.
-    plan = plan_benchmark(s.cache, schemes, all_pairs, methods, seeds, preset, epochs, features, extract,
-                          lr=lr, batch_size=batch_size)
+    plan = plan_grid(s.cache, recipes, schemes, all_pairs, seeds, class_sets, features, extract)
     for sk in plan.skipped:
         err.print(f"[yellow]skipped[/] {escape(sk.scheme)}: {escape(sk.reason)}", highlight=False)
     if not plan.runs:

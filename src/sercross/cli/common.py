@@ -86,3 +86,17 @@ def add_commands(app: typer.Typer, commands) -> None:
 
 def _paragraphs(doc: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))
+
+
+def read_classes(names: tuple[str, ...] | None, *corpora) -> tuple[str, ...] | None:
+    """The canonical classes of ``--classes`` (None: the default set); ``corpora``: feature tables or manifests,
+    whose own labels count too."""
+    from sercross.experiments import native_labels, resolve_classes
+
+    if names is None:
+        return None
+    natives: dict[str, dict] = {}
+    for c in corpora:
+        name = getattr(c, "corpus", None) or c.name
+        natives[name] = {**natives.get(name, {}), **native_labels(c)}
+    return resolve_classes(names, natives)

@@ -100,8 +100,9 @@ TargetOpt = Annotated[str | None, typer.Option(
 )]
 ClassesOpt = Annotated[str | None, typer.Option(
     "--classes",
-    help="Comma-separated classes both corpora share, e.g. anger,fear,sadness (case does not matter). Default: "
-    "the paper's Table 2 set for its corpora, else the classes the two corpora share.",
+    help="Comma-separated classes both corpora share, e.g. anger,fear,sadness: canonical names or a corpus's own "
+    "labels (e.g. EmoDB's W,A,T), in any case and order. Default: the paper's Table 2 set for its corpora, else "
+    "the classes the two corpora share. Each class set has its own pair and runs in the cache.",
 )]
 SchemesOpt = Annotated[str | None, typer.Option(
     "--schemes",
@@ -162,6 +163,12 @@ LrOpt = Annotated[float | None, typer.Option(
 )]
 BatchSizeOpt = Annotated[int | None, typer.Option(
     "--batch-size", min=2, help="Override the preset's batch size (the tag becomes e.g. paper_b50).",
+)]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="NAME=VALUE",
+    help="Change one setting of the method or of the training config, e.g. --set ramp=false --set "
+    "weighting=dynamic --set 'alpha=[1,1,3,1,1]' (repeatable; values as in TOML). Every setting: docs/experiments.md. "
+    "The run's tag names what changed (fast_lr0.0003_ramp-false).",
 )]
 SeedOpt = Annotated[int, typer.Option(
     "--seed", min=0, help="Random seed of the run (network weights, noise, batch order).",

@@ -46,12 +46,13 @@ def method_name(text: str) -> str:
     return choose("method", text, METHODS)
 
 
-# A run's tag: its preset and the overrides it was trained with (``preset_tag``), e.g. paper_e20_lr0.0003.
-_TAG_OVERRIDES = re.compile(r"(_e\d+|_lr[0-9.eE+-]+|_b\d+)+")
+# A run's tag: its preset and the settings it changed (``Recipe.tag``), e.g. paper_e20_lr0.0003_ramp-false.
+_TAG_OVERRIDES = re.compile(r"(_(e\d+|lr[0-9.eE+-]+|b\d+|h[0-9a-f]{10}|[a-z][a-z_]*-[A-Za-z0-9.+-]+))+")
 
 
 def preset_or_tag(text: str) -> str:
-    """A preset name (canonical spelling), or a run's whole tag such as ``paper_e20_lr0.0003`` (unchanged)."""
+    """A preset name (canonical spelling), or a run's whole tag such as ``paper_e20_lr0.0003`` (unchanged; it finds
+    runs, as `evaluate` and `report` do)."""
     from sercross.methods import PRESETS
 
     head, sep, rest = text.partition("_")
@@ -170,18 +171,42 @@ def parse_methods(text: str | None) -> tuple[str, ...]:
 
 
 def parse_classes(text: str | None) -> tuple[str, ...] | None:
-    """``"anger,fear,sadness"`` -> those canonical classes, in the order given (the order of the model's outputs);
-    ``None`` -> the default set. Case does not matter; unknown or repeated classes are refused."""
+    """``"anger, FEAR,W"`` -> the names as written (``None``: the default set). They are read into classes once the
+    corpora are known (a corpus's own labels count too): :func:`sercross.experiments.resolve_classes`. A list that
+    names nothing (``''``, ``','``) is refused here."""
     if text is None:
         return None
-    from sercross.corpora import CANONICAL_EMOTIONS
-
-    classes = tuple(choose("class", item, CANONICAL_EMOTIONS) for item in _items(text))
-    if not classes:
+    names = tuple(_items(text))
+    if not names:
         raise SercrossError(f"--classes {text!r} names no class",
                             hint="leave --classes out for the default set, or name them, e.g. anger,fear,sadness")
-    repeated = sorted({c for c in classes if classes.count(c) > 1})
-    if repeated:
-        raise SercrossError(f"--classes names {', '.join(repeated)} more than once",
-                            hint="name each class once, e.g. --classes anger,fear,sadness")
-    return classes
+    return names
+
+
+def parse_value(text: str) -> object:
+    """A setting's value as TOML reads it (``3e-4``, ``false``, ``[1, 1, 3]``, ``"x"``), else the text itself."""
+    from sercross.infra import TOMLDecodeError, toml_loads
+
+    try:
+        return toml_loads(f"v = {text}")["v"]
+    except TOMLDecodeError:
+        return text.strip()
+
+
+def parse_sets(items: Iterable[str] | None, known: Iterable[str] | None = None) -> dict[str, object]:
+    """``["ramp=false", "lr=3e-4"]`` -> ``{"ramp": False, "lr": 0.0003}`` (``--set``, repeatable). ``known``: the
+    names allowed (default: every method and training setting), an unknown one refused with the closest."""
+    from sercross.experiments import SETTINGS
+
+    known = list(known) if known is not None else list(SETTINGS)
+    out: dict[str, object] = {}
+    for item in items or ():
+        name, eq, value = item.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise SercrossError(f"--set {item!r} is not NAME=VALUE", hint="e.g. --set ramp=false --set lr=3e-4")
+        if name not in known:
+            raise SercrossError(f"--set: unknown setting {name!r}{did_you_mean(name, known)}",
+                                hint=f"settings: {', '.join(known)}")
+        out[name] = parse_value(value)
+    return out

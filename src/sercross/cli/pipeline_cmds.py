@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from sercross.cli.common import Settings, err, out, settings, with_verbose
+from sercross.cli.common import Settings, err, out, read_classes, settings, with_verbose
 from sercross.cli.options import (
     BatchSizeOpt,
     ClassesOpt,
@@ -25,12 +25,13 @@ from sercross.cli.options import (
     RunArg,
     SchedulerOpt,
     SeedOpt,
+    SetOpt,
     SourceOpt,
     TargetOpt,
     ThreadsOpt,
     VerboseOpt,
 )
-from sercross.cli.parsing import parse_classes
+from sercross.cli.parsing import parse_classes, parse_sets
 from sercross.infra import SercrossError, confusion_table, hms, metrics_table, progress_bar
 
 
@@ -106,18 +107,21 @@ def _tables(s: Settings, source: str, target: str, feature_set: str):
 
 
 def _pair(s: Settings, src, tgt, classes: tuple[str, ...] | None, force: bool = False):
-    """pair_for, saying so when it replaces a cached pair of other classes (that pair's runs go out of date)."""
+    """pair_for, saying so when the default pair is rebuilt on another class set or an older one moves aside."""
     from sercross.experiments import pair_for
 
     def replaced(old, new) -> None:
         err.print(
-            f"[yellow]note[/]: the cached pair {new.name} had classes {', '.join(old.classes)}; it now has "
-            f"{', '.join(new.classes)}. Runs trained on the old classes are out of date: `train` and `benchmark` "
-            "train them again when asked for, `evaluate` refuses them. The cache holds one class set per pair.",
+            f"[yellow]note[/]: the default class set of {new.key.scheme} changed with the features, from "
+            f"{', '.join(old.classes)} to {', '.join(new.classes)}: runs trained on the old pair are out of date "
+            "(`train` and `benchmark` train them again when asked for, `evaluate` refuses them).",
             highlight=False,
         )
 
-    return pair_for(s.cache, src, tgt, classes, force=force, on_replace=replaced)
+    def note(text: str) -> None:
+        err.print(f"[yellow]note[/]: {escape(text)}", highlight=False)
+
+    return pair_for(s.cache, src, tgt, classes, force=force, on_replace=replaced, on_note=note)
 
 
 def pair(
@@ -128,17 +132,27 @@ def pair(
     features: FeaturesOpt = "IS10",
 ) -> None:
     """Build the label-aligned source/target pair, each corpus min-max scaled to [0,1] on its own."""
-    from sercross.infra import pair_dir
+    from sercross.corpora import load_manifest
 
     s = settings(ctx)
     chosen = parse_classes(classes)
+    manifests = [load_manifest(n) for n in (source, target)]
+    read_classes(chosen, *manifests)  # a misspelt class is refused before any extraction
     src, tgt = _tables(s, source, target, features)
-    p = _pair(s, src, tgt, chosen, force=True)
+    p = _pair(s, src, tgt, read_classes(chosen, *manifests, src, tgt), force=True)
     out.print(
-        f"pair {p.name}: classes {', '.join(p.classes)}; {len(p.ys)} source and {len(p.yt)} target utterances",
+        f"pair {p.name}: classes {', '.join(p.classes)} ({len(p.classes)}, chance {100 / len(p.classes):.2f} %); "
+        f"{len(p.ys)} source and {len(p.yt)} target utterances",
         highlight=False,
     )
-    out.print(f"written to {pair_dir(s.cache, p.source, p.target, p.feature_set)}", highlight=False)
+    out.print(f"written to {p.key.pair_dir(s.cache, p.feature_set)}", highlight=False)
+
+
+def _recipe(method: str, preset: str, epochs, lr, batch_size, sets: list[str] | None, features: str):
+    from sercross.experiments import Recipe
+
+    given = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)) if v is not None}
+    return Recipe.build(method, preset, {**parse_sets(sets), **given}, features)
 
 
 def train(
@@ -151,58 +165,68 @@ def train(
     epochs: EpochsOpt = None,
     lr: LrOpt = None,
     batch_size: BatchSizeOpt = None,
+    set_: SetOpt = None,
     threads: ThreadsOpt = None,
     classes: ClassesOpt = None,
     features: FeaturesOpt = "IS10",
     force: ForceOpt = False,
 ) -> None:
     """Train a method on source → target (extracting/pairing what the cache lacks) and score it on the target."""
+    from dataclasses import replace
+
+    from sercross.corpora import load_manifest
     from sercross.experiments import run_state
-    from sercross.infra import run_dir
-    from sercross.methods import get_method, get_preset, preset_tag
 
     s = settings(ctx)
-    spec = get_method(method)
-    cfg = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size, threads=threads)
-    tag = preset_tag(preset, epochs, lr, batch_size)
+    recipe = _recipe(method, preset, epochs, lr, batch_size, set_, features)
     chosen = parse_classes(classes)
+    manifests = [load_manifest(n) for n in (source, target)]
+    read_classes(chosen, *manifests)  # a misspelt class is refused before any extraction
     src, tgt = _tables(s, source, target, features)
-    p = _pair(s, src, tgt, chosen)
-    rdir = run_dir(s.cache, p.source, p.target, method, tag, seed)
+    p = _pair(s, src, tgt, read_classes(chosen, *manifests, src, tgt))
+    run_seed = recipe.run_seed(seed)
+    if run_seed != seed:
+        err.print(f"{recipe.method} does not depend on the seed: its run of seed {run_seed} serves seed {seed}",
+                  highlight=False)
+    rdir = p.key.run_dir(s.cache, recipe.method, recipe.tag, run_seed)
+    cfg = replace(recipe.config, threads=threads) if threads else recipe.config
     # Reuse only a run of this very pair (classes, features), method definition and configuration.
-    state = run_state(rdir, p.meta.get("fingerprint"), method, tag, seed, cfg)
+    state = run_state(rdir, p.meta.get("fingerprint"), recipe.method, recipe.tag, run_seed, cfg, spec=recipe.spec)
     if state == "finished" and not force:
         err.print(f"run already finished in {rdir} (use --force to train again)", highlight=False)
     else:
         if state not in ("new", "finished"):
             err.print(f"[yellow]training again[/]: the run in {escape(str(rdir))} is out of date ({escape(state)})",
                       highlight=False)
-        _train_with_progress(s.cache, p, method, tag, cfg, seed, spec.kind)
+        _train_with_progress(s.cache, p, recipe.spec, recipe.tag, cfg, run_seed, recipe.to_dict())
     _show_metrics(rdir)
 
 
-def _train_with_progress(cache, p, method, tag, cfg, seed, kind) -> Path:
+def _train_with_progress(cache, p, spec, tag, cfg, seed, recipe: dict | None = None) -> Path:
     from sercross.experiments import train_run
 
-    desc = f"train {method} {p.source}→{p.target} seed {seed}"
-    if kind != "network":
+    desc = f"train {spec.name} {p.key.label} seed {seed}"
+    if spec.kind != "network":
         with err.status(desc + " (PCA + SVM, source cross-validation)"):
-            return train_run(cache, p, method, tag, cfg, seed)
+            return train_run(cache, p, spec, tag, cfg, seed, recipe=recipe)
     with progress_bar(err, desc) as progress:
-        task = progress.add_task(desc, total=cfg.epochs, rate="")
+        task = progress.add_task(desc, total=spec.configure(cfg).epochs, rate="")
 
         def on_epoch(epoch: int, row: dict) -> None:
             info = f"L_y {row['loss_L_y']:.3f} src acc {row['source_train_acc']:.2f}"
             progress.update(task, advance=1, rate=info)
 
-        return train_run(cache, p, method, tag, cfg, seed, on_epoch=on_epoch)
+        return train_run(cache, p, spec, tag, cfg, seed, on_epoch=on_epoch, recipe=recipe)
 
 
 def _show_metrics(rdir: Path) -> None:
     from sercross.infra import read_json
 
     m = read_json(rdir / "metrics.json")
-    out.print(metrics_table(m, f"{m['scheme']}  {m['method']}  {m['preset']}  seed {m['seed']}  (last epoch)"))
+    classes = m.get("classes") or []
+    chance = f"; {len(classes)} classes, chance {100 / len(classes):.2f} %" if classes else ""
+    title = f"{m['scheme']}  {m['method']}  {m['preset']}  seed {m['seed']}  (last epoch{chance})"
+    out.print(metrics_table(m, escape(title)))
     out.print(confusion_table(m))
     cfg = read_json(rdir / "config.json")
     facts = [f"trained in {cfg['train_seconds']:.0f} s"] if cfg.get("train_seconds") is not None else []
@@ -234,24 +258,22 @@ def evaluate(
     epochs: EpochsOpt = None,
     lr: LrOpt = None,
     batch_size: BatchSizeOpt = None,
+    set_: SetOpt = None,
+    classes: ClassesOpt = None,
     features: FeaturesOpt = "IS10",
 ) -> None:
     """Score a trained run on its target: WAR, UAR, per-class recall, confusion (metrics.json, predictions.csv).
 
-    Give the run folder, or the options `train` was given (--source, --target, --method, --preset, --seed, the
-    overrides and --features). In a read-only cache the metrics stored with the run are shown, not rewritten.
+    Give the run folder, or the options `train` was given (--source, --target, --classes, --method, --preset, --seed,
+    the changed settings and --features). In a read-only cache the metrics stored with the run are shown, not
+    rewritten.
     """
     from sercross.experiments import evaluate_run, load_pair, read_run_config
 
     s = settings(ctx)
     if run is None:
-        run = _find_run(s, source, target, method, preset, seed, epochs, lr, batch_size)
-        cfg = read_run_config(run)
-        if cfg.get("feature_set", features) != features:
-            raise SercrossError(f"the run in {run} was trained on {cfg['feature_set']} features, not {features}",
-                                hint=f"add --features {cfg['feature_set']}")
-    else:
-        cfg = read_run_config(run)
+        run = _find_run(s, source, target, method, preset, seed, (epochs, lr, batch_size, set_), classes, features)
+    cfg = read_run_config(run)
     if not _writable(run):
         if not (run / "metrics.json").is_file():
             raise SercrossError(f"cannot write to {run}, and the run has no stored metrics.json to show",
@@ -260,21 +282,51 @@ def evaluate(
                   "not recomputed or rewritten", highlight=False)
         _show_metrics(run)
         return
-    p = load_pair(s.cache, cfg["source"], cfg["target"], cfg["feature_set"])
+    from sercross.experiments.commands import run_key
+
+    p = load_pair(s.cache, run_key(cfg), feature_set=cfg["feature_set"])
     evaluate_run(run, p)
     _show_metrics(run)
     out.print(f"wrote {run / 'metrics.json'} and {run / 'predictions.csv'}", highlight=False)
 
 
-def _find_run(s: Settings, source, target, method, preset, seed, epochs, lr, batch_size) -> Path:
-    from sercross.experiments import corpus_name
-    from sercross.infra import run_dir
-    from sercross.methods import preset_tag
+def _find_run(s: Settings, source, target, method, preset, seed, overrides, classes, features) -> Path:
+    """The run folder the options name; if it has no finished run, an error with the commands that work."""
+    from sercross.corpora import load_manifest
+    from sercross.experiments import corpus_name, stored_key
+    from sercross.experiments.commands import pair_options, recipe_command, run_command
+    from sercross.infra import read_json
+    from sercross.methods import PRESETS
 
     if not (source and target):
         raise SercrossError("give a run folder or --source and --target", hint="see `sercross evaluate --help`")
-    tag = preset_tag(preset, epochs, lr, batch_size)
-    return run_dir(s.cache, corpus_name(source), corpus_name(target), method, tag, seed)
+    source, target = corpus_name(source, s.cache), corpus_name(target, s.cache)
+    chosen = read_classes(parse_classes(classes), *(load_manifest(n) for n in (source, target)))
+    key = stored_key(s.cache, source, target, features, chosen)
+    epochs, lr, batch_size, sets = overrides
+    if preset in PRESETS:
+        recipe = _recipe(method, preset, epochs, lr, batch_size, sets, features)
+        method, tag, seed = recipe.method, recipe.tag, recipe.run_seed(seed)
+    else:  # a run's whole tag
+        tag = preset
+    rdir = key.run_dir(s.cache, method, tag, seed)
+    if (rdir / "config.json").is_file():
+        return rdir
+    found = sorted(p.parent for p in rdir.parent.glob("*/config.json"))
+    if found:
+        cmds = "; ".join(f"`{run_command(read_json(p / 'config.json'), 'evaluate')}`" for p in found[:6])
+        raise SercrossError(f"no run of {method} on {key.name} with tag {tag} and seed {seed} in {s.cache}",
+                            hint=f"its finished runs: {cmds}" + (" …" if len(found) > 6 else ""))
+    others = sorted({p.parent.name for p in (s.cache / "runs" / key.dirname).glob("*/*/config.json")})
+    what = f"no run of {method} on {key.name} in {s.cache}"
+    if preset in PRESETS:
+        hint = f"train it: `{recipe_command(key, recipe, seed)}`"
+    else:
+        hint = f"train it with `sercross train {' '.join(pair_options(key))} --method {method}` and the preset and " \
+               f"settings of tag {tag}"
+    if others:
+        hint += f"; runs of other methods there: {', '.join(others)}"
+    raise SercrossError(what, hint=hint)
 
 
 def _writable(folder: Path) -> bool:
@@ -317,6 +369,6 @@ def demo(
     p = pair_for(cache, tables[0], tables[1])
     out.print(f"pair {p.name}: classes {', '.join(p.classes)}; {len(p.ys)} source, {len(p.yt)} target", highlight=False)
     cfg = get_preset("demo")
-    rdir = _train_with_progress(cache, p, method, "demo", cfg, seed, get_method(method).kind)
+    rdir = _train_with_progress(cache, p, get_method(method), "demo", cfg, seed)
     _show_metrics(rdir)
     out.print(f"demo finished in {time.perf_counter() - t0:.0f} s; cache: {cache}", highlight=False)

@@ -16,6 +16,7 @@ BENCHMARKS_DIR = "benchmarks"
 RESULTS_HEADER = (
     "scheme", "source", "target", "method", "preset", "seed", "war", "uar", "run_dir",
     "status", "error", "oracle_war", "oracle_epoch", "reverse_validation_uar", "predicted_classes",
+    "classes", "chance",
 )
 
 
@@ -40,26 +41,35 @@ def oracle_from_history(path: Path) -> tuple[float | None, int | None]:
     return best[0], best[1]
 
 
-def collect_results(plan: Plan, outcome: Outcome | None = None) -> list[dict]:
-    """One row per run of the plan (columns :data:`RESULTS_HEADER`), read back from the run folders."""
-    trained = outcome.results if outcome is not None else {}
+def collect_results(plan: Plan, outcome: Outcome | dict | None = None) -> list[dict]:
+    """One row per run of the plan (columns :data:`RESULTS_HEADER`), read back from the run folders.
+
+    ``outcome``: what was trained (an :class:`Outcome`, or its ``results`` so far while the grid runs). A run of a
+    method the seed does not change is listed for every seed, each row naming the one run folder.
+    """
+    results = outcome.results if isinstance(outcome, Outcome) else (outcome or {})
+    trained = {plan.run_dir(spec): res for spec, res in results.items()}
     scheme_order = [s.name for s in plan.schemes]
+    classes = {s.name: s.classes for s in plan.schemes}
     method_order = list(plan.methods)
+    finished = {plan.run_dir(spec) for spec in plan.finished}
     rows = []
     for spec in sorted(plan.runs, key=lambda r: (scheme_order.index(r.scheme), method_order.index(r.method),
                                                  r.seed)):
         rdir = plan.run_dir(spec)
+        recipe = plan.recipe(spec)
         row = {
             "scheme": spec.scheme, "source": spec.source, "target": spec.target, "method": spec.method,
-            "preset": plan.tag, "seed": spec.seed, "war": None, "uar": None, "run_dir": str(rdir),
+            "preset": recipe.tag, "seed": spec.seed, "war": None, "uar": None, "run_dir": str(rdir),
             "status": "missing", "error": "", "oracle_war": None, "oracle_epoch": None,
             "reverse_validation_uar": None, "predicted_classes": None,
+            "classes": "+".join(classes[spec.scheme]), "chance": round(1 / len(classes[spec.scheme]), 6),
         }
-        res = trained.get(spec)
+        res = trained.get(rdir)
         if res is not None and res["status"] == "failed":
             row.update(status="failed", error=res["error"])
-        elif (rdir / "metrics.json").is_file() and (spec in plan.finished or res is not None):
-            row.update(_finished_row(rdir, spec.method), status="reused" if spec in plan.finished else "trained")
+        elif (rdir / "metrics.json").is_file() and (rdir in finished or res is not None):
+            row.update(_finished_row(rdir, recipe.method), status="reused" if rdir in finished else "trained")
         else:
             row["error"] = plan.stale.get(spec, "not trained")
         rows.append(row)
@@ -108,9 +118,11 @@ def benchmark_meta(plan: Plan, name: str, outcome: Outcome | None = None) -> dic
         "feature_set": plan.feature_set,
         "seeds": list(plan.seeds),
         "methods": list(plan.methods),
+        "recipes": {label: dict(r.to_dict(), tag=r.tag, seeded=r.seeded,
+                                config=r.spec.configure(r.config).to_dict()) for label, r in plan.recipes.items()},
         "schemes": [
-            {"name": s.name, "source": s.source, "target": s.target, "classes": list(s.classes),
-             "n_source": s.n_source, "n_target": s.n_target}
+            {"name": s.name, "label": s.label, "source": s.source, "target": s.target, "classes": list(s.classes),
+             "class_set": "default" if s.key.default else "chosen", "n_source": s.n_source, "n_target": s.n_target}
             for s in plan.schemes
         ],
         "skipped": [{"scheme": s.scheme, "reason": s.reason} for s in plan.skipped],

@@ -15,14 +15,13 @@ import numpy as np
 
 from sercross import CACHE_VERSION, __version__
 from sercross.corpora import CANONICAL_EMOTIONS
-from sercross.experiments.schemes import scheme_key
-from sercross.features import FeatureTable
+from sercross.experiments.keys import PairKey
+from sercross.features import DEFAULT_FEATURE_SET, FeatureTable
 from sercross.infra import (
     SercrossError,
     atomic_write_json,
     atomic_write_npz,
     check_meta,
-    pair_dir,
     read_json,
     sha1_file,
 )
@@ -55,8 +54,14 @@ class Pair:
     target_speakers: list[str] | None = None
 
     @property
+    def key(self) -> PairKey:
+        """Its identity; pairs saved before class sets were part of it hold the default set (their folder's)."""
+        default = self.meta.get("class_set", "default") == "default"
+        return PairKey(self.source, self.target, None if default else self.classes)
+
+    @property
     def name(self) -> str:
-        return scheme_key(self.source, self.target)
+        return self.key.name
 
 
 def default_classes(source: FeatureTable, target: FeatureTable) -> tuple[str, ...]:
@@ -110,15 +115,29 @@ def model_inputs(pair: Pair, input_norm: str = "corpus") -> tuple[np.ndarray, np
     if pair.target_speakers is None:
         raise SercrossError(
             f"pair {pair.name} was saved without its target speakers (an older sercross)",
-            hint=f"run `sercross pair --source {pair.source} --target {pair.target}` again",
+            hint=f"run `{pair_command(pair.key, pair.feature_set)}` again",
         )
     return speaker_normalize(pair.Xs, pair.source_speakers), speaker_normalize(pair.Xt, pair.target_speakers)
 
 
+def pair_classes(source: FeatureTable, target: FeatureTable, classes=None) -> tuple[tuple[str, ...], bool]:
+    """The classes of the pair of ``source`` and ``target`` on the class set ``classes`` (any order; None: the
+    default set), in the order of the model's outputs, and whether they are the default set.
+
+    The default set keeps its order (the paper's Table 2 order for its pairs); another set is sorted, so that a
+    class set means one pair whatever the order it was given in.
+    """
+    default = default_classes(source, target)
+    if not classes or set(classes) == set(default):
+        return default, True
+    return tuple(sorted(classes)), False
+
+
 def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None) -> Pair:
-    """The pair of ``source`` and ``target`` on ``classes`` (default: the classes they share), each corpus min-max
-    scaled on its own selected utterances."""
-    classes = _pair_classes(source, target, classes)
+    """The pair of ``source`` and ``target`` on the class set ``classes`` (default: :func:`default_classes`), each
+    corpus min-max scaled on its own selected utterances."""
+    wanted, is_default = pair_classes(source, target, classes)
+    classes = _pair_classes(source, target, wanted, chosen=bool(classes))
     sel_s = [i for i, e in enumerate(source.emotions) if e in classes]
     sel_t = [i for i, e in enumerate(target.emotions) if e in classes]
     lookup = {c: k for k, c in enumerate(classes)}
@@ -129,6 +148,7 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
         "target": target.corpus,
         "feature_set": source.feature_set,
         "classes": list(classes),
+        "class_set": "default" if is_default else "chosen",
         "n_source": len(sel_s),
         "n_target": len(sel_t),
         "source_features": source.meta.get("fingerprint"),
@@ -152,7 +172,8 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
     )
 
 
-def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None) -> tuple[str, ...]:
+def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...],
+                  chosen: bool) -> tuple[str, ...]:
     """The classes of the pair, after checking that the two tables can be paired on them."""
     if source.feature_set != target.feature_set:
         raise SercrossError(
@@ -168,15 +189,14 @@ def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str
         )
     if source.corpus == target.corpus:
         raise SercrossError("source and target are the same corpus", hint="choose two different corpora")
-    chosen = bool(classes)
-    classes = tuple(classes) if classes else default_classes(source, target)
+    shared = sorted(set(source.emotions) & set(target.emotions) - {""})
     for table in (source, target):
         missing = [c for c in classes if c not in set(table.emotions)]
         if missing:
             raise SercrossError(
                 f"corpus {table.corpus!r} has no utterance of class(es) {', '.join(missing)}",
-                hint=f"{table.corpus} has: {', '.join(sorted(set(table.emotions)))}; choose --classes among "
-                "the classes both corpora share",
+                hint=f"{table.corpus} has: {', '.join(sorted(set(table.emotions) - {''}))}; choose --classes among "
+                f"the classes both corpora share: {', '.join(shared) or 'none'}",
             )
     if len(classes) < MIN_CLASSES:
         what = (f"--classes {','.join(classes)} selects fewer than {MIN_CLASSES} classes" if chosen else
@@ -186,7 +206,7 @@ def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str
 
 
 def save_pair(cache: Path, pair: Pair) -> Path:
-    out = pair_dir(cache, pair.source, pair.target, pair.feature_set)
+    out = pair.key.pair_dir(cache, pair.feature_set)
     atomic_write_npz(
         out / "pair.npz",
         Xs=pair.Xs, ys=pair.ys, Xt=pair.Xt, yt=pair.yt,
@@ -201,21 +221,50 @@ def save_pair(cache: Path, pair: Pair) -> Path:
     return out
 
 
-def load_pair(cache: Path, source: str, target: str, feature_set: str) -> Pair:
-    out = pair_dir(cache, source, target, feature_set)
+def stored_key(cache: Path, source: str, target: str, feature_set: str, classes=None) -> PairKey:
+    """The key of the pair of ``source`` and ``target`` on the class set ``classes`` (any order; None: the default
+    set) without loading the corpora: the default key when the set is the paper's or the cached default pair's."""
+    default = PairKey(source, target)
+    if not classes:
+        return default
+    wanted = set(classes)
+    if source != target and set(PAPER_CLASSES.get(frozenset({source, target}), ())) == wanted:
+        return default
+    meta_path = default.pair_dir(cache, feature_set) / "meta.json"
+    try:
+        if meta_path.is_file() and set(read_json(meta_path).get("classes", ())) == wanted:
+            return default
+    except ValueError:  # a damaged meta.json: load_pair says so when that pair is asked for
+        pass
+    return PairKey(source, target, tuple(classes))
+
+
+def pair_command(key: PairKey, feature_set: str, command: str = "pair") -> str:
+    """The ``sercross`` command that builds (or, with ``command``, trains on) the pair of ``key``."""
+    cmd = f"sercross {command} --source {key.source} --target {key.target}"
+    if key.classes is not None:
+        cmd += f" --classes {','.join(key.classes)}"
+    return cmd + ("" if feature_set == DEFAULT_FEATURE_SET else f" --features {feature_set}")
+
+
+def load_pair(cache: Path, source: str | PairKey, target: str | None = None, feature_set: str = DEFAULT_FEATURE_SET,
+              classes=None) -> Pair:
+    """The cached pair of ``source`` and ``target`` on the class set ``classes`` (None: the default set), or of the
+    :class:`PairKey` given as ``source``."""
+    key = source if isinstance(source, PairKey) else stored_key(cache, source, target, feature_set, classes)
+    out = key.pair_dir(cache, feature_set)
     meta_path = out / "meta.json"
     if not meta_path.is_file():
-        raise SercrossError(
-            f"no pair {scheme_key(source, target)} ({feature_set}) in cache {cache}",
-            hint=f"run `sercross pair --source {source} --target {target}` first",
-        )
+        raise SercrossError(f"no pair {key.name} ({feature_set}) in cache {cache}",
+                            hint=f"run `{pair_command(key, feature_set)}` first")
     meta = read_json(meta_path)
-    check_meta(meta, meta_path, f"pair {scheme_key(source, target)}", feature_set=feature_set)
+    check_meta(meta, meta_path, f"pair {key.name}", feature_set=feature_set)
     if meta.get("fingerprint") != sha1_file(out / "pair.npz"):
         raise SercrossError(
             f"{out / 'pair.npz'} does not match its meta.json (an interrupted write?)",
-            hint=f"run `sercross pair --source {source} --target {target}` again",
+            hint=f"run `{pair_command(key, feature_set)}` again",
         )
+    source, target = key.source, key.target
     with np.load(out / "pair.npz", allow_pickle=False) as z:
         pair = Pair(
             source, target, feature_set, tuple(meta["classes"]),

@@ -18,6 +18,7 @@ _EXPORTS = {
     "LocalExecutor": "processes",
     "Executor": "tasks", "TaskFailed": "tasks", "WorkerDied": "tasks",
     "sha1_bytes": "system", "sha1_file": "system", "usable_cpus": "system",
+    "TOMLDecodeError": "toml", "toml_dumps": "toml", "toml_loads": "toml",
     "confusion_table": "ui", "consoles": "ui", "hms": "ui", "metrics_table": "ui", "progress_bar": "ui",
 }
 __all__ = sorted(_EXPORTS)

@@ -3,9 +3,12 @@
 Layout (documented in docs/protocol.md, versioned by ``sercross.CACHE_VERSION``)::
 
     <cache>/features/<corpus>/<feature_set>/   features.npy index.csv meta.json
-    <cache>/pairs/<source>__<target>/<feature_set>/   pair.npz meta.json
-    <cache>/runs/<source>__<target>/<method>/<preset>-seed<k>/
+    <cache>/pairs/<pair>/<feature_set>/       pair.npz meta.json
+    <cache>/runs/<pair>/<method>/<tag>-seed<k>/
                                                config.json model.pt history.csv metrics.json predictions.csv
+
+``<pair>`` is ``<source>__<target>`` for a pair's default class set, ``<source>__<target>~<class>+<class>…`` for
+another (:class:`sercross.experiments.PairKey` builds it); ``<tag>`` is the preset and the run's other settings.
 
 Writes go to a temporary file in the target's folder and are renamed into place (:func:`atomic_write_bytes`
 and friends). Failures a user can fix (read-only folder, read-only file system, full disk, quota) become a
@@ -51,12 +54,14 @@ def features_dir(cache: Path, corpus: str, feature_set: str) -> Path:
     return cache / "features" / corpus / feature_set
 
 
-def pair_dir(cache: Path, source: str, target: str, feature_set: str) -> Path:
-    return cache / "pairs" / scheme_name(source, target) / feature_set
+def pair_dir(cache: Path, pair: str, feature_set: str) -> Path:
+    """The folder of a pair; ``pair``: its folder name (``PairKey.dirname``)."""
+    return cache / "pairs" / pair / feature_set
 
 
-def run_dir(cache: Path, source: str, target: str, method: str, preset: str, seed: int) -> Path:
-    return cache / "runs" / scheme_name(source, target) / method / f"{preset}-seed{seed}"
+def run_dir(cache: Path, pair: str, method: str, tag: str, seed: int) -> Path:
+    """The folder of a run; ``pair``: its pair's folder name (``PairKey.dirname``)."""
+    return cache / "runs" / pair / method / f"{tag}-seed{seed}"
 
 
 _PROC_STATUS = Path("/proc/self/status")

@@ -25,12 +25,13 @@ from sercross.infra import SercrossError, did_you_mean
 from sercross.methods import PRESETS, TERM_NAMES, MethodSpec, TrainConfig, get_method, get_preset
 
 # MethodSpec fields a study may vary (the others say what a method is called, its kind and its table group).
-SPEC_SETTINGS = ("terms", "weighting", "alpha", "input_norm", "normalized_terms", "discriminator_width")
+SPEC_SETTINGS = ("terms", "weighting", "alpha", "input_norm", "normalized_terms", "discriminator_width", "adapter")
 # TrainConfig fields a study may vary; ``threads`` changes how fast a run trains, not what it is.
 TRAIN_SETTINGS = tuple(f.name for f in fields(TrainConfig) if f.name != "threads")
 SETTINGS = SPEC_SETTINGS + TRAIN_SETTINGS
-# What a method that is not a network reads of them; the others are left out of its recipe (they change nothing).
-NON_NETWORK_SETTINGS = ("input_norm",)
+# What a method that is not a network reads of them, by kind; the others are left out of its recipe (they change
+# nothing). A network method reads every setting.
+KIND_SETTINGS = {"pca_svm": ("input_norm",), "shallow": ("input_norm", "adapter")}
 # Tags as sercross always wrote them: these settings first, in this order, as e50, lr0.0003, b32.
 SHORT_TAGS = {"epochs": "e", "lr": "lr", "batch_size": "b"}
 MAX_TAG = 60  # characters; a longer tag puts a hash of its other settings in their place
@@ -94,8 +95,8 @@ class Recipe:
         config = get_preset(preset)
         check_feature_set(feature_set)
         given = {check_setting_name(k): coerce(k, v) for k, v in (settings or {}).items()}
-        if base.kind != "network":  # the training config and loss terms mean nothing to it
-            given = {k: v for k, v in given.items() if k in NON_NETWORK_SETTINGS}
+        if base.kind in KIND_SETTINGS:  # e.g. the training config means nothing to PCA + SVM
+            given = {k: v for k, v in given.items() if k in KIND_SETTINGS[base.kind]}
         if "lr" in given and isinstance(given["lr"], (int, float)) and not given["lr"] > 0:
             raise SercrossError(f"lr = {given['lr']:g} would not train", hint="give a positive learning rate")
         effective = base.configure(config)

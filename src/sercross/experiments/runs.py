@@ -37,17 +37,19 @@ from sercross.methods import (
     METHODS,
     PCASVM,
     MethodSpec,
-    ReverseValidation,
+    ShallowSettings,
     TrainConfig,
     alpha_for,
     get_method,
-    reverse_validation_of,
     score,
     war,
 )
+from sercross.selection import ReverseValidation, reverse_validation_of
 
 # How runs score their network without target labels (config.json: "reverse_validation").
 SCORER = ReverseValidation()
+# The fixed hyper-parameters of the shallow methods (config.json: "shallow").
+SHALLOW = ShallowSettings()
 # Settings outside TrainConfig and MethodSpec that decide a run's results, with the value runs written before
 # they were stored had: a config.json without the key means this value.
 _BEFORE_SETTINGS = {
@@ -62,9 +64,11 @@ def _baseline(seed: int) -> PCASVM:
 
 
 def run_settings(spec: MethodSpec) -> dict:
-    """The settings of the baseline's search or of the scorer that a run of ``spec`` uses (JSON-ready)."""
+    """The settings of the baseline's search, the shallow methods' or the scorer's that a run of ``spec`` uses."""
     if spec.kind == "pca_svm":
         return {"pca_svm": _baseline(0).search_settings()}
+    if spec.kind == "shallow":
+        return {"shallow": SHALLOW.to_dict(), "reverse_validation": SCORER.to_dict()}
     return {"reverse_validation": SCORER.to_dict()}
 
 
@@ -91,7 +95,7 @@ def train_run(
     alpha = spec.alpha or alpha_for(pair.source, pair.target)
     t0 = time.perf_counter()
     Xs, Xt = model_inputs(pair, spec.input_norm)
-    fit = _fit_pca_svm if spec.kind == "pca_svm" else _fit_network
+    fit = {"pca_svm": _fit_pca_svm, "shallow": _fit_shallow}.get(spec.kind, _fit_network)
     est, (history_header, history_rows), (model_name, model_bytes), extra = fit(
         pair, spec, config, alpha, seed, Xs, Xt, on_epoch)
     if spec.input_norm == "speaker":
@@ -145,6 +149,16 @@ def _fit_pca_svm(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple
     return est, history, ("model.pkl", pickle.dumps(est)), extra
 
 
+def _fit_shallow(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
+                 Xt: np.ndarray, on_epoch: Callable | None):
+    """The fitted skada pipeline (deterministic: the seed only names the run), its model file, its score."""
+    from sercross.methods import ShallowEstimator
+
+    est = ShallowEstimator(spec.adapter, SHALLOW, random_state=0).fit(Xs, pair.ys, Xt, n_classes=len(pair.classes))
+    extra = {"reverse_validation_uar": reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes), SCORER)}
+    return est, (["adapter"], [[spec.adapter]]), ("model.pkl", pickle.dumps(est)), extra
+
+
 def _fit_network(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
                  Xt: np.ndarray, on_epoch: Callable | None):
     """The fitted network, its history (one row per epoch), its model file and what config.json adds."""
@@ -196,8 +210,13 @@ def load_estimator(out: Path):
             f"{path} is missing or does not match {out / 'config.json'} (an interrupted re-training?)",
             hint="train the run again with --force",
         )
-    if cfg["model_file"].endswith(".pkl"):
-        return _SercrossUnpickler(io.BytesIO(data)).load()  # written by train_run, checksum verified above
+    if cfg["model_file"].endswith(".pkl"):  # written by train_run, checksum verified above
+        if (cfg.get("method_spec") or {}).get("adapter") is None:
+            return _SercrossUnpickler(io.BytesIO(data)).load()
+        from sercross.methods.skada_env import skada_context
+
+        with skada_context():  # unpickling a skada pipeline imports skada, which would switch routing on for good
+            return _SercrossUnpickler(io.BytesIO(data)).load()
     import torch
 
     from sercross.methods import NetworkEstimator, TLMLDANet

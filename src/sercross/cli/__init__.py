@@ -46,6 +46,7 @@ add_commands(app, [
     ("evaluate", pipeline_cmds.evaluate),
     ("demo", pipeline_cmds.demo),
     ("benchmark", benchmark_cmds.benchmark),
+    ("run", benchmark_cmds.run),
     ("report", report_cmds.report),
 ])
 add_commands(corpora_app, [("list", corpora_cmds.list_corpora), ("check", corpora_cmds.check)])

@@ -90,7 +90,7 @@ def check(
     from sercross.corpora import check_corpus, load_manifest
 
     s = with_verbose(settings(ctx), verbose)
-    manifest = load_manifest(corpus)
+    manifest = load_manifest(corpus, s.cache)
     root_path = _root_for_check(s, manifest, root)
     if quick:
         report = check_corpus(manifest, root_path, audio=False, hashes=False)

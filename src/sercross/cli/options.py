@@ -32,8 +32,12 @@ def _canonical(parse, option: str):
     return callback
 
 
-def _corpus(value: str | None) -> str | None:
-    return None if value is None else parsing.known_corpus(value)
+def _corpus(ctx: typer.Context, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from sercross.cli.common import settings
+
+    return parsing.known_corpus(value, settings(ctx).cache)
 
 
 def _version(value: bool) -> None:
@@ -106,9 +110,9 @@ ClassesOpt = Annotated[str | None, typer.Option(
 )]
 SchemesOpt = Annotated[str | None, typer.Option(
     "--schemes",
-    help="Comma-separated SOURCE:TARGET schemes, e.g. 'B:C,ravdess:casia' (B, E, C = berlin, enterface, casia; "
-    "a corpus that has features in the cache may be named without a manifest). Default: the paper's six (E:B, "
-    "B:E, E:C, C:E, B:C, C:B).",
+    help="Comma-separated SOURCE:TARGET schemes, e.g. 'B:C,ravdess:casia' (B, E, C = berlin, enterface, casia). A "
+    "corpus is a name, an alias, the path of a manifest file (B:corpora/urdu.toml) or a corpus that has features in "
+    "the cache. Default: the paper's six (E:B, B:E, E:C, C:E, B:C, C:B).",
 )]
 AllPairsOpt = Annotated[bool, typer.Option(
     "--all-pairs",
@@ -180,6 +184,15 @@ ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="torch 
 ForceOpt = Annotated[bool, typer.Option(
     "--force", help="Train again even if this run is finished in the cache.",
 )]
+ReplaceOpt = Annotated[bool, typer.Option(
+    "--force", help="Replace the features of a corpus of the same name taken from another root (or another manifest "
+    "under that name); its pairs and runs go out of date.",
+)]
+CorpusNameOpt = Annotated[str | None, typer.Option(
+    "--name", help="The name the corpus gets in this cache (features, pairs, results, `corpora list`, --source), e.g. "
+    "`extract csv --root ~/data/urdu --name urdu`: several table-labelled corpora side by side. A corpus given by its "
+    "manifest's path is known by the manifest's name afterwards anyway.", show_default=False,
+)]
 
 # ------------------------------------------------------------------------------------------ runs and output
 
@@ -187,7 +200,16 @@ RunArg = Annotated[Path | None, typer.Argument(
     show_default=False, help="A run folder. Or find the run by the options it was trained with (-s, -t, …).",
 )]
 BenchmarkNameOpt = Annotated[str | None, typer.Option(
-    "--name", help="Folder under <cache>/benchmarks/. Default: the preset tag.",
+    "--name", help="Folder under <cache>/benchmarks/. Default: the preset tag (run: the file's name key, else the "
+    "file's name).",
+)]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", help="An experiment file (TOML, docs/experiments.md): the grid is the file's, as with `sercross run "
+    "FILE`.", show_default=False,
+)]
+ExperimentArg = Annotated[Path, typer.Argument(
+    show_default=False, help="The experiment file (TOML): corpora, class sets, methods and their settings, presets, "
+    "seeds, features; see docs/experiments.md.",
 )]
 ReportRunOpt = Annotated[Path | None, typer.Option("--run", "-r", help="Report on one run folder.")]
 ReportBenchmarkOpt = Annotated[str | None, typer.Option(

@@ -61,9 +61,9 @@ def preset_or_tag(text: str) -> str:
     return choose("preset", text, PRESETS)
 
 
-def corpus_names() -> list[str]:
-    """Every name a corpus is known by: the manifests' names and their aliases."""
-    from sercross.corpora import available_manifests, load_manifest
+def corpus_names(cache: Path | None = None) -> list[str]:
+    """Every name a corpus is known by: the manifests' names and their aliases (and the corpora ``cache`` knows)."""
+    from sercross.corpora import available_manifests, load_manifest, registered_manifests
 
     names: list[str] = []
     for name, path in sorted(available_manifests().items()):
@@ -72,18 +72,18 @@ def corpus_names() -> list[str]:
             names += load_manifest(path).aliases
         except SercrossError:  # a broken manifest: `corpora list` shows why
             pass
-    return names
+    return names + [n for n in registered_manifests(cache) if n not in names]
 
 
-def known_corpus(name: str) -> str:
-    """``name`` unchanged if it names a corpus (manifest name, alias or manifest file), else an error naming the
-    closest known corpus."""
+def known_corpus(name: str, cache: Path | None = None) -> str:
+    """``name`` unchanged if it names a corpus (manifest name, alias, manifest file, or a corpus ``cache`` knows by
+    name), else an error naming the closest known corpus."""
     from sercross.corpora import load_manifest
 
     try:
-        load_manifest(name)
+        load_manifest(name, cache)
     except SercrossError as exc:
-        names = corpus_names()
+        names = corpus_names(cache)
         if Path(name).suffix == ".toml" or _key(name) in {_key(n) for n in names}:
             raise  # a manifest file or a known corpus that cannot be read: the message says why
         raise SercrossError(exc.message + did_you_mean(name, names), hint=exc.hint) from None
@@ -134,19 +134,11 @@ def parse_seeds(text: str | int | None, default: int = 5) -> tuple[int, ...]:
     return tuple(seeds)
 
 
-# How a method's group in the registry (``MethodSpec.group``) is called in --methods, where it differs.
-_GROUP_OPTION_NAMES = {"ours_ablation": "ours", "spk_baseline": "spk"}
-
-
 def method_groups() -> dict[str, tuple[str, ...]]:
-    """Names that stand for several methods in --methods, from the registry: each group's methods in registry
-    order, then ``all``. The first group (``paper``) is the default."""
-    from sercross.methods import METHODS
+    """Names that stand for several methods in --methods (:func:`sercross.experiments.method_groups`)."""
+    from sercross.experiments import method_groups as groups
 
-    groups: dict[str, list[str]] = {}
-    for name, spec in METHODS.items():
-        groups.setdefault(_GROUP_OPTION_NAMES.get(spec.group, spec.group), []).append(name)
-    return {**{g: tuple(names) for g, names in groups.items()}, "all": tuple(METHODS)}
+    return groups()
 
 
 def parse_methods(text: str | None) -> tuple[str, ...]:

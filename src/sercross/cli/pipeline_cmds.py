@@ -13,6 +13,7 @@ from sercross.cli.options import (
     BatchSizeOpt,
     ClassesOpt,
     CorpusArg,
+    CorpusNameOpt,
     DemoOutOpt,
     EpochsOpt,
     FeaturesOpt,
@@ -21,6 +22,7 @@ from sercross.cli.options import (
     LrOpt,
     MethodOpt,
     PresetOpt,
+    ReplaceOpt,
     RootOpt,
     RunArg,
     SchedulerOpt,
@@ -82,24 +84,43 @@ def extract(
     ctx: typer.Context,
     corpus: CorpusArg,
     root: RootOpt = None,
+    name: CorpusNameOpt = None,
     features: FeaturesOpt = "IS10",
     jobs: JobsOpt = None,
     scheduler: SchedulerOpt = None,
+    force: ReplaceOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Extract openSMILE functionals for every labelled utterance of a corpus (cached, incremental)."""
-    from sercross.corpora import load_manifest, resolve_root
+    """Extract openSMILE functionals for every labelled utterance of a corpus (cached, incremental).
 
-    manifest = load_manifest(corpus)
-    _run_extraction(with_verbose(settings(ctx), verbose), manifest, resolve_root(manifest, root), features, jobs,
-                    scheduler)
+    A corpus given by a manifest file, or renamed with --name, is known by its name in this cache afterwards. The
+    features of a table-labelled corpus (csv) are never replaced by those of another root silently: give each its
+    own --name (or --force).
+    """
+    from dataclasses import replace
+
+    from sercross.corpora import cached_features, check_root, load_manifest, register, resolve_root
+
+    s = with_verbose(settings(ctx), verbose)
+    manifest = load_manifest(corpus, s.cache)
+    wanted = replace(manifest, name=name) if name else manifest
+    root_path = resolve_root(manifest if not name else wanted, root)
+    note = check_root(wanted, root_path, [c.root for c in cached_features(s.cache, wanted.name)], force)
+    if name or Path(corpus).suffix == ".toml":
+        manifest = register(s.cache, manifest, name, force)
+    if note:
+        err.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
+    _run_extraction(s, manifest, root_path, features, jobs, scheduler)
+    if manifest.name != corpus:
+        out.print(f"corpus {manifest.name!r} is known by name in {s.cache} from now on (e.g. "
+                  f"`sercross pair --source {manifest.name} --target …`)", highlight=False)
 
 
 def _tables(s: Settings, source: str, target: str, feature_set: str):
     from sercross.corpora import load_manifest
     from sercross.experiments import features_or_extract
 
-    manifests = [load_manifest(name) for name in (source, target)]  # both names checked before any work
+    manifests = [load_manifest(name, s.cache) for name in (source, target)]  # both names checked before any work
     return [
         features_or_extract(s.cache, m, feature_set, lambda m, r: _run_extraction(s, m, r, feature_set, None))
         for m in manifests
@@ -136,7 +157,7 @@ def pair(
 
     s = settings(ctx)
     chosen = parse_classes(classes)
-    manifests = [load_manifest(n) for n in (source, target)]
+    manifests = [load_manifest(n, s.cache) for n in (source, target)]
     read_classes(chosen, *manifests)  # a misspelt class is refused before any extraction
     src, tgt = _tables(s, source, target, features)
     p = _pair(s, src, tgt, read_classes(chosen, *manifests, src, tgt), force=True)
@@ -180,7 +201,7 @@ def train(
     s = settings(ctx)
     recipe = _recipe(method, preset, epochs, lr, batch_size, set_, features)
     chosen = parse_classes(classes)
-    manifests = [load_manifest(n) for n in (source, target)]
+    manifests = [load_manifest(n, s.cache) for n in (source, target)]
     read_classes(chosen, *manifests)  # a misspelt class is refused before any extraction
     src, tgt = _tables(s, source, target, features)
     p = _pair(s, src, tgt, read_classes(chosen, *manifests, src, tgt))
@@ -301,7 +322,7 @@ def _find_run(s: Settings, source, target, method, preset, seed, overrides, clas
     if not (source and target):
         raise SercrossError("give a run folder or --source and --target", hint="see `sercross evaluate --help`")
     source, target = corpus_name(source, s.cache), corpus_name(target, s.cache)
-    chosen = read_classes(parse_classes(classes), *(load_manifest(n) for n in (source, target)))
+    chosen = read_classes(parse_classes(classes), *(load_manifest(n, s.cache) for n in (source, target)))
     key = stored_key(s.cache, source, target, features, chosen)
     epochs, lr, batch_size, sets = overrides
     if preset in PRESETS:

@@ -64,7 +64,7 @@ def report(
         from sercross.corpora import load_manifest
 
         names = parse_classes(classes)
-        chosen = read_classes(names, *(load_manifest(n) for n in (source, target))) if names else None
+        chosen = read_classes(names, *(load_manifest(n, s.cache) for n in (source, target))) if names else None
         selection = select_scheme(s.cache, source, target, preset, chosen)
     dest = out_dir if out_dir is not None else default_out_dir(s.cache, selection)
 

@@ -11,6 +11,7 @@ _EXPORTS = {
     "CANONICAL_EMOTIONS": "manifests", "CorpusIndex": "manifests", "Manifest": "manifests", "Skipped": "manifests",
     "Utterance": "manifests", "available_manifests": "manifests", "load_manifest": "manifests",
     "manifest_dirs": "manifests",
+    "check_root": "registered", "register": "registered", "registered_manifests": "registered",
     "USER_CONFIG": "roots", "configured_root": "roots", "resolve_root": "roots",
     "scan": "scanning",
 }

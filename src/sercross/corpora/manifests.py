@@ -175,8 +175,9 @@ def available_manifests() -> dict[str, Path]:
     return found
 
 
-def load_manifest(name_or_path: str | os.PathLike) -> Manifest:
-    """Load a manifest by corpus name, alias (``B``, ``emodb``) or path to a ``.toml`` file."""
+def load_manifest(name_or_path: str | os.PathLike, cache: Path | None = None) -> Manifest:
+    """Load a manifest by corpus name, alias (``B``, ``emodb``) or path to a ``.toml`` file. ``cache``: also the
+    corpora that cache knows by name (:mod:`.registered`: given by path or renamed there)."""
     p = Path(name_or_path)
     if p.suffix == ".toml":
         if not p.is_file():
@@ -191,9 +192,16 @@ def load_manifest(name_or_path: str | os.PathLike) -> Manifest:
         m = parse_manifest(path)
         if key in m.aliases:
             return m
+    from sercross.corpora.registered import registered_manifests
+
+    cached = registered_manifests(cache)
+    for name, path in cached.items():
+        if name.lower() == key:
+            return parse_manifest(path)
     raise SercrossError(
         f"unknown corpus {str(name_or_path)!r}",
-        hint=f"known corpora: {', '.join(sorted(known))}; or pass a manifest file (see corpora_manifests/README.md)",
+        hint=f"known corpora: {', '.join(sorted(set(known) | set(cached)))}; or pass a manifest file (see "
+        "corpora_manifests/README.md)",
     )
 
 

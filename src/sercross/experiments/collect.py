@@ -130,3 +130,20 @@ def benchmark_meta(plan: Plan, name: str, outcome: Outcome | None = None) -> dic
         "threads": outcome.threads if outcome else None,
         "scheduler": outcome.scheduler if outcome else None,
     }
+
+
+def write_benchmark(cache: Path, name: str, plan: Plan,
+                    outcome: Outcome | dict | None = None) -> tuple[list, dict, dict]:
+    """Write results.csv and the tables of the benchmark ``name`` as they stand (``outcome``: what was trained so
+    far, or the finished grid's :class:`Outcome`); returns (rows, tables document, paths of the files written).
+
+    Called after every finished run, so an interrupted grid keeps the tables of what it finished."""
+    from sercross.experiments.render import write_tables
+    from sercross.experiments.tables import build_tables
+
+    rows = collect_results(plan, outcome)
+    bdir = benchmark_dir(cache, name)
+    write_results_csv(bdir / "results.csv", rows)
+    doc = build_tables(rows, benchmark_meta(plan, name, outcome if isinstance(outcome, Outcome) else None))
+    paths = write_tables(bdir, doc)
+    return rows, doc, {"results": bdir / "results.csv", **paths}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import permutations
 from pathlib import Path
 
-from sercross.corpora import load_manifest
+from sercross.corpora import load_manifest, register
 from sercross.experiments.classes import native_labels, resolve_classes
 from sercross.experiments.keys import PairKey
 from sercross.experiments.pairs import PAPER_CLASSES, default_classes
@@ -181,12 +181,14 @@ def plan_grid(
     class_sets: Sequence[Sequence[str] | None] = (None,),
     feature_set: str = DEFAULT_FEATURE_SET,
     extract: Callable | None = None,
+    manifests: Mapping | None = None,
 ) -> Plan:
     """Resolve schemes to pairs (extracting and pairing what the cache lacks), list the runs, find finished ones.
 
     ``recipes``: label -> :class:`Recipe` (the grid's methods). ``schemes``: ``(source, target)`` corpus names or
     aliases; default: the paper's six. ``class_sets``: None (each pair's default set) or class names (canonical or
-    the corpora's own labels, any order). A scheme that cannot run on a class set (unknown corpus, no features and
+    the corpora's own labels, any order). ``manifests``: corpus name -> manifest, for corpora an experiment file named
+    by a manifest path. A scheme that cannot run on a class set (unknown corpus, no features and
     no root, too few shared classes, a class missing, …) is skipped with its reason in ``Plan.skipped``.
     """
     cache = Path(cache)
@@ -202,7 +204,7 @@ def plan_grid(
         wanted += list(permutations(corpora_with_features(cache, feature_set), 2))
     if not wanted and not all_pairs:
         wanted = list(PAPER_SCHEMES)
-    infos, skipped = _SchemeResolver(cache, feature_set, extract).resolve(wanted, class_sets or (None,))
+    infos, skipped = _SchemeResolver(cache, feature_set, extract, manifests).resolve(wanted, class_sets or (None,))
 
     runs = [RunSpec(i.key, m, s) for s in seeds for i in infos for m in recipes]
     plan = Plan(cache, feature_set, dict(recipes), seeds, infos, skipped, runs)
@@ -235,8 +237,9 @@ def _reason(exc: SercrossError) -> str:
 class _SchemeResolver:
     """Schemes as asked for -> the pairs they run on, or the reason they cannot run (each corpus loaded once)."""
 
-    def __init__(self, cache: Path, feature_set: str, extract: Callable | None):
+    def __init__(self, cache: Path, feature_set: str, extract: Callable | None, manifests: Mapping | None = None):
         self.cache, self.feature_set, self.extract = cache, feature_set, extract
+        self.manifests = dict(manifests or {})
         self.tables: dict[str, FeatureTable | SercrossError] = {}
 
     def resolve(self, wanted: Sequence[tuple[str, str]],
@@ -268,6 +271,12 @@ class _SchemeResolver:
     def _canonical(self, name: str) -> str:
         """Canonical id of a corpus name or alias (the manifests carry the paper's B, E, C)."""
         key = name.strip()
+        if key in self.manifests:
+            return self.manifests[key].name
+        if key.endswith(".toml"):  # a manifest given by path: known by its name in this cache from now on
+            manifest = register(self.cache, load_manifest(key))
+            self.manifests[manifest.name] = manifest
+            return manifest.name
         try:
             return corpus_name(key, self.cache)
         except SercrossError:
@@ -316,4 +325,5 @@ class _SchemeResolver:
 
                 return extract_corpus(m, root, cache, feature_set)
 
-        return features_or_extract(cache, load_manifest(name), feature_set, extract)
+        manifest = self.manifests.get(name) or load_manifest(name, cache)
+        return features_or_extract(cache, manifest, feature_set, extract)

@@ -45,10 +45,11 @@ def _defaults() -> dict[str, object]:
 _DEFAULTS = _defaults()
 
 
-def check_setting_name(name: str, what: str = "setting") -> str:
+def check_setting_name(name: str, where: str = "") -> str:
+    """``name`` if it is a setting, else an error with the closest (``where``: prefixes the message)."""
     if name in SETTINGS:
         return name
-    raise SercrossError(f"unknown {what} {name!r}{did_you_mean(name, SETTINGS)}",
+    raise SercrossError(f"{where}unknown setting {name!r}{did_you_mean(name, SETTINGS)}",
                         hint=f"method settings: {', '.join(SPEC_SETTINGS)}; "
                         f"training settings: {', '.join(TRAIN_SETTINGS)}")
 

@@ -14,8 +14,8 @@ from sercross.infra import SercrossError, atomic_write_json, features_dir, read_
 
 
 def corpus_name(name: str, cache: Path | None = None) -> str:
-    """Canonical corpus id for a name or alias (``B`` -> ``berlin``)."""
-    return load_manifest(name).name
+    """Canonical corpus id for a name or alias (``B`` -> ``berlin``); ``cache``: also the corpora it knows by name."""
+    return load_manifest(name, cache).name
 
 
 def features_or_extract(cache: Path, manifest: Manifest, feature_set: str, extract) -> FeatureTable:

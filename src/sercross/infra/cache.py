@@ -2,6 +2,7 @@
 
 Layout (documented in docs/protocol.md, versioned by ``sercross.CACHE_VERSION``)::
 
+    <cache>/manifests/<corpus>.toml            the manifest of a corpus given by path or renamed (extract --name)
     <cache>/features/<corpus>/<feature_set>/   features.npy index.csv meta.json
     <cache>/pairs/<pair>/<feature_set>/       pair.npz meta.json
     <cache>/runs/<pair>/<method>/<tag>-seed<k>/
@@ -52,6 +53,11 @@ def scheme_name(source: str, target: str) -> str:
 
 def features_dir(cache: Path, corpus: str, feature_set: str) -> Path:
     return cache / "features" / corpus / feature_set
+
+
+def manifests_dir(cache: Path) -> Path:
+    """Copies of the manifests of corpora named in this cache (given by path or renamed with ``extract --name``)."""
+    return cache / "manifests"
 
 
 def pair_dir(cache: Path, pair: str, feature_set: str) -> Path:

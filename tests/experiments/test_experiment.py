@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from test_benchmark import TINY, write_features
 from typer.testing import CliRunner
 
 import sercross.experiments.execute as execute
@@ -14,8 +15,6 @@ from sercross.experiments.experiment import experiment_from_doc, load_experiment
 from sercross.infra import toml_loads
 from sercross.infra.errors import SercrossError
 from sercross.methods.config import PRESETS
-
-from test_benchmark import TINY, write_features
 
 STUDY = """
 name = "study"

@@ -173,8 +173,8 @@ def _plan(s, exp, scheduler):
         err.print(f"[yellow]will retrain[/] {escape(spec.describe())}: {escape(why)}", highlight=False)
     err.print(
         f"grid: {len(plan.schemes)} pair(s) × {len(plan.methods)} method(s) × {len(plan.seeds)} seed(s) = "
-        f"{len(plan.runs)} runs, {len(plan.runs) - len(plan.todo)} already finished or shared, {len(plan.todo)} to "
-        f"train ({plan.tag})",
+        f"{len(plan.runs)} runs, {len(plan.finished)} already finished, {len(plan.todo)} to train "
+        f"({escape(plan.tag)})",
         highlight=False,
     )
     return plan
@@ -195,9 +195,11 @@ def _write_and_show(s, plan, outcome, name: str, t0: float) -> bool:
         for spec, res in outcome.failures.items():
             if res.get("traceback"):
                 err.print(f"traceback of {spec.describe()}:\n{res['traceback']}", highlight=False, markup=False)
+    shared = len(plan.runs) - len(plan.todo) - len(plan.finished)
     out.print(
-        f"{len(outcome.results) - len(outcome.failures)} trained, {len(plan.runs) - len(plan.todo)} reused, "
-        f"{len(bad)} failed or missing, in {time.perf_counter() - t0:.0f} s ({outcome.where})",
+        f"{len(outcome.results) - len(outcome.failures)} trained, {len(plan.finished)} reused"
+        + (f", {shared} served by the run of another seed" if shared > 0 else "")
+        + f", {len(bad)} failed or missing, in {time.perf_counter() - t0:.0f} s ({outcome.where})",
         highlight=False,
     )
     out.print(f"per-run results: {paths['results']} (and each run folder's metrics.json)", highlight=False)
@@ -218,6 +220,12 @@ def _check_corpora(cache, schemes, feature_set: str, known=()) -> None:
             known_corpus(name, cache)
 
 
+def _scores(result: dict) -> str:
+    if result.get("war") is None:
+        return "target unlabelled: predictions written"
+    return f"WAR {100 * result['war']:.2f} %, UAR {100 * result['uar']:.2f} %"
+
+
 def _run_with_progress(plan, jobs, scheduler=None, on_results=None):
     """Train the plan's unfinished runs with a progress bar (a log line per run and every few epochs when stderr is
     not a terminal); ``on_results(results so far)`` after each finished run."""
@@ -232,7 +240,7 @@ def _run_with_progress(plan, jobs, scheduler=None, on_results=None):
         current: dict = {}
 
         def show() -> None:
-            progress.update(task, rate=", ".join(current.values())[:120])
+            progress.update(task, rate=escape(", ".join(current.values())[:120]))
 
         class Bar(Reporter):
             def start(self, total, reused, todo, jobs, threads):
@@ -249,7 +257,7 @@ def _run_with_progress(plan, jobs, scheduler=None, on_results=None):
                 current[spec] = f"{spec.describe()} epoch {epoch}/{epochs}"
                 show()
                 if log and (epoch % LOG_EVERY == 0 or epoch == epochs):
-                    err.print(f"  {spec.describe()}: epoch {epoch}/{epochs}", highlight=False)
+                    err.print(f"  {escape(spec.describe())}: epoch {epoch}/{epochs}", highlight=False)
 
             def run_finished(self, spec, result):
                 current.pop(spec, None)
@@ -258,8 +266,8 @@ def _run_with_progress(plan, jobs, scheduler=None, on_results=None):
                     progress.console.print(f"[red]failed[/] {escape(spec.describe())}: {escape(result['error'])}",
                                            highlight=False)
                 elif log:
-                    err.print(f"[{len(done)}/{len(plan.todo)}] {spec.describe()}: WAR {100 * result['war']:.2f} %, "
-                              f"UAR {100 * result['uar']:.2f} % ({result['seconds']:.0f} s)", highlight=False)
+                    err.print(f"\\[{len(done)}/{len(plan.todo)}] {escape(spec.describe())}: {_scores(result)} "
+                              f"({result['seconds']:.0f} s)", highlight=False)
                 progress.update(task, advance=1)
                 show()
                 if on_results is not None and (time.monotonic() - last_write[0] > 2 or len(done) == len(plan.todo)):

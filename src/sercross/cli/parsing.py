@@ -47,7 +47,7 @@ def method_name(text: str) -> str:
 
 
 # A run's tag: its preset and the settings it changed (``Recipe.tag``), e.g. paper_e20_lr0.0003_ramp-false.
-_TAG_OVERRIDES = re.compile(r"(_(e\d+|lr[0-9.eE+-]+|b\d+|h[0-9a-f]{10}|[a-z][a-z_]*-[A-Za-z0-9.+-]+))+")
+_TAG_OVERRIDES = re.compile(r"(_(e\d+|lr[0-9.eE+-]+|b\d+|h[0-9a-f]{10}|[a-z][a-z_]*-[A-Za-z0-9._+-]+))+")
 
 
 def preset_or_tag(text: str) -> str:

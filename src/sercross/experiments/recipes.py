@@ -200,4 +200,4 @@ def _tag_text(name: str, value: object) -> str:
     if isinstance(value, tuple):
         return "x".join(_tag_text("", v) for v in value)
     text = setting_text(name, value)
-    return re.sub(r"[^A-Za-z0-9.+-]", "", text)
+    return re.sub(r"[^A-Za-z0-9._+-]", "", text)

@@ -230,6 +230,7 @@ def write_tables(out_dir: Path, doc: dict) -> dict[str, Path]:
 
 def rich_table(doc: dict, metric: str):
     """One rich table of a metric with every method (the Table 3 group, a rule, then the Table 4 group)."""
+    from rich.markup import escape
     from rich.table import Table
 
     groups = doc["tables"][metric]
@@ -238,13 +239,13 @@ def rich_table(doc: dict, metric: str):
               header_style="bold")
     t.add_column("method")
     for c in doc["columns"]:
-        t.add_column(c["label"], justify="right")
+        t.add_column(escape(c["label"]), justify="right")
     shown: set[str] = set()
     for group in groups.values():
         ms = [m for m in group["methods"] if m not in shown]
         for i, m in enumerate(ms):
             shown.add(m)
             cells = [format_cell(group["cells"][m][c["scheme"]], c["scheme"]) for c in doc["columns"]]
-            t.add_row(m, *cells, end_section=(i == len(ms) - 1))
+            t.add_row(escape(m), *cells, end_section=(i == len(ms) - 1))
     t.add_row("chance (1/classes)", *chance_cells(doc), style="dim")
     return t

@@ -67,7 +67,7 @@ def test_chain_extract_pair_train_evaluate(corpora, tmp_path):
     assert r.exit_code == 0, r.output
     three = cache / "runs" / "demo_a__demo_b~anger+fear+sadness" / "pca_svm" / "demo-seed0"
     assert json.loads((three / "metrics.json").read_text())["n"] == 12 and "training again" not in r.output
-    assert "demo_a→demo_b [anger+fear+sadness]" in r.output and "chance 33.33 %" in r.output
+    assert "demo_a→demo_b (anger+fear+sadness)" in r.output and "chance 33.33 %" in r.output
     r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "--method", "pca_svm", "--preset", "demo",
                "--classes", "anger,fear,sadness")
     assert "already finished" in r.output

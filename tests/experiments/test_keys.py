@@ -17,8 +17,8 @@ def test_another_class_set_has_its_own_folder_whatever_its_order():
     a = PairKey("berlin", "casia", ("sadness", "anger", "fear"))
     b = PairKey("berlin", "casia", ("anger", "fear", "sadness"))
     assert a == b and hash(a) == hash(b) and a.classes == ("anger", "fear", "sadness")
-    assert a.dirname == "berlin__casia~anger+fear+sadness" and a.name == "berlin→casia [anger+fear+sadness]"
-    assert a.label == "B→C [anger+fear+sadness]" and not a.default
+    assert a.dirname == "berlin__casia~anger+fear+sadness" and a.name == "berlin→casia (anger+fear+sadness)"
+    assert a.label == "B→C (anger+fear+sadness)" and not a.default
     assert PairKey.from_dirname(a.dirname) == a and PairKey.from_dirname("x__y") == PairKey("x", "y")
 
 

@@ -9,11 +9,62 @@ for (``--force``).
 
 from __future__ import annotations
 
-from dataclasses import replace
+import csv
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sercross.corpora.manifests import Manifest, available_manifests, parse_manifest, read_toml
-from sercross.infra import SercrossError, atomic_write_text, manifests_dir, toml_dumps
+from sercross.infra import SercrossError, atomic_write_text, features_dir, manifests_dir, read_json, toml_dumps
+
+
+@dataclass(frozen=True)
+class CachedFeatures:
+    feature_set: str
+    root: str
+    n_utterances: int
+    created: str
+    emotions: tuple[tuple[str, int], ...] = ()  # (class, utterances), the classes the table holds
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(e for e, _ in self.emotions)
+
+
+def cached_features(cache: Path, corpus: str) -> list[CachedFeatures]:
+    """Feature sets the cache holds for a corpus: the root each was extracted from, its utterances and classes
+    (read from the table's meta.json and index.csv; no audio library is loaded, so ``corpora list`` stays quick)."""
+    base = features_dir(Path(cache), corpus, "_").parent
+    found = []
+    if not base.is_dir():
+        return found
+    for meta_path in sorted(base.glob("*/meta.json")):
+        try:
+            meta = read_json(meta_path)
+        except (SercrossError, OSError, ValueError):
+            continue
+        if not isinstance(meta, dict):
+            continue
+        found.append(CachedFeatures(
+            feature_set=str(meta.get("feature_set", meta_path.parent.name)),
+            root=str(meta.get("root", "")),
+            n_utterances=int(meta.get("n_utterances", 0) or 0),
+            created=str(meta.get("created", "")),
+            emotions=_emotions(meta_path.parent / "index.csv"),
+        ))
+    return found
+
+
+def _emotions(index: Path) -> tuple[tuple[str, int], ...]:
+    from sercross.corpora.manifests import CANONICAL_EMOTIONS
+
+    try:
+        with open(index, encoding="utf-8", newline="") as fh:
+            counts = Counter(row.get("emotion") or "" for row in csv.DictReader(fh))
+    except OSError:
+        return ()
+    order = [e for e in CANONICAL_EMOTIONS if e in counts] + sorted(set(counts) - set(CANONICAL_EMOTIONS) - {""})
+    return tuple((e, counts[e]) for e in order) + ((("(unlabelled)", counts[""]),) if counts.get("") else ())
 
 
 def registered_manifests(cache: Path | None) -> dict[str, Path]:

@@ -55,13 +55,13 @@ class PairKey:
     @property
     def name(self) -> str:
         """The pair's id in results and tables: the scheme, and the class set when it is not the default."""
-        return self.scheme + ("" if self.classes is None else f" [{CLASS_JOINER.join(self.classes)}]")
+        return self.scheme + ("" if self.classes is None else f" ({CLASS_JOINER.join(self.classes)})")
 
     @property
     def label(self) -> str:
         """Like :attr:`name` with the paper's short corpus names (``B→C``)."""
         return scheme_label(self.source, self.target) + ("" if self.classes is None
-                                                          else f" [{CLASS_JOINER.join(self.classes)}]")
+                                                          else f" ({CLASS_JOINER.join(self.classes)})")
 
     def pair_dir(self, cache: Path, feature_set: str) -> Path:
         return pair_dir(Path(cache), self.dirname, feature_set)

@@ -285,7 +285,7 @@ class _SchemeResolver:
             raise
 
     def _scheme(self, src: str, tgt: str, classes: Sequence[str] | None) -> SchemeInfo | Skip:
-        asked = scheme_key(src, tgt) + (f" [{'+'.join(classes)}]" if classes else "")
+        asked = scheme_key(src, tgt) + (f" ({'+'.join(classes)})" if classes else "")
         for name in (src, tgt):
             if name not in self.tables:
                 try:

@@ -31,8 +31,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sercross import CACHE_VERSION
 from sercross.infra.errors import DamagedFileError, SercrossError
 
@@ -247,12 +245,16 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
-def atomic_write_npy(path: Path, array: np.ndarray) -> None:
+def atomic_write_npy(path: Path, array) -> None:
+    import numpy as np  # here: commands that write no array (`corpora list`) start faster without numpy
+
     with _atomic_target(path, "wb") as fh:
         np.save(fh, array, allow_pickle=False)
 
 
-def atomic_write_npz(path: Path, **arrays: np.ndarray) -> None:
+def atomic_write_npz(path: Path, **arrays) -> None:
+    import numpy as np
+
     with _atomic_target(path, "wb") as fh:
         np.savez(fh, **arrays)
 
@@ -305,6 +307,8 @@ def check_meta(meta: dict, path: Path, what: str, **expected: Any) -> None:
 
 
 def _json_default(o: Any) -> Any:
+    import numpy as np
+
     if isinstance(o, np.integer):
         return int(o)
     if isinstance(o, np.floating):

@@ -180,9 +180,21 @@ def _plan(s, exp, scheduler):
     return plan
 
 
+def _complete_scores(plan) -> None:
+    """Label-free scores for runs trained before they existed (each takes a few seconds), said as it happens."""
+    from sercross.experiments import complete_scores
+
+    def on_run(spec) -> None:
+        err.print(f"label-free scores of {spec.describe()} (trained before scores were stored)", highlight=False)
+
+    complete_scores(plan, on_run)
+
+
 def _write_and_show(s, plan, outcome, name: str, t0: float) -> bool:
     """Write results.csv and the tables, print them and what failed; False if a run failed or is missing."""
     from sercross.experiments import rich_table, write_benchmark
+
+    _complete_scores(plan)
 
     rows, doc, paths = write_benchmark(s.cache, name, plan, outcome)
     out.print(rich_table(doc, "war"))

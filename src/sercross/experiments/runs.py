@@ -44,7 +44,7 @@ from sercross.methods import (
     score,
     war,
 )
-from sercross.selection import ReverseValidation, reverse_validation_of
+from sercross.selection import ReverseValidation, ScoreSettings, label_free_scores, reverse_validation_of
 
 # How runs score their network without target labels (config.json: "reverse_validation").
 SCORER = ReverseValidation()
@@ -136,7 +136,45 @@ def train_run(
     atomic_write_csv(out / "history.csv", history_header, history_rows)
     atomic_write_json(out / "config.json", config_doc)
     evaluate_run(out, pair, estimator=est, target_inputs=Xt)
+    _write_scores(out, config_doc["model_sha1"], label_free_scores(est, Xs, pair.ys, Xt, len(pair.classes),
+                                                                   rv=extra.get("reverse_validation_uar")))
     return out
+
+
+# Label-free scores of a run (sercross.selection), beside its metrics: derived from the model, never from a target
+# label, and written after config.json (a run without them is finished; run_scores computes them when asked).
+SCORES_FILE = "scores.json"
+SCORE_SETTINGS = ScoreSettings()
+
+
+def _write_scores(out: Path, model_sha1: str, scores: dict) -> None:
+    atomic_write_json(out / SCORES_FILE, {"model_sha1": model_sha1, "settings": SCORE_SETTINGS.to_dict(),
+                                          "scores": scores})
+
+
+def scores_current(out: Path) -> dict | None:
+    """The scores in the run's scores.json if they were made for this very model with today's settings."""
+    try:
+        doc, cfg = read_json(out / SCORES_FILE), read_json(out / "config.json")
+    except (OSError, ValueError):
+        return None
+    if doc.get("model_sha1") == cfg.get("model_sha1") and doc.get("settings") == SCORE_SETTINGS.to_dict():
+        return doc.get("scores")
+    return None
+
+
+def run_scores(out: Path, pair: Pair) -> dict[str, float | None]:
+    """The label-free scores of the run in ``out``: from its scores.json when that was made for this very model
+    with today's settings, else computed (and stored) from the model, the source and the unlabelled target."""
+    current = scores_current(out)
+    if current is not None:
+        return current
+    cfg = read_run_config(out)
+    est = load_estimator(out)
+    Xs, Xt = run_inputs(cfg, pair)
+    scores = label_free_scores(est, Xs, pair.ys, Xt, len(pair.classes), rv=cfg.get("reverse_validation_uar"))
+    _write_scores(out, cfg["model_sha1"], scores)
+    return scores
 
 
 def _fit_pca_svm(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,

@@ -111,7 +111,7 @@ class ShallowEstimator(ClassifierMixin, BaseEstimator):
             return proba
         # a class absent from the source: its column is 0 (keeps columns aligned with the pair's classes)
         full = np.zeros((len(X), len(self.classes_)))
-        full[:, self.pipeline_[-1].classes_] = proba
+        full[:, self.pipeline_[-1].get_estimator().classes_] = proba  # skada wraps the classifier in a selector
         return full
 
     def predict(self, X: np.ndarray) -> np.ndarray:

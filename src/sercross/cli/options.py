@@ -229,6 +229,17 @@ DemoOutOpt = Annotated[Path, typer.Option(
     "--out", help="Where the synthetic corpora go, and the cache (OUT/cache) unless --cache or $SERCROSS_CACHE "
     "names one.",
 )]
+PredictRootOpt = Annotated[Path | None, typer.Option(
+    "--root", "-r", help="The folder of recordings to predict (every audio file under it).", show_default=False,
+)]
+PredictManifestOpt = Annotated[str | None, typer.Option(
+    "--manifest", help="A corpus name or manifest file that selects and names the files of --root (e.g. csv for a "
+    "labels.csv table with a speaker column). Default: every audio file, speaker = first folder level.",
+    show_default=False,
+)]
+PredictOutOpt = Annotated[Path | None, typer.Option(
+    "--out", "-o", help="The predictions CSV. Default: <cache>/predictions/<folder>__<run>.csv.", show_default=False,
+)]
 QuickOpt = Annotated[bool, typer.Option(
     "--quick", help="Labels and counts only: read no audio header and look for no duplicates.",
 )]

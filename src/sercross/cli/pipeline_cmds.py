@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from sercross.cli.common import Settings, err, out, read_classes, settings, with_verbose
 from sercross.cli.options import (
@@ -60,7 +61,8 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
     speed = summary.audio_seconds / max(summary.seconds, 1e-9)
     err.print(
         f"[green]extracted[/] {summary.n_extracted} new, reused {summary.n_cached}, "
-        f"skipped {len(summary.skipped)} files ({summary.n_files} labelled) in {summary.seconds:.1f} s "
+        f"skipped {len(summary.skipped)} files ({summary.n_files} {_labelled(manifest)}) "
+        f"in {summary.seconds:.1f} s "
         f"({summary.files_per_second:.1f} files/s on {summary.jobs} process(es); "
         f"{hms(summary.audio_seconds)} of new audio (h:mm:ss), {speed:.0f} s of audio per second)",
         highlight=False,
@@ -78,6 +80,10 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
         err.print(f"  … and {len(summary.skipped) - 10} more (all listed in meta.json; --verbose shows them)")
     out.print(f"features written to {summary.out_dir}", highlight=False)
     return summary
+
+
+def _labelled(manifest) -> str:
+    return "labelled" if manifest.labelled else "files, without labels"
 
 
 def extract(
@@ -241,14 +247,26 @@ def _train_with_progress(cache, p, spec, tag, cfg, seed, recipe: dict | None = N
 
 
 def _show_metrics(rdir: Path) -> None:
+    from sercross.experiments.evaluation import run_warnings
     from sercross.infra import read_json
 
     m = read_json(rdir / "metrics.json")
     classes = m.get("classes") or []
     chance = f"; {len(classes)} classes, chance {100 / len(classes):.2f} %" if classes else ""
     title = f"{m['scheme']}  {m['method']}  {m['preset']}  seed {m['seed']}  (last epoch{chance})"
-    out.print(metrics_table(m, escape(title)))
-    out.print(confusion_table(m))
+    if m.get("labelled", True):
+        out.print(metrics_table(m, escape(title)))
+        out.print(confusion_table(m))
+    else:
+        counts = Table(title=escape(title), header_style="bold")
+        counts.add_column("predicted class")
+        counts.add_column("target utterances", justify="right")
+        for c, k in (m.get("predicted") or {}).items():
+            counts.add_row(c, str(k))
+        out.print(counts)
+        out.print(f"[yellow]note[/]: {escape(m.get('note', 'the target has no labels'))}", highlight=False)
+    for w in run_warnings(rdir):
+        err.print(f"[yellow]warning[/]: {escape(w)}", highlight=False)
     cfg = read_json(rdir / "config.json")
     facts = [f"trained in {cfg['train_seconds']:.0f} s"] if cfg.get("train_seconds") is not None else []
     if cfg.get("peak_rss_mb"):

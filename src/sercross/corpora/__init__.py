@@ -10,6 +10,7 @@ _EXPORTS = {
     "DemoConfig": "demo", "synthesize_corpora": "demo",
     "CANONICAL_EMOTIONS": "manifests", "CorpusIndex": "manifests", "Manifest": "manifests", "Skipped": "manifests",
     "Utterance": "manifests", "available_manifests": "manifests", "load_manifest": "manifests",
+    "unlabelled_manifest": "manifests",
     "manifest_dirs": "manifests",
     "CachedFeatures": "registered", "cached_features": "registered", "check_root": "registered",
     "register": "registered", "registered_manifests": "registered",

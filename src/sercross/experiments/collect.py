@@ -14,6 +14,8 @@ from sercross.methods import get_method
 from sercross.selection import SCORES
 
 BENCHMARKS_DIR = "benchmarks"
+# The error column of a finished run on an unlabelled target (no WAR or UAR: its predictions.csv has the results).
+UNLABELLED = "target unlabelled: predictions only (the run's predictions.csv)"
 # The label-free scores of each run (sercross.selection.SCORES), as columns score_<name>.
 SCORE_COLUMNS = tuple(f"score_{name}" for name in SCORES)
 RESULTS_HEADER = (
@@ -83,7 +85,11 @@ def _finished_row(rdir: Path, method: str) -> dict:
     """The values of a finished run's row: metrics, classes predicted, the label-free scores stored with it, and for
     networks the oracle epoch."""
     met = read_json(rdir / "metrics.json")
-    row = {"war": float(met["war"]), "uar": float(met["uar"])}
+    if met.get("labelled", True):
+        row = {"war": float(met["war"]), "uar": float(met["uar"])}
+    else:  # an unlabelled target: predictions only
+        row = {"war": None, "uar": None, "error": UNLABELLED}
+        row["predicted_classes"] = sum(1 for k in (met.get("predicted") or {}).values() if k > 0)
     confusion = np.asarray(met.get("confusion") or [])
     if confusion.ndim == 2:  # how many classes the run predicts at all (1: collapsed)
         row["predicted_classes"] = int((confusion.sum(axis=0) > 0).sum())

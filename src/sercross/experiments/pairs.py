@@ -16,6 +16,7 @@ import numpy as np
 from sercross import CACHE_VERSION, __version__
 from sercross.corpora import CANONICAL_EMOTIONS
 from sercross.experiments.keys import PairKey
+from sercross.experiments.scaling import minmax_params, minmax_scale, speaker_normalize
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable
 from sercross.infra import (
     SercrossError,
@@ -23,6 +24,7 @@ from sercross.infra import (
     atomic_write_npz,
     check_meta,
     read_json,
+    sha1_bytes,
     sha1_file,
 )
 from sercross.methods import INPUT_NORMS
@@ -52,6 +54,9 @@ class Pair:
     meta: dict
     # None for a pair saved before target speakers were kept (``pair_for`` adds them without touching pair.npz).
     target_speakers: list[str] | None = None
+    # (minimum, maximum) of each raw target feature: new recordings of the target are scaled as its utterances
+    # were (``sercross predict``). None for a pair saved before it was kept (``pair_for`` adds it).
+    target_scaling: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def key(self) -> PairKey:
@@ -63,47 +68,19 @@ class Pair:
     def name(self) -> str:
         return self.key.name
 
+    @property
+    def labelled(self) -> bool:
+        """Whether the target has labels (to score); an unlabelled target's runs report predictions only."""
+        return bool(self.meta.get("target_labelled", True))
+
 
 def default_classes(source: FeatureTable, target: FeatureTable) -> tuple[str, ...]:
+    """The paper's Table 2 set for its pairs, else the classes both share; for an unlabelled target, the source's."""
     paper = PAPER_CLASSES.get(frozenset({source.corpus, target.corpus}))
     if paper is not None and source.corpus != target.corpus:
         return paper
-    shared = set(source.emotions) & set(target.emotions)
+    shared = (set(source.emotions) & set(target.emotions) if target.labelled else set(source.emotions)) - {""}
     return tuple(e for e in CANONICAL_EMOTIONS if e in shared) + tuple(sorted(shared - set(CANONICAL_EMOTIONS)))
-
-
-def minmax_scale(X: np.ndarray) -> np.ndarray:
-    """Scale each column to [0, 1]; constant columns become 0."""
-    X = np.asarray(X, dtype=np.float64)
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    span = hi - lo
-    out = np.zeros_like(X)
-    ok = span > 0
-    out[:, ok] = (X[:, ok] - lo[ok]) / span[ok]
-    return out.astype(np.float32)
-
-
-def speaker_normalize(X: np.ndarray, speakers: list[str] | np.ndarray) -> np.ndarray:
-    """Standardise every feature within each speaker, then min-max scale the corpus to [0, 1].
-
-    Speaker normalisation removes what is constant about a voice (pitch range, loudness, vocal tract)
-    before a classifier sees it. It is a standard strategy of cross-corpus emotion recognition (among the
-    normalisations Schuller et al., IEEE Trans. Affective Computing 1(2), 2010, studied over six corpora; the
-    first stage of Kaya and Karpov's cascade, Neurocomputing 275, 2018). It needs no emotion label, only
-    which utterances share a speaker. Utterances without a speaker ("") form one group, so a corpus without
-    speaker information gets the plain per-corpus scaling. Standardising is unchanged by a per-corpus
-    affine scaling done before it, so it can be applied to a pair's [0, 1] features directly.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    speakers = np.asarray(speakers)
-    if len(speakers) != len(X):
-        raise ValueError(f"{len(speakers)} speakers for {len(X)} utterances")
-    out = np.empty_like(X)
-    for spk in np.unique(speakers):
-        rows = speakers == spk
-        mean, std = X[rows].mean(axis=0), X[rows].std(axis=0)
-        out[rows] = (X[rows] - mean) / np.where(std > 0, std, 1.0)
-    return minmax_scale(out)
 
 
 def model_inputs(pair: Pair, input_norm: str = "corpus") -> tuple[np.ndarray, np.ndarray]:
@@ -138,8 +115,10 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
     corpus min-max scaled on its own selected utterances."""
     wanted, is_default = pair_classes(source, target, classes)
     classes = _pair_classes(source, target, wanted, chosen=bool(classes))
+    labelled = target.labelled
     sel_s = [i for i, e in enumerate(source.emotions) if e in classes]
-    sel_t = [i for i, e in enumerate(target.emotions) if e in classes]
+    # An unlabelled target enters whole (nothing says which of its utterances belong to the class set).
+    sel_t = [i for i, e in enumerate(target.emotions) if e in classes] if labelled else list(range(len(target.X)))
     lookup = {c: k for k, c in enumerate(classes)}
     meta = {
         "cache_version": CACHE_VERSION,
@@ -154,6 +133,7 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
         "source_features": source.meta.get("fingerprint"),
         "target_features": target.meta.get("fingerprint"),
         "scaling": "min-max to [0,1] per corpus, fitted on that corpus's selected utterances",
+        "target_labelled": labelled,
     }
     return Pair(
         source=source.corpus,
@@ -163,12 +143,13 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
         Xs=minmax_scale(source.X[sel_s]),
         ys=np.array([lookup[source.emotions[i]] for i in sel_s], dtype=np.int64),
         Xt=minmax_scale(target.X[sel_t]),
-        yt=np.array([lookup[target.emotions[i]] for i in sel_t], dtype=np.int64),
+        yt=np.array([lookup[target.emotions[i]] if labelled else -1 for i in sel_t], dtype=np.int64),
         source_files=[source.utterances[i].file for i in sel_s],
         target_files=[target.utterances[i].file for i in sel_t],
         source_speakers=[source.utterances[i].speaker for i in sel_s],
         meta=meta,
         target_speakers=[target.utterances[i].speaker for i in sel_t],
+        target_scaling=minmax_params(target.X[sel_t]),
     )
 
 
@@ -189,8 +170,11 @@ def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str
         )
     if source.corpus == target.corpus:
         raise SercrossError("source and target are the same corpus", hint="choose two different corpora")
+    if not source.labelled:
+        raise SercrossError(f"the source corpus {source.corpus!r} has no labels",
+                            hint="a source must be labelled; an unlabelled corpus can only be a target")
     shared = sorted(set(source.emotions) & set(target.emotions) - {""})
-    for table in (source, target):
+    for table in (source, target) if target.labelled else (source,):
         missing = [c for c in classes if c not in set(table.emotions)]
         if missing:
             raise SercrossError(
@@ -215,6 +199,8 @@ def save_pair(cache: Path, pair: Pair) -> Path:
     )
     if pair.target_speakers is not None:
         write_target_speakers(out, pair.target_speakers, pair.target_files)
+    if pair.target_scaling is not None:
+        write_target_scaling(out, pair.target_scaling, pair.target_files)
     meta = dict(pair.meta, fingerprint=sha1_file(out / "pair.npz"))
     atomic_write_json(out / "meta.json", meta)
     pair.meta = meta
@@ -277,6 +263,7 @@ def load_pair(cache: Path, source: str | PairKey, target: str | None = None, fea
         doc = read_json(speakers_path)
         if doc.get("target_files") == pair.target_files:
             pair.target_speakers = [str(s) for s in doc["target_speakers"]]
+    pair.target_scaling = read_target_scaling(out, pair.target_files)
     return pair
 
 
@@ -289,3 +276,25 @@ def write_target_speakers(out: Path, speakers: list[str], files: list[str]) -> N
     """Store the target speakers of the pair in ``out`` with the target files they belong to (checked on load)."""
     atomic_write_json(out / SPEAKERS_FILE, {"target_files": list(files), "target_speakers": list(speakers)})
 
+
+
+# The raw target's per-feature minimum and maximum, beside pair.npz (as the target speakers): with them new
+# recordings of the target are scaled as its utterances were. Pairs saved before it was kept gain it from the
+# target's features (``pair_for``), without a new pair.npz.
+SCALING_FILE = "target_scaling.npz"
+
+
+def write_target_scaling(out: Path, scaling: tuple[np.ndarray, np.ndarray], files: list[str]) -> None:
+    atomic_write_npz(out / SCALING_FILE, minimum=scaling[0], maximum=scaling[1],
+                     files_sha1=np.array(sha1_bytes("\n".join(files).encode())))
+
+
+def read_target_scaling(out: Path, files: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The stored target scaling if it belongs to these target files, else None."""
+    path = out / SCALING_FILE
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        if str(z["files_sha1"]) != sha1_bytes("\n".join(files).encode()):
+            return None
+        return z["minimum"], z["maximum"]

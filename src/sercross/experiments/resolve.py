@@ -8,7 +8,16 @@ from pathlib import Path
 
 from sercross.corpora import Manifest, load_manifest, resolve_root
 from sercross.experiments.keys import PairKey
-from sercross.experiments.pairs import Pair, build_pair, load_pair, pair_classes, save_pair, write_target_speakers
+from sercross.experiments.pairs import (
+    Pair,
+    build_pair,
+    load_pair,
+    pair_classes,
+    save_pair,
+    write_target_scaling,
+    write_target_speakers,
+)
+from sercross.experiments.scaling import minmax_params
 from sercross.features import FeatureTable, load_features
 from sercross.infra import SercrossError, atomic_write_json, features_dir, read_json
 
@@ -46,6 +55,17 @@ def _add_target_speakers(cache: Path, pair: Pair, target: FeatureTable) -> bool:
     return True
 
 
+def add_target_scaling(cache: Path, pair: Pair, target: FeatureTable) -> bool:
+    """Give a pair saved before its target scaling was kept that scaling (from the target's features), leaving
+    pair.npz (and so every run) valid; False if the target's features no longer hold its files."""
+    row = {u.file: i for i, u in enumerate(target.utterances)}
+    if not all(f in row for f in pair.target_files):
+        return False
+    pair.target_scaling = minmax_params(target.X[[row[f] for f in pair.target_files]])
+    write_target_scaling(pair.key.pair_dir(cache, pair.feature_set), pair.target_scaling, pair.target_files)
+    return True
+
+
 def _try_load(cache: Path, key: PairKey, feature_set: str) -> Pair | None:
     try:
         return load_pair(cache, key, feature_set=feature_set)
@@ -78,6 +98,8 @@ def pair_for(
         and old.classes == wanted
     ):
         if old.target_speakers is not None or _add_target_speakers(cache, old, target):
+            if old.target_scaling is None:
+                add_target_scaling(cache, old, target)
             return old
     pair = build_pair(source, target, classes)
     save_pair(cache, pair)

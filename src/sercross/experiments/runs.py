@@ -41,7 +41,6 @@ from sercross.methods import (
     TrainConfig,
     alpha_for,
     get_method,
-    score,
     war,
 )
 from sercross.selection import ReverseValidation, ScoreSettings, label_free_scores, reverse_validation_of
@@ -135,6 +134,8 @@ def train_run(
     atomic_write_bytes(out / model_name, model_bytes)
     atomic_write_csv(out / "history.csv", history_header, history_rows)
     atomic_write_json(out / "config.json", config_doc)
+    from sercross.experiments.evaluation import evaluate_run
+
     evaluate_run(out, pair, estimator=est, target_inputs=Xt)
     _write_scores(out, config_doc["model_sha1"], label_free_scores(est, Xs, pair.ys, Xt, len(pair.classes),
                                                                    rv=extra.get("reverse_validation_uar")))
@@ -204,7 +205,7 @@ def _fit_network(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple
 
     def monitor(epoch: int, row: dict) -> None:
         # Monitoring only: recorded for plots, never read by training or selection.
-        if config.monitor_target:
+        if config.monitor_target and pair.labelled:
             row["target_war_monitor"] = war(pair.yt, est.predict(Xt))
         if on_epoch is not None:
             on_epoch(epoch, row)
@@ -349,7 +350,7 @@ def run_state(
         return "trained with another configuration"
     if not _same_settings(cfg, spec):
         return "scored or searched with other settings (reverse validation, PCA+SVM grid)"
-    if (met.get("method"), met.get("seed")) != (method, seed) or met.get("war") is None:
+    if (met.get("method"), met.get("seed")) != (method, seed) or (met.get("war") is None and met.get("labelled", True)):
         return "metrics.json does not belong to this run"
     return "finished"
 
@@ -407,30 +408,3 @@ def read_run_config(out: Path) -> dict:
 def run_inputs(run_config: dict, pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     """The source and target features the run's model was trained on (its method's input normalisation)."""
     return model_inputs(pair, (run_config.get("method_spec") or {}).get("input_norm", "corpus"))
-
-
-def evaluate_run(out: Path, pair: Pair, estimator=None, target_inputs: np.ndarray | None = None) -> dict:
-    """Score a run on its target; writes metrics.json and predictions.csv. Target labels only score.
-
-    ``target_inputs``: the target features as the model sees them, when the caller has them already.
-    """
-    cfg = read_run_config(out)
-    if cfg.get("pair_fingerprint") != pair.meta.get("fingerprint"):
-        raise SercrossError(
-            f"the run in {out} was trained on another version of pair {pair.name}",
-            hint="re-train it (`sercross train ... --force`)",
-        )
-    est = estimator if estimator is not None else load_estimator(out)
-    Xt = target_inputs if target_inputs is not None else run_inputs(cfg, pair)[1]
-    pred = np.asarray(est.predict(Xt))
-    metrics = score(pair.yt, pred, pair.classes)
-    metrics.update(
-        scheme=pair.name, method=cfg["method"], preset=cfg["preset"], seed=cfg["seed"],
-        epoch="last", evaluated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )
-    atomic_write_json(out / "metrics.json", metrics)
-    atomic_write_csv(
-        out / "predictions.csv", ["file", "true", "predicted"],
-        [(f, pair.classes[t], pair.classes[p]) for f, t, p in zip(pair.target_files, pair.yt, pred)],
-    )
-    return metrics

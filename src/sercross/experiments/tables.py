@@ -217,6 +217,10 @@ def _notes(doc: dict, rows: Sequence[dict]) -> list[str]:
         why = "; pca_svm's PCA and SVM do not depend on the seed" if any(m.startswith("pca_svm") for m in constant) \
             else ""
         notes.append(f"± 0.00: every seed gave the same result in that cell ({', '.join(constant)}{why})")
+    unlabelled = sorted({r["scheme"] for r in rows if str(r.get("error", "")).startswith("target unlabelled")})
+    if unlabelled:
+        notes.append(f"{', '.join(scheme_name_label(s) for s in unlabelled)}: the target has no labels, so its "
+                     "cells are empty (—); each run's predictions.csv has its predictions")
     collapsed: dict[tuple[str, str], list[bool]] = {}
     for r in rows:
         if r.get("predicted_classes") not in (None, "") and r.get("war") not in (None, ""):

@@ -87,6 +87,9 @@ def load_run(path: Path, cache: Path | None = None) -> Run:
     if not mpath.is_file():
         raise SercrossError(f"run {path} has no metrics.json", hint=f"score it first: `sercross evaluate {path}`")
     metrics = read_json(mpath)
+    if metrics.get("labelled", True) is False:
+        raise SercrossError(f"the target of run {path} has no labels, so there is nothing to score or plot",
+                            hint=f"its predictions are in {path / 'predictions.csv'}")
     return Run(path, cfg, metrics, cache_of_run(path) or Path(cache or path))
 
 

@@ -87,6 +87,46 @@ def test_chain_extract_pair_train_evaluate(corpora, tmp_path):
         "--preset paper --seed 0" in " ".join(r.output.split())
 
 
+def test_commands_on_the_demo_corpora_find_the_cache_the_demo_wrote(tmp_path, monkeypatch):
+    from sercross.cli.common import remember_demo_cache
+
+    monkeypatch.delenv("SERCROSS_CACHE", raising=False)
+    monkeypatch.setattr("sercross.infra.cache.DEFAULT_CACHE", tmp_path / "default")
+    demo_cache = tmp_path / "demo-output" / "cache"
+    r = invoke("evaluate", "-s", "demo_a", "-t", "demo_b")
+    assert r.exit_code == 2 and str(tmp_path / "default") in " ".join(r.output.split())
+    demo_cache.mkdir(parents=True)
+    remember_demo_cache(demo_cache)  # what `sercross demo` does at its end, when no cache was given
+    for args in (("evaluate", "-s", "demo-a", "-t", "Demo_B"), ("report", "-s", "demo_a", "-t", "demo_b")):
+        r = invoke(*args)
+        assert r.exit_code == 2 and "using the cache `sercross demo` wrote" in r.output, r.output
+        assert str(demo_cache) in " ".join(r.output.split()), r.output
+    r = invoke("--cache", tmp_path / "other", "evaluate", "-s", "demo_a", "-t", "demo_b")
+    assert "using the cache" not in r.output  # a cache given is the cache used
+    r = invoke("evaluate", "-s", "berlin", "-t", "demo_b")
+    assert "using the cache" not in r.output  # only commands on the demo corpora alone
+    (tmp_path / "default" / "features" / "demo_a").mkdir(parents=True)
+    r = invoke("evaluate", "-s", "demo_a", "-t", "demo_b")
+    assert "using the cache" not in r.output  # the default cache has the demo corpora itself
+
+
+def test_without_a_terminal_training_logs_a_line_per_tenth_of_its_epochs_and_at_least_every_minute():
+    from sercross.cli.common import EpochLog
+
+    now = [0.0]
+    log = EpochLog(500, clock=lambda: now[0])
+    assert [e for e in range(1, 501) if log.due(e)] == list(range(50, 501, 50))
+    log = EpochLog(500, clock=lambda: now[0])
+    due = []
+    for e in range(1, 40):
+        now[0] += 7.0  # slow epochs: a line after each minute
+        if log.due(e):
+            due.append(e)
+    assert due == [9, 18, 27, 36]
+    log = EpochLog(3, clock=lambda: now[0])
+    assert [e for e in range(1, 4) if log.due(e)] == [1, 2, 3]
+
+
 def test_user_errors_are_one_line_with_hint_and_exit_2(tmp_path):
     r = invoke("--cache", tmp_path, "extract", "nope", "--root", tmp_path)
     assert r.exit_code == 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from sercross.cli.common import err, out, settings
+from sercross.cli.common import EpochLog, err, out, settings
 from sercross.cli.options import (
     AllPairsOpt,
     BatchSizeOpt,
@@ -35,7 +35,6 @@ from sercross.infra import SercrossError
 # Options of `benchmark` that an experiment file (--config) replaces.
 _GRID_OPTIONS = ("schemes", "all_pairs", "methods", "seeds", "preset", "epochs", "lr", "batch_size", "classes",
                  "features")
-LOG_EVERY = 10  # without a terminal, a progress line every this many epochs (and one per finished run)
 
 
 def benchmark(
@@ -250,6 +249,7 @@ def _run_with_progress(plan, jobs, scheduler=None, on_results=None):
     with progress_bar(err, "benchmark", unit="runs") as progress:
         task = progress.add_task("runs", total=len(plan.runs), completed=len(plan.runs) - len(plan.todo), rate="")
         current: dict = {}
+        logs: dict = {}  # spec -> EpochLog, without a terminal
 
         def show() -> None:
             progress.update(task, rate=escape(", ".join(current.values())[:120]))
@@ -268,11 +268,12 @@ def _run_with_progress(plan, jobs, scheduler=None, on_results=None):
             def epoch(self, spec, epoch, epochs):
                 current[spec] = f"{spec.describe()} epoch {epoch}/{epochs}"
                 show()
-                if log and (epoch % LOG_EVERY == 0 or epoch == epochs):
+                if log and logs.setdefault(spec, EpochLog(epochs)).due(epoch):
                     err.print(f"  {escape(spec.describe())}: epoch {epoch}/{epochs}", highlight=False)
 
             def run_finished(self, spec, result):
                 current.pop(spec, None)
+                logs.pop(spec, None)
                 done[spec] = result
                 if result["status"] == "failed":
                     progress.console.print(f"[red]failed[/] {escape(spec.describe())}: {escape(result['error'])}",

@@ -9,7 +9,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sercross.cli.common import Settings, err, out, read_classes, settings, with_verbose
+from sercross.cli.common import (
+    EpochLog,
+    Settings,
+    err,
+    for_corpora,
+    out,
+    read_classes,
+    remember_demo_cache,
+    settings,
+    with_verbose,
+)
 from sercross.cli.options import (
     BatchSizeOpt,
     ClassesOpt,
@@ -161,7 +171,7 @@ def pair(
     """Build the label-aligned source/target pair, each corpus min-max scaled to [0,1] on its own."""
     from sercross.corpora import load_manifest
 
-    s = settings(ctx)
+    s = for_corpora(settings(ctx), source, target)
     chosen = parse_classes(classes)
     manifests = [load_manifest(n, s.cache) for n in (source, target)]
     read_classes(chosen, *manifests)  # a misspelt class is refused before any extraction
@@ -204,7 +214,7 @@ def train(
     from sercross.corpora import load_manifest
     from sercross.experiments import run_state
 
-    s = settings(ctx)
+    s = for_corpora(settings(ctx), source, target)
     recipe = _recipe(method, preset, epochs, lr, batch_size, set_, features)
     chosen = parse_classes(classes)
     manifests = [load_manifest(n, s.cache) for n in (source, target)]
@@ -236,12 +246,16 @@ def _train_with_progress(cache, p, spec, tag, cfg, seed, recipe: dict | None = N
     if spec.kind != "network":
         with err.status(desc + " (PCA + SVM, source cross-validation)"):
             return train_run(cache, p, spec, tag, cfg, seed, recipe=recipe)
+    epochs = spec.configure(cfg).epochs
+    log = None if err.is_terminal else EpochLog(epochs)  # a log file or a pipe: plain lines, not a redrawn bar
     with progress_bar(err, desc) as progress:
-        task = progress.add_task(desc, total=spec.configure(cfg).epochs, rate="")
+        task = progress.add_task(desc, total=epochs, rate="")
 
         def on_epoch(epoch: int, row: dict) -> None:
             info = f"L_y {row['loss_L_y']:.3f} src acc {row['source_train_acc']:.2f}"
             progress.update(task, advance=1, rate=info)
+            if log is not None and log.due(epoch):
+                err.print(f"{escape(desc)}: epoch {epoch}/{epochs}, {info}", highlight=False)
 
         return train_run(cache, p, spec, tag, cfg, seed, on_epoch=on_epoch, recipe=recipe)
 
@@ -309,7 +323,7 @@ def evaluate(
     """
     from sercross.experiments import evaluate_run, load_pair, read_run_config
 
-    s = settings(ctx)
+    s = for_corpora(settings(ctx), source, target)
     if run is None:
         run = _find_run(s, source, target, method, preset, seed, (epochs, lr, batch_size, set_), classes, features)
     cfg = read_run_config(run)
@@ -410,4 +424,20 @@ def demo(
     cfg = get_preset("demo")
     rdir = _train_with_progress(cache, p, get_method(method), "demo", cfg, seed)
     _show_metrics(rdir)
+    if not settings(ctx).cache_given:
+        remember_demo_cache(cache)
+    report = _demo_report(cache, p)
     out.print(f"demo finished in {time.perf_counter() - t0:.0f} s; cache: {cache}", highlight=False)
+    out.print(f"report: {report / 'index.html'} (open it in a browser; `sercross report --source demo_a --target "
+              "demo_b` writes it again)", highlight=False)
+
+
+def _demo_report(cache: Path, p) -> Path:
+    """The report of every demo run (as `sercross report --source demo_a --target demo_b` writes it)."""
+    from sercross.report import build_report, default_out_dir, select_scheme
+
+    selection = select_scheme(cache, p.source, p.target)
+    dest = default_out_dir(cache, selection)
+    with err.status("writing the report") as status:
+        build_report(selection, dest, progress=lambda msg: status.update(f"report: {msg}"))
+    return dest

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from sercross.cli.common import err, out, read_classes, settings
+from sercross.cli.common import err, for_corpora, out, read_classes, settings
 from sercross.cli.options import (
     ClassesOpt,
     PresetOpt,
@@ -45,7 +45,7 @@ def report(
     """
     from sercross.report import build_report, default_out_dir, select_benchmark, select_run, select_scheme
 
-    s = settings(ctx)
+    s = for_corpora(settings(ctx), source, target)
     modes = [run is not None, bool(source or target), benchmark is not None]
     if sum(modes) != 1:
         raise SercrossError(

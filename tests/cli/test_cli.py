@@ -110,21 +110,24 @@ def test_commands_on_the_demo_corpora_find_the_cache_the_demo_wrote(tmp_path, mo
     assert "using the cache" not in r.output  # the default cache has the demo corpora itself
 
 
-def test_without_a_terminal_training_logs_a_line_per_tenth_of_its_epochs_and_at_least_every_minute():
-    from sercross.cli.common import EpochLog
+def test_without_a_terminal_progress_is_a_line_per_tenth_of_the_work_and_at_least_every_minute():
+    from sercross.cli.common import PlainLog
 
     now = [0.0]
-    log = EpochLog(500, clock=lambda: now[0])
+    log = PlainLog(500, clock=lambda: now[0])
     assert [e for e in range(1, 501) if log.due(e)] == list(range(50, 501, 50))
-    log = EpochLog(500, clock=lambda: now[0])
+    log = PlainLog(500, clock=lambda: now[0])
     due = []
     for e in range(1, 40):
         now[0] += 7.0  # slow epochs: a line after each minute
         if log.due(e):
             due.append(e)
     assert due == [9, 18, 27, 36]
-    log = EpochLog(3, clock=lambda: now[0])
+    log = PlainLog(3, clock=lambda: now[0])
     assert [e for e in range(1, 4) if log.due(e)] == [1, 2, 3]
+    log = PlainLog(1439, clock=lambda: now[0])  # files extracted in chunks: a line when a tenth is passed
+    assert [n for n in range(0, 1440, 40) if log.due(n)] == [160, 320, 440, 600, 720, 880, 1040, 1160, 1320]
+    assert log.due(1439)
 
 
 def test_user_errors_are_one_line_with_hint_and_exit_2(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from sercross.cli.common import EpochLog, err, out, settings
+from sercross.cli.common import PlainLog, err, out, settings
 from sercross.cli.options import (
     AllPairsOpt,
     BatchSizeOpt,
@@ -249,7 +249,7 @@ def _run_with_progress(plan, jobs, scheduler=None, on_results=None):
     with progress_bar(err, "benchmark", unit="runs") as progress:
         task = progress.add_task("runs", total=len(plan.runs), completed=len(plan.runs) - len(plan.todo), rate="")
         current: dict = {}
-        logs: dict = {}  # spec -> EpochLog, without a terminal
+        logs: dict = {}  # spec -> PlainLog, without a terminal
 
         def show() -> None:
             progress.update(task, rate=escape(", ".join(current.values())[:120]))
@@ -268,7 +268,7 @@ def _run_with_progress(plan, jobs, scheduler=None, on_results=None):
             def epoch(self, spec, epoch, epochs):
                 current[spec] = f"{spec.describe()} epoch {epoch}/{epochs}"
                 show()
-                if log and logs.setdefault(spec, EpochLog(epochs)).due(epoch):
+                if log and logs.setdefault(spec, PlainLog(epochs)).due(epoch):
                     err.print(f"  {escape(spec.describe())}: epoch {epoch}/{epochs}", highlight=False)
 
             def run_finished(self, spec, result):

@@ -70,20 +70,22 @@ def for_corpora(s: Settings, *names: str | None) -> Settings:
     return replace(s, cache=demo_cache, cache_given=True)
 
 
-class EpochLog:
-    """When a run trained with stderr not a terminal (a log under nohup, a pipe) prints a plain progress line: at
-    every tenth of its epochs and the last, and at least every ``seconds`` in between, so that a long run shows
-    it is alive while a short one prints about ten lines."""
+class PlainLog:
+    """When work shown by a progress bar prints a plain line instead, with stderr not a terminal (a log under nohup,
+    a pipe, where the bar is not redrawn): at every tenth of ``total`` (epochs of a run, files of a corpus) and at
+    the end, and at least every ``seconds`` in between, so a long job shows it is alive and a short one prints about
+    ten lines."""
 
-    def __init__(self, epochs: int, seconds: float = 60.0, clock=time.monotonic) -> None:
-        self.epochs, self.seconds, self.clock = epochs, seconds, clock
-        self.step = max(1, epochs // 10)
-        self.last = clock()
+    def __init__(self, total: int, seconds: float = 60.0, clock=time.monotonic) -> None:
+        self.total, self.seconds, self.clock = total, seconds, clock
+        self.step = max(1, total // 10)
+        self.mark, self.last = 0, clock()
 
-    def due(self, epoch: int) -> bool:
+    def due(self, done: int) -> bool:
+        """Whether to print a line now that ``done`` of ``total`` are done."""
         now = self.clock()
-        if epoch % self.step == 0 or epoch == self.epochs or now - self.last >= self.seconds:
-            self.last = now
+        if done // self.step > self.mark or done >= self.total or now - self.last >= self.seconds:
+            self.mark, self.last = done // self.step, now
             return True
         return False
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sercross.cli.common import (
-    EpochLog,
+    PlainLog,
     Settings,
     err,
     for_corpora,
@@ -55,17 +55,23 @@ def _run_extraction(s: Settings, manifest, root: Path, feature_set: str, jobs: i
     with progress_bar(err, f"extract {manifest.name}") as progress:
         task = progress.add_task(f"extract {manifest.name} ({feature_set})", total=None, rate="")
         t0 = [time.perf_counter(), 0]
+        log: list[PlainLog] = []  # without a terminal: plain lines instead of the bar
 
         def on_start(todo: int, total: int) -> None:
             t0[0] = time.perf_counter()  # files/s and the ETA exclude the hashing phase
             progress.update(task, total=todo)
             if todo < total:
                 err.print(f"{total - todo} of {total} files already in the cache")
+            if not err.is_terminal:
+                log.append(PlainLog(todo))
 
         def on_progress(n: int) -> None:
             t0[1] += n
             rate = t0[1] / max(time.perf_counter() - t0[0], 1e-9)
             progress.update(task, advance=n, rate=f"{rate:.1f} files/s")
+            if log and log[0].due(t0[1]):
+                err.print(f"extract {escape(manifest.name)}: {t0[1]}/{log[0].total} files, {rate:.1f} files/s",
+                          highlight=False)
 
         summary = extract_corpus(manifest, root, s.cache, feature_set, jobs, on_progress, on_start, scheduler)
     speed = summary.audio_seconds / max(summary.seconds, 1e-9)
@@ -247,7 +253,7 @@ def _train_with_progress(cache, p, spec, tag, cfg, seed, recipe: dict | None = N
         with err.status(desc + " (PCA + SVM, source cross-validation)"):
             return train_run(cache, p, spec, tag, cfg, seed, recipe=recipe)
     epochs = spec.configure(cfg).epochs
-    log = None if err.is_terminal else EpochLog(epochs)  # a log file or a pipe: plain lines, not a redrawn bar
+    log = None if err.is_terminal else PlainLog(epochs)  # a log file or a pipe: plain lines, not a redrawn bar
     with progress_bar(err, desc) as progress:
         task = progress.add_task(desc, total=epochs, rate="")
 

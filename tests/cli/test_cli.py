@@ -303,3 +303,21 @@ def test_extract_says_which_files_had_identical_content(tmp_path):
     assert r.exit_code == 0, r.output
     assert "2 files had identical content and were extracted once" in r.output
     assert "a01/anger/a01_anger_01.wav = a01/anger/a01_anger_09.wav" in r.output
+
+
+def test_corpora_list_loads_no_numerical_or_audio_library(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import sercross
+
+    code = ("import sys; from typer.testing import CliRunner; from sercross.cli import app; "
+            f"r = CliRunner().invoke(app, ['--cache', {str(tmp_path)!r}, 'corpora', 'list']); "
+            "assert r.exit_code == 0, r.output; "
+            "print(sorted(m for m in ('numpy', 'scipy', 'torch', 'soundfile', 'opensmile') if m in sys.modules))")
+    src = str(Path(sercross.__file__).parents[1])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": src},
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # `corpora list` answers at once (scipy alone takes ~1 s to import)

@@ -182,7 +182,7 @@ def test_train_says_which_command_to_run_when_features_are_missing(tmp_path, mon
     monkeypatch.setattr("sercross.corpora.roots.USER_CONFIG", tmp_path / "none.toml")
     r = invoke("--cache", tmp_path, "train", "-s", "demo_a", "-t", "demo_b")
     assert r.exit_code == 2
-    assert "sercross extract demo_a --root PATH" in r.output
+    assert "sercross extract demo_a --root PATH" in r.output and "`sercross demo` synthesizes" in r.output
 
 
 def _commands(group, prefix=()):

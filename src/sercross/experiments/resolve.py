@@ -39,7 +39,9 @@ def features_or_extract(cache: Path, manifest: Manifest, feature_set: str, extra
     except SercrossError as exc:
         raise SercrossError(
             f"corpus {manifest.name!r} has no {feature_set} features in {cache} and no root is configured",
-            hint=f"run `sercross extract {manifest.name} --root PATH` (or set {manifest.env_var})",
+            hint=f"run `sercross extract {manifest.name} --root PATH` (or set {manifest.env_var})"
+            + ("; `sercross demo` synthesizes the demo corpora and works in its own cache (demo-output/cache)"
+               if manifest.name in ("demo_a", "demo_b") else ""),
         ) from exc
     extract(manifest, root)
     return load_features(cache, manifest.name, feature_set)

@@ -227,6 +227,10 @@ def train(
     read_classes(chosen, *manifests)  # a misspelt class is refused before any extraction
     src, tgt = _tables(s, source, target, features)
     p = _pair(s, src, tgt, read_classes(chosen, *manifests, src, tgt))
+    if recipe.spec.kind == "auto":
+        from sercross.cli.auto_cmds import train_auto
+
+        return train_auto(s, p, recipe, seed, force)
     run_seed = recipe.run_seed(seed)
     if run_seed != seed:
         err.print(f"{recipe.method} does not depend on the seed: its run of seed {run_seed} serves seed {seed}",

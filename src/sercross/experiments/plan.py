@@ -18,6 +18,7 @@ from itertools import permutations
 from pathlib import Path
 
 from sercross.corpora import load_manifest, register
+from sercross.experiments.auto import AUTO
 from sercross.experiments.classes import native_labels, resolve_classes
 from sercross.experiments.keys import PairKey
 from sercross.experiments.pairs import PAPER_CLASSES, default_classes
@@ -28,6 +29,7 @@ from sercross.experiments.schemes import PAPER_SCHEMES, scheme_key
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
 from sercross.infra import SercrossError, features_dir
 from sercross.methods import PAPER_METHODS, TrainConfig
+from sercross.selection import DEFAULT_RULE, SelectionRule
 
 # A scheme outside the paper's three pairs needs at least this many shared classes (on its default class set).
 MIN_SHARED_CLASSES = 3
@@ -97,9 +99,12 @@ class Plan:
     seeds: tuple[int, ...]
     schemes: list[SchemeInfo]
     skipped: list[Skip]
-    runs: list[RunSpec]
+    runs: list[RunSpec]  # the runs to train (auto's candidates included; auto itself trains nothing)
     finished: set[RunSpec] = field(default_factory=set)  # already in the cache, not trained again
     stale: dict[RunSpec, str] = field(default_factory=dict)  # a run folder exists but does not match
+    rule: SelectionRule = DEFAULT_RULE  # what auto trains and how it picks
+    # auto's entries: its label -> candidate method -> the label of that candidate's recipe in the grid
+    candidates: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -126,6 +131,17 @@ class Plan:
 
     def recipe(self, spec: RunSpec) -> Recipe:
         return self.recipes[spec.method]
+
+    @property
+    def selections(self) -> list[RunSpec]:
+        """The ``auto`` decisions of the grid, one per auto entry, pair and seed, made once its candidates are
+        trained."""
+        return [RunSpec(i.key, label, s) for label in self.candidates for s in self.seeds for i in self.schemes]
+
+    def candidate_dirs(self, selection: RunSpec) -> dict[str, Path]:
+        """Candidate method -> its run folder, for an ``auto`` decision of :attr:`selections`."""
+        return {m: self.run_dir(RunSpec(selection.key, label, selection.seed))
+                for m, label in self.candidates[selection.method].items()}
 
     def run_dir(self, spec: RunSpec) -> Path:
         recipe = self.recipes[spec.method]
@@ -164,12 +180,13 @@ def plan_benchmark(
     lr: float | None = None,
     batch_size: int | None = None,
     class_sets: Sequence[Sequence[str] | None] = (None,),
+    rule: SelectionRule = DEFAULT_RULE,
 ) -> Plan:
     """The grid of ``methods`` with one preset (``epochs``/``lr``/``batch_size`` override it): see :func:`plan_grid`."""
     check_feature_set(feature_set)
     settings = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)) if v is not None}
     recipes = recipes_for(tuple(methods) if methods else PAPER_METHODS, preset, settings, feature_set)
-    return plan_grid(cache, recipes, schemes, all_pairs, seeds, class_sets, feature_set, extract)
+    return plan_grid(cache, recipes, schemes, all_pairs, seeds, class_sets, feature_set, extract, rule=rule)
 
 
 def plan_grid(
@@ -182,6 +199,7 @@ def plan_grid(
     feature_set: str = DEFAULT_FEATURE_SET,
     extract: Callable | None = None,
     manifests: Mapping | None = None,
+    rule: SelectionRule = DEFAULT_RULE,
 ) -> Plan:
     """Resolve schemes to pairs (extracting and pairing what the cache lacks), list the runs, find finished ones.
 
@@ -205,9 +223,43 @@ def plan_grid(
     if not wanted and not all_pairs:
         wanted = list(PAPER_SCHEMES)
     infos, skipped = _SchemeResolver(cache, feature_set, extract, manifests).resolve(wanted, class_sets or (None,))
+    return plan_runs(cache, infos, recipes, seeds, feature_set, rule, skipped)
 
-    runs = [RunSpec(i.key, m, s) for s in seeds for i in infos for m in recipes]
-    plan = Plan(cache, feature_set, dict(recipes), seeds, infos, skipped, runs)
+
+def scheme_of(pair) -> SchemeInfo:
+    """The plan's view of a pair that is already built."""
+    return SchemeInfo(pair.key, pair.classes, len(pair.ys), len(pair.yt), pair.meta.get("fingerprint"))
+
+
+def with_candidates(recipes: Mapping[str, Recipe], rule: SelectionRule = DEFAULT_RULE
+                    ) -> tuple[dict[str, Recipe], dict[str, dict[str, str]]]:
+    """The grid's recipes with the candidates of each ``auto`` entry added where it stands (with its preset,
+    settings and features; a recipe the grid has already is not added again), the ``auto`` entries last; and, per
+    ``auto`` label, candidate method -> the label of its recipe in the grid."""
+    out: dict[str, Recipe] = {}
+    candidates: dict[str, dict[str, str]] = {}
+    for label, recipe in recipes.items():
+        if recipe.method != AUTO:
+            out.setdefault(label, recipe)
+            continue
+        labels = {}
+        for m in rule.candidates:
+            wanted = Recipe.build(m, recipe.preset, recipe.changes, recipe.feature_set)
+            same = [k for k, r in {**recipes, **out}.items() if r == wanted]
+            labels[m] = same[0] if same else (m if m not in recipes and m not in out else f"{m} (auto)")
+            out.setdefault(labels[m], wanted)
+        candidates[label] = labels
+    return {**out, **{label: recipes[label] for label in candidates}}, candidates
+
+
+def plan_runs(cache: Path, infos: list[SchemeInfo], recipes: Mapping[str, Recipe], seeds: Sequence[int],
+              feature_set: str = DEFAULT_FEATURE_SET, rule: SelectionRule = DEFAULT_RULE,
+              skipped: list[Skip] | None = None) -> Plan:
+    """The grid of runs on pairs that exist (``infos``), with the finished and stale ones found in the cache."""
+    recipes, candidates = with_candidates(recipes, rule)
+    runs = [RunSpec(i.key, m, s) for s in seeds for i in infos for m in recipes if m not in candidates]
+    plan = Plan(cache, feature_set, recipes, tuple(seeds), infos, list(skipped or []), runs, rule=rule,
+                candidates=candidates)
     fingerprints = {i.key: i.pair_fingerprint for i in infos}
     for r in runs:
         recipe = plan.recipe(r)

@@ -32,12 +32,13 @@ def auto_cost(rule) -> tuple[str, float]:
     return words, cost
 
 
-def train_auto(s, pair, preset: str, tag: str, cfg, seed: int, features: str, force: bool) -> None:
+def train_auto(s, pair, recipe, seed: int, force: bool) -> None:
+    """``train --method auto`` on a built pair: ``recipe``, auto with a preset and settings its candidates share."""
     from sercross.cli.benchmark_cmds import _run_with_progress
     from sercross.experiments import select_all
     from sercross.experiments.plan import plan_runs, scheme_of
 
-    plan = plan_runs(s.cache, [scheme_of(pair)], ["auto"], [seed], preset, tag, cfg, features)
+    plan = plan_runs(s.cache, [scheme_of(pair)], {"auto": recipe}, [seed], recipe.feature_set)
     if force:
         plan.finished.clear()
     words, cost = auto_cost(plan.rule)

@@ -5,17 +5,39 @@ import json
 import pytest
 from test_benchmark import TINY, isolated, write_features  # noqa: F401 (fixture)
 
-from sercross.experiments import collect_results, plan_benchmark, run_benchmark, select_all
+from sercross.experiments import (
+    benchmark_meta,
+    build_tables,
+    collect_results,
+    plan_benchmark,
+    run_benchmark,
+    select_all,
+)
 from sercross.experiments.auto import SELECTION_FILE, trained_methods
 from sercross.experiments.runs import load_estimator
 from sercross.selection import DEFAULT_RULE, SelectionRule
 
 RULE = SelectionRule(("only_cls", "logreg", "sk_coral"), ("rv",))
+GATED = SelectionRule(("only_cls", "logreg", "logreg_spk"), ("rv", "consensus"), speaker_gate=0.0)
 
 
 def test_auto_stands_for_the_candidates_of_the_default_rule():
     assert trained_methods(["pca_svm", "auto"]) == ("pca_svm", *DEFAULT_RULE.candidates)
     assert trained_methods(["auto", "only_cls"]).count("only_cls") == 1
+
+
+def test_auto_candidates_join_the_grid_once_with_auto_s_preset_and_settings():
+    from sercross.experiments.plan import with_candidates
+    from sercross.experiments.recipes import Recipe
+
+    rule = SelectionRule(("dan", "logreg"), ("rv",))
+    grid = {"dan": Recipe.build("dan", "fast"), "auto": Recipe.build("auto", "fast")}
+    recipes, candidates = with_candidates(grid, rule)
+    assert list(recipes) == ["dan", "logreg", "auto"] and candidates == {"auto": {"dan": "dan", "logreg": "logreg"}}
+    grid = {"dan": Recipe.build("dan", "fast"), "auto": Recipe.build("auto", "fast", {"epochs": 3})}
+    recipes, candidates = with_candidates(grid, rule)  # auto's dan is another run than the grid's dan
+    assert candidates["auto"]["dan"] == "dan (auto)" and recipes["dan (auto)"].tag == "fast_e3"
+    assert recipes["dan"].tag == "fast" and recipes["logreg"] == Recipe.build("logreg", "fast", {"epochs": 3})
 
 
 @pytest.mark.slow  # trains 6 small runs
@@ -35,6 +57,11 @@ def test_a_grid_with_auto_trains_the_candidates_and_records_a_pick(tmp_path):
     auto = rows[("auto", 0)]
     assert auto["status"] == "selected" and auto["war"] == rows[(auto["picked"], 0)]["war"]
     assert load_estimator(results[0].run_dir) is not None
+    section = build_tables(collect_results(plan, outcome), benchmark_meta(plan, "t", outcome))["selection"]
+    (scheme,) = section["schemes"].values()
+    cand_war = [[100 * rows[(m, s)]["war"] for m in RULE.candidates] for s in (0, 1)]
+    assert scheme["oracle_war"] == pytest.approx((max(cand_war[0]) + max(cand_war[1])) / 2)
+    assert scheme["regret"] == pytest.approx(scheme["oracle_war"] - scheme["war"]) and scheme["regret"] >= 0
     # made again: nothing is trained or re-selected
     again = plan_benchmark(cache, [("demo_a", "demo_b")], methods=["auto"], seeds=[0, 1], preset="tiny", rule=RULE)
     assert not again.todo and all(r.reused for r in select_all(again))
@@ -47,9 +74,12 @@ def test_the_pick_reads_no_target_label(tmp_path):
         cache = tmp_path / f"cache{k}"
         write_features(cache, "demo_a", seed=1)
         write_features(cache, "demo_b", seed=2, permute_labels=permute)  # the target's labels shuffled
-        plan = plan_benchmark(cache, [("demo_a", "demo_b")], methods=["auto"], seeds=[0], preset="tiny", rule=RULE)
+        plan = plan_benchmark(cache, [("demo_a", "demo_b")], methods=["auto"], seeds=[0], preset="tiny",
+                              rule=GATED)
         run_benchmark(plan, jobs=1)
         (result,) = select_all(plan)
         doc = json.loads((result.run_dir / SELECTION_FILE).read_text())
-        picks.append((result.pick, result.runner_up, {m: c["label_free"] for m, c in doc["candidates"].items()}))
+        picks.append((result.pick, result.runner_up, {m: c["label_free"] for m, c in doc["candidates"].items()},
+                      doc["confounding"], doc["pool"]))
     assert picks[0] == picks[1]
+    assert picks[0][4] == ["only_cls", "logreg"]  # gate 0: the speaker-normalised candidate left out

@@ -138,3 +138,36 @@ def test_cli_trains_and_evaluates_several_sources_with_the_whole_target(rng, tmp
                                    "ravdess", *common])
     assert res.exit_code == 0, res.output
     assert json.loads((rdir / "metrics.json").read_text())["n"] == 18  # anger, sadness, fear: 2 speakers × 3 × 3
+
+
+def test_experiment_files_take_target_sets_several_sources_and_loco(rng, tmp_path):
+    """target_set and a+b sources in an experiment file compose with class sets: one pair (and run folder) each."""
+    from sercross.experiments.experiment import experiment_from_doc
+    from sercross.infra import toml_loads
+
+    cache = tmp_path / "cache"
+    for name in ("synth_a", "synth_b", "synth_d"):
+        t = table(name, rng)
+        write_derived_table(cache, name, t, range(len(t.X)), {"test": True})
+    doc = {"name": "study", "corpora": ["synth_a", "synth_b", "synth_d"], "schemes": "loco",
+           "target_set": ["shared", "all"], "classes": ["default", ["anger", "fear"]], "methods": ["only_cls"],
+           "seeds": 1}
+    exp = experiment_from_doc(doc)
+    assert exp.target_sets == ("shared", "all") and exp.scheme_list() == loco_schemes(["synth_a", "synth_b", "synth_d"])
+    resolved = toml_loads(exp.to_toml())  # the resolved file lists the schemes and keeps the target sets
+    assert resolved["target_set"] == ["shared", "all"] and "synth_b+synth_d:synth_a" in resolved["schemes"]
+    assert experiment_from_doc(resolved).scheme_list() == exp.scheme_list()
+    plan = plan_mod.plan_grid(cache, exp.recipes(), exp.scheme_list(), False, exp.seeds, exp.class_sets,
+                              exp.features, target_sets=exp.target_sets)
+    assert not plan.skipped, plan.skipped
+    dirs = sorted(plan.run_dir(r).parent.parent.name for r in plan.runs)
+    assert len(dirs) == len(set(dirs)) == 12  # 3 schemes × 2 class sets × 2 target sets
+    assert "synth_a+synth_b__synth_d@all" in dirs and "synth_a+synth_b__synth_d~anger+fear@all" in dirs
+    assert "synth_a+synth_b__synth_d" in dirs and "synth_a+synth_b__synth_d~anger+fear" in dirs
+    one = experiment_from_doc({"name": "one", "schemes": ["synth_b+synth_a:synth_d"], "target_set": "all"})
+    assert one.scheme_list() == [("synth_b+synth_a", "synth_d")] and one.target_sets == ("all",)
+    assert "target_set" not in toml_loads(experiment_from_doc({"name": "plain"}).to_toml())  # files as before
+    with pytest.raises(SercrossError, match="unknown target set 'al'"):
+        experiment_from_doc({"name": "bad", "target_set": "al"})
+    with pytest.raises(SercrossError, match="at least three"):
+        experiment_from_doc({"name": "bad", "corpora": ["synth_a", "synth_b"], "schemes": "loco"})

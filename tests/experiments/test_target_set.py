@@ -10,11 +10,11 @@ import sercross.experiments.execute as execute
 import sercross.experiments.plan as plan_mod
 from sercross import CACHE_VERSION
 from sercross.corpora.manifests import Utterance
+from sercross.experiments.keys import PairKey
 from sercross.experiments.pairs import build_pair, load_pair, pair_inputs, save_pair, speaker_normalize
 from sercross.experiments.resolve import pair_for
 from sercross.experiments.runs import train_run
 from sercross.features import FeatureTable, write_derived_table
-from sercross.infra.cache import pair_dir
 from sercross.infra.errors import SercrossError
 from sercross.methods import METHODS, get_preset
 from sercross.methods.config import PRESETS, TrainConfig
@@ -58,10 +58,12 @@ def test_all_feeds_every_target_utterance_and_scores_the_shared_classes(rng, tmp
     # both target sets coexist in one cache, each in its own folder
     shared_pair = build_pair(src, tgt)
     save_pair(tmp_path, shared_pair), save_pair(tmp_path, p)
-    assert (pair_dir(tmp_path, "a", "b", "IS10") / "pair.npz").is_file()
-    assert (pair_dir(tmp_path, "a", "b", "IS10", "@all") / "pair.npz").is_file()
-    q = load_pair(tmp_path, "a", "b", "IS10", "all")
+    assert p.key == PairKey("a", "b", target_set="all") and shared_pair.key == PairKey("a", "b")
+    assert (tmp_path / "pairs" / "a__b" / "IS10" / "pair.npz").is_file()
+    assert (tmp_path / "pairs" / "a__b@all" / "IS10" / "pair.npz").is_file()
+    q = load_pair(tmp_path, "a", "b", "IS10", target_set="all")
     assert np.array_equal(q.Xu, p.Xu) and q.scored_rows.tolist() == shared and q.meta["target_set"] == "all"
+    assert load_pair(tmp_path, PairKey("a", "b", target_set="all"), feature_set="IS10").key == p.key
     assert load_pair(tmp_path, "a", "b", "IS10").Xu is None
     with pytest.raises(SercrossError, match="unknown target set"):
         build_pair(src, tgt, target_set="some")
@@ -110,19 +112,24 @@ def test_benchmark_with_target_set_all(rng, tmp_path, monkeypatch):
     for t in (table("synth_src", SOURCE, rng), table("synth_tgt", TARGET, rng, shift=2.0)):
         write_derived_table(cache, t.corpus, t, range(len(t.X)), {"test": True})
     plans = {ts: plan_mod.plan_benchmark(cache, [("synth_src", "synth_tgt")], methods=["only_cls", "dan"],
-                                         seeds=[0], preset="tiny", target_set=ts) for ts in ("shared", "all")}
+                                         seeds=[0], preset="tiny", target_sets=[ts]) for ts in ("shared", "all")}
     for plan in plans.values():
         assert not execute.run_benchmark(plan, jobs=1).failures
     assert not plans["all"].skipped, plans["all"].skipped
     spec = plans["all"].runs[0]
     assert plans["all"].run_dir(spec).parent.parent.name == "synth_src__synth_tgt@all"
-    assert plans["shared"].run_dir(spec).parent.parent.name == "synth_src__synth_tgt"
+    assert plans["shared"].run_dir(plans["shared"].runs[0]).parent.parent.name == "synth_src__synth_tgt"
     cfg = json.loads((plans["all"].run_dir(spec) / "config.json").read_text())
-    stored = load_pair(cache, "synth_src", "synth_tgt", "IS10", "all")
+    stored = load_pair(cache, "synth_src", "synth_tgt", "IS10", target_set="all")
     assert cfg["target_set"] == "all" and cfg["pair_fingerprint"] == stored.meta["fingerprint"]
     # a re-plan finds both grids finished
     again = plan_mod.plan_benchmark(cache, [("synth_src", "synth_tgt")], methods=["only_cls", "dan"], seeds=[0],
-                                    preset="tiny", target_set="all")
+                                    preset="tiny", target_sets=["all"])
     assert not again.todo
+    # one grid of both target sets: two pairs, each with its runs, every one of them finished above
+    both = plan_mod.plan_benchmark(cache, [("synth_src", "synth_tgt")], methods=["only_cls", "dan"], seeds=[0],
+                                   preset="tiny", target_sets=["shared", "all"])
+    assert [i.key.target_set for i in both.schemes] == ["shared", "all"] and len(both.runs) == 4 and not both.todo
+    assert [i.name for i in both.schemes] == ["synth_src→synth_tgt", "synth_src→synth_tgt (target set all)"]
     tables = [plan_mod.load_features(cache, c, "IS10") for c in ("synth_src", "synth_tgt")]
     assert pair_for(cache, *tables, target_set="all").meta["fingerprint"] == stored.meta["fingerprint"]  # reused

@@ -45,3 +45,24 @@ def test_bad_rules_are_refused_when_built():
         SelectionRule(("a", "a"))
     with pytest.raises(SercrossError, match="no label-free scores"):
         apply_rule(SelectionRule(("a", "b")), {"a": {"rv": 1.0}})
+
+
+def test_speaker_class_nmi_is_0_when_every_speaker_shows_every_class_and_1_when_the_speaker_decides():
+    from sercross.selection import speaker_class_nmi
+
+    speakers = ["a"] * 4 + ["b"] * 4
+    assert speaker_class_nmi(speakers, [0, 1, 2, 3] * 2) == pytest.approx(0.0, abs=1e-12)
+    assert speaker_class_nmi(speakers, [0] * 4 + [1] * 4) == pytest.approx(1.0)
+    assert speaker_class_nmi(["a"] * 8, [0, 1] * 4) is None  # no speaker information
+
+
+def test_a_gated_rule_leaves_speaker_normalised_candidates_out_only_above_its_threshold():
+    rule = SelectionRule(("only_cls", "logreg", "only_cls_spk"), ("rv",), speaker_gate=0.5)
+    scores = {"only_cls": {"rv": 0.2}, "logreg": {"rv": 0.3}, "only_cls_spk": {"rv": 0.9}}
+    assert apply_rule(rule, scores, confounding=0.4).method == "only_cls_spk"
+    gated = apply_rule(rule, scores, confounding=0.6)
+    assert gated.method == "logreg" and gated.pool == ("only_cls", "logreg")
+    assert apply_rule(rule, scores, confounding=None).method == "only_cls_spk"  # unknown: not gated
+    assert "speaker_gate" not in SelectionRule(("a", "b")).to_dict()  # older records stay equal
+    with pytest.raises(SercrossError):
+        SelectionRule(("a", "b"), speaker_gate=1.5)

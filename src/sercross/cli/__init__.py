@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from sercross.cli import benchmark_cmds, corpora_cmds, pipeline_cmds, protocol_cmds, report_cmds
+from sercross.cli import benchmark_cmds, corpora_cmds, pipeline_cmds, predict_cmds, protocol_cmds, report_cmds
 from sercross.cli.common import Group, Settings, add_commands
 from sercross.cli.options import CacheOpt, VerboseOpt, VersionOpt
 
@@ -44,8 +44,10 @@ add_commands(app, [
     ("pair", pipeline_cmds.pair),
     ("train", pipeline_cmds.train),
     ("evaluate", pipeline_cmds.evaluate),
+    ("predict", predict_cmds.predict),
     ("demo", pipeline_cmds.demo),
     ("benchmark", benchmark_cmds.benchmark),
+    ("run", benchmark_cmds.run),
     ("incorpus", protocol_cmds.incorpus),
     ("report", report_cmds.report),
 ])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sercross.cli.common import err, out, settings
+from sercross.cli.common import err, out, read_classes, settings
 from sercross.cli.options import ClassesOpt, CorpusArg, FeaturesOpt, MethodsOpt, PresetOpt, SeedsOpt
 from sercross.cli.parsing import parse_classes, parse_seeds
 from sercross.infra import SercrossError
@@ -28,15 +28,14 @@ def incorpus(
     """
     from rich.table import Table
 
-    from sercross.experiments import corpus_name
-    from sercross.experiments.incorpus import INCORPUS_METHODS, incorpus_scheme, reference_rows
+    from sercross.experiments import INCORPUS_METHODS, corpus_name, incorpus_scheme, reference_rows
     from sercross.features import load_features
     from sercross.methods import get_preset, preset_tag
 
     s = settings(ctx)
-    name = corpus_name(corpus)
+    name = corpus_name(corpus, s.cache)
     table = load_features(s.cache, name, features)
-    chosen = parse_classes(classes) or tuple(sorted(set(table.emotions)))
+    chosen = read_classes(parse_classes(classes), table) or tuple(sorted(set(table.emotions) - {""}))
     method_list = tuple(m.strip() for m in (methods or "").split(",") if m.strip())
     bad = [m for m in method_list if m not in INCORPUS_METHODS]
     if bad or not method_list:

@@ -18,9 +18,17 @@ import numpy as np
 
 from sercross import CACHE_VERSION, __version__
 from sercross.experiments.pairs import Pair
+from sercross.experiments.recipes import Recipe
 from sercross.experiments.runs import run_label_free
-from sercross.infra import atomic_write_bytes, atomic_write_json, read_json, run_dir
-from sercross.selection import DEFAULT_RULE, SelectionRule, apply_rule
+from sercross.infra import atomic_write_bytes, atomic_write_json, read_json
+from sercross.selection import (
+    DEFAULT_RULE,
+    SelectionRule,
+    apply_rule,
+    majority_vote,
+    speaker_confounding,
+    speaker_normalised,
+)
 
 AUTO = "auto"
 SELECTION_FILE = "selection.json"
@@ -55,17 +63,16 @@ def auto_is_current(out: Path, rule: SelectionRule, candidate_dirs: dict[str, Pa
     return doc.get("rule") == rule.to_dict() and recorded == shas and (out / "metrics.json").is_file()
 
 
-def select_for_pair(cache: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule = DEFAULT_RULE,
-                    on_scoring: Callable[[str], None] | None = None) -> AutoResult:
-    """Apply ``rule`` to the finished candidate runs of ``pair`` (preset tag, seed) and write the ``auto`` folder.
+def select_for_pair(pair: Pair, recipe: Recipe, out: Path, dirs: dict[str, Path], seed: int,
+                    rule: SelectionRule = DEFAULT_RULE, on_scoring: Callable[[str], None] | None = None) -> AutoResult:
+    """Apply ``rule`` to the finished candidate runs of ``pair`` (``dirs``: candidate method -> its run folder) and
+    write the ``auto`` folder ``out`` of ``recipe`` (auto with a preset and settings).
 
     Missing label-free scores are computed first (``on_scoring(method)`` says so). Reads no target label.
     """
-    dirs = {m: run_dir(cache, pair.source, pair.target, m, tag, seed, pair.variant) for m in rule.candidates}
     unfinished = [m for m, d in dirs.items() if not (d / "metrics.json").is_file()]
     if unfinished:
         raise RuntimeError(f"auto on {pair.name} seed {seed}: candidate run(s) not finished: {', '.join(unfinished)}")
-    out = run_dir(cache, pair.source, pair.target, AUTO, tag, seed, pair.variant)
     if auto_is_current(out, rule, dirs):
         doc = read_json(out / SELECTION_FILE)
         return AutoResult(pair.name, seed, out, doc["pick"], doc.get("runner_up"), reused=True)
@@ -74,13 +81,23 @@ def select_for_pair(cache: Path, pair: Pair, tag: str, seed: int, rule: Selectio
         if on_scoring is not None and not (d / "scores.json").is_file():
             on_scoring(m)
         label_free[m] = run_label_free(d, pair)
-    pick = apply_rule(rule, {m: v["scores"] for m, v in label_free.items()},
-                      {m: np.asarray(v["target_predictions"]) for m, v in label_free.items()})
-    _write_auto(out, pair, tag, seed, rule, dirs, pick)
+    predictions = {m: np.asarray(v["target_predictions"]) for m, v in label_free.items()}
+    conf = pair_confounding(pair, predictions)
+    pick = apply_rule(rule, {m: v["scores"] for m, v in label_free.items()}, predictions, conf["max"])
+    _write_auto(out, recipe, seed, rule, dirs, pick, conf)
     return AutoResult(pair.name, seed, out, pick.method, pick.runner_up, reused=False)
 
 
-def _write_auto(out: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule, dirs: dict[str, Path], pick) -> None:
+def pair_confounding(pair: Pair, predictions: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """The pair's speaker-class confounding: the source's from its labels, the target's from the majority vote of
+    the candidates that do not normalise per speaker (no target label)."""
+    plain = {m: p for m, p in predictions.items() if m not in speaker_normalised(list(predictions))}
+    votes = majority_vote(plain) if plain else None
+    return speaker_confounding(pair.source_speakers, pair.ys, pair.target_speakers, votes)
+
+
+def _write_auto(out: Path, recipe: Recipe, seed: int, rule: SelectionRule, dirs: dict[str, Path], pick,
+                conf: dict) -> None:
     """selection.json, then the pick's predictions, metrics and config (config.json last: then it is finished)."""
     picked = dirs[pick.method]
     cfg = read_json(picked / "config.json")
@@ -89,7 +106,8 @@ def _write_auto(out: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule,
         "candidates": {m: {"run_dir": str(d), "model_sha1": read_json(d / "config.json").get("model_sha1"),
                            "label_free": pick.table[m]} for m, d in dirs.items()},
         "pick": pick.method, "pick_rank": pick.rank, "runner_up": pick.runner_up,
-        "runner_up_rank": pick.runner_up_rank, "note": "chosen without target labels (label-free scores only)",
+        "runner_up_rank": pick.runner_up_rank, "confounding": conf, "pool": list(pick.pool),
+        "note": "chosen without target labels (label-free scores only)",
     }
     for name in ("config.json", "metrics.json"):  # an interrupted write never looks finished
         (out / name).unlink(missing_ok=True)
@@ -98,7 +116,8 @@ def _write_auto(out: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule,
     metrics = {**read_json(picked / "metrics.json"), "method": AUTO, "picked": pick.method, "seed": seed}
     atomic_write_json(out / "metrics.json", metrics)
     atomic_write_json(out / "config.json", {
-        **cfg, "method": AUTO, "picked": pick.method, "picked_run_dir": str(picked), "preset": tag, "seed": seed,
+        **cfg, "method": AUTO, "picked": pick.method, "picked_run_dir": str(picked), "preset": recipe.tag,
+        "seed": seed, "recipe": recipe.to_dict(),
         "method_description": f"label-free selection among {len(dirs)} candidates; picked {pick.method}",
     })
 
@@ -107,16 +126,16 @@ def select_all(plan, on_result: Callable[[AutoResult], None] | None = None,
                on_scoring: Callable[[str], None] | None = None) -> list[AutoResult]:
     """Every ``auto`` decision of a benchmark plan whose candidates are all finished (others are left missing)."""
     from sercross.experiments.pairs import load_pair
-    from sercross.experiments.plan import RunSpec
 
     results, pairs = [], {}
     for spec in plan.selections:
-        dirs = [plan.run_dir(RunSpec(spec.source, spec.target, m, spec.seed)) for m in plan.rule.candidates]
-        if not all((d / "metrics.json").is_file() for d in dirs):
+        dirs = plan.candidate_dirs(spec)
+        if not all((d / "metrics.json").is_file() for d in dirs.values()):
             continue
-        if spec.scheme not in pairs:
-            pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set, plan.target_set)
-        result = select_for_pair(plan.cache, pairs[spec.scheme], plan.tag, spec.seed, plan.rule, on_scoring)
+        if spec.key not in pairs:
+            pairs[spec.key] = load_pair(plan.cache, spec.key, feature_set=plan.feature_set)
+        result = select_for_pair(pairs[spec.key], plan.recipe(spec), plan.run_dir(spec), dirs, spec.seed,
+                                 plan.rule, on_scoring)
         results.append(result)
         if on_result is not None:
             on_result(result)

@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from sercross import CACHE_VERSION, __version__
-from sercross.experiments.pairs import speaker_normalize
+from sercross.experiments.keys import PairKey
+from sercross.experiments.scaling import speaker_normalize
 from sercross.experiments.schemes import scheme_key
 from sercross.features import FeatureTable
-from sercross.infra import SercrossError, atomic_write_csv, atomic_write_json, read_json, run_dir, sha1_bytes
+from sercross.infra import SercrossError, atomic_write_csv, atomic_write_json, read_json, sha1_bytes
 from sercross.methods import DEFAULT_ALPHA, PCASVM, TrainConfig, get_method, score
 
 INCORPUS_METHODS = ("only_cls", "pca_svm", "only_cls_spk", "pca_svm_spk")
@@ -77,10 +78,14 @@ def scale_by_train(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray,
     return out[0], out[1]
 
 
-def incorpus_dir(cache: Path, table: FeatureTable, classes: Sequence[str], method: str, tag: str, seed: int) -> Path:
+def incorpus_key(table: FeatureTable, classes: Sequence[str]) -> PairKey:
+    """The reference's identity: the pair ``corpus→corpus`` on ``classes`` (None: the corpus's whole set)."""
     whole = set(classes) == set(table.emotions)
-    variant = "" if whole else "~" + "+".join(sorted(classes))
-    return run_dir(Path(cache), table.corpus, table.corpus, method, tag, seed, variant)
+    return PairKey(table.corpus, table.corpus, None if whole else tuple(classes))
+
+
+def incorpus_dir(cache: Path, table: FeatureTable, classes: Sequence[str], method: str, tag: str, seed: int) -> Path:
+    return incorpus_key(table, classes).run_dir(Path(cache), method, tag, seed)
 
 
 def _check(table: FeatureTable, classes: Sequence[str], method: str) -> None:
@@ -199,7 +204,8 @@ def _write(out: Path, identity: dict, table: FeatureTable, rows, classes, y, pre
         "cache_version": CACHE_VERSION, "sercross_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source": table.corpus, "target": table.corpus, "feature_set": table.feature_set,
-        "classes": list(classes), "method": identity["method"], "preset": identity["preset"],
+        "classes": list(classes), "class_set": "default" if incorpus_key(table, classes).default else "chosen",
+        "method": identity["method"], "preset": identity["preset"],
         "seed": identity["seed"], "protocol": INCORPUS_LABEL, "fold_model_sha1": shas, "identity": identity,
         "reported_epoch": "last",
     })

@@ -135,7 +135,7 @@ class TsneInputs:
 
 def run_pair(run: Run) -> Pair:
     """The pair a run was trained on, refused if it changed since (its fingerprint differs)."""
-    pair = load_pair(run.cache, run.source, run.target, run.config["feature_set"], run.target_set)
+    pair = load_pair(run.cache, run.key, feature_set=run.config["feature_set"])
     if pair.meta.get("fingerprint") != run.config.get("pair_fingerprint"):
         raise SercrossError(
             f"pair {pair.name} changed since run {run.path} was trained",

@@ -7,7 +7,7 @@ import time
 import typer
 from rich.markup import escape
 
-from sercross.cli.common import err, out, settings
+from sercross.cli.common import err, out, resolved_precision, settings
 from sercross.cli.options import (
     AllPairsOpt,
     BatchSizeOpt,
@@ -17,6 +17,7 @@ from sercross.cli.options import (
     JobsOpt,
     LrOpt,
     MethodsOpt,
+    PrecisionOpt,
     PresetOpt,
     SchedulerOpt,
     SchemesOpt,
@@ -36,6 +37,7 @@ def benchmark(
     epochs: EpochsOpt = None,
     lr: LrOpt = None,
     batch_size: BatchSizeOpt = None,
+    precision: PrecisionOpt = "fp32",
     name: BenchmarkNameOpt = None,
     jobs: JobsOpt = None,
     features: FeaturesOpt = "IS10",
@@ -47,15 +49,16 @@ def benchmark(
     method_list = parse_methods(methods)
     scheme_list = parse_schemes(schemes)
     _check_corpora(s.cache, scheme_list, features)
+    precision = resolved_precision(precision)
     t0 = time.perf_counter()
-    plan = _plan(s, scheme_list, all_pairs, method_list, seed_list, preset, epochs, lr, batch_size, features,
-                 scheduler)
+    plan = _plan(s, scheme_list, all_pairs, method_list, seed_list, preset, epochs, lr, batch_size, precision,
+                 features, scheduler)
     outcome = _run_with_progress(plan, jobs, scheduler)
     if not _write_and_show(s, plan, outcome, name or plan.tag, t0):
         raise typer.Exit(1)
 
 
-def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size, features, scheduler):
+def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size, precision, features, scheduler):
     """The grid to run (extracting features a scheme lacks), after saying what is skipped and retrained."""
     from sercross.experiments import plan_benchmark
 
@@ -71,7 +74,7 @@ def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size,
 
     # No spinner around planning: an extraction inside it shows its own.
     plan = plan_benchmark(s.cache, schemes, all_pairs, methods, seeds, preset, epochs, features, extract,
-                          lr=lr, batch_size=batch_size)
+                          lr=lr, batch_size=batch_size, precision=precision)
     for sk in plan.skipped:
         err.print(f"[yellow]skipped[/] {escape(sk.scheme)}: {escape(sk.reason)}", highlight=False)
     if not plan.runs:

@@ -86,3 +86,17 @@ def add_commands(app: typer.Typer, commands) -> None:
 
 def _paragraphs(doc: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))
+
+
+def resolved_precision(asked: str) -> str:
+    """``--precision`` as trained (fp32 or bf16), saying what ``auto`` chose and when bf16 will be emulated."""
+    from sercross.methods import native_bf16, resolve_precision
+
+    chosen = resolve_precision(asked)
+    if asked == "auto":
+        err.print(f"precision {chosen.precision} ({escape(chosen.reason)})", highlight=False)
+    elif chosen.precision == "bf16":
+        native = native_bf16()
+        if native.precision != "bf16":
+            err.print(f"[yellow]note[/]: bf16 asked for, but {escape(native.reason)}", highlight=False)
+    return chosen.precision

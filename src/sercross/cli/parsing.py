@@ -46,8 +46,9 @@ def method_name(text: str) -> str:
     return choose("method", text, METHODS)
 
 
-# A run's tag: its preset and the overrides it was trained with (``preset_tag``), e.g. paper_e20_lr0.0003.
-_TAG_OVERRIDES = re.compile(r"(_e\d+|_lr[0-9.eE+-]+|_b\d+)+")
+# A run's tag: its preset and the overrides it was trained with (``preset_tag``), e.g. paper_e20_lr0.0003, then
+# _bf16 for a bf16 run.
+_TAG_OVERRIDES = re.compile(r"(_e\d+|_lr[0-9.eE+-]+|_b\d+)*(_bf16)?")
 
 
 def preset_or_tag(text: str) -> str:
@@ -58,6 +59,13 @@ def preset_or_tag(text: str) -> str:
     if sep and head in PRESETS and _TAG_OVERRIDES.fullmatch(sep + rest):
         return text
     return choose("preset", text, PRESETS)
+
+
+def precision_name(text: str) -> str:
+    """fp32, bf16 or auto (case does not matter)."""
+    from sercross.methods import PRECISION_CHOICES
+
+    return choose("precision", text, PRECISION_CHOICES)
 
 
 def corpus_names() -> list[str]:

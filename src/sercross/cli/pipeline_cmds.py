@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from sercross.cli.common import Settings, err, out, settings, with_verbose
+from sercross.cli.common import Settings, err, out, resolved_precision, settings, with_verbose
 from sercross.cli.options import (
     BatchSizeOpt,
     ClassesOpt,
@@ -20,6 +20,7 @@ from sercross.cli.options import (
     JobsOpt,
     LrOpt,
     MethodOpt,
+    PrecisionOpt,
     PresetOpt,
     RootOpt,
     RunArg,
@@ -152,6 +153,7 @@ def train(
     lr: LrOpt = None,
     batch_size: BatchSizeOpt = None,
     threads: ThreadsOpt = None,
+    precision: PrecisionOpt = "fp32",
     classes: ClassesOpt = None,
     features: FeaturesOpt = "IS10",
     force: ForceOpt = False,
@@ -163,8 +165,9 @@ def train(
 
     s = settings(ctx)
     spec = get_method(method)
-    cfg = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size, threads=threads)
-    tag = preset_tag(preset, epochs, lr, batch_size)
+    precision = resolved_precision(precision)
+    cfg = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size, threads=threads, precision=precision)
+    tag = preset_tag(preset, epochs, lr, batch_size, precision)
     chosen = parse_classes(classes)
     src, tgt = _tables(s, source, target, features)
     p = _pair(s, src, tgt, chosen)
@@ -234,6 +237,7 @@ def evaluate(
     epochs: EpochsOpt = None,
     lr: LrOpt = None,
     batch_size: BatchSizeOpt = None,
+    precision: PrecisionOpt = "fp32",
     features: FeaturesOpt = "IS10",
 ) -> None:
     """Score a trained run on its target: WAR, UAR, per-class recall, confusion (metrics.json, predictions.csv).
@@ -245,7 +249,7 @@ def evaluate(
 
     s = settings(ctx)
     if run is None:
-        run = _find_run(s, source, target, method, preset, seed, epochs, lr, batch_size)
+        run = _find_run(s, source, target, method, preset, seed, epochs, lr, batch_size, precision)
         cfg = read_run_config(run)
         if cfg.get("feature_set", features) != features:
             raise SercrossError(f"the run in {run} was trained on {cfg['feature_set']} features, not {features}",
@@ -266,14 +270,14 @@ def evaluate(
     out.print(f"wrote {run / 'metrics.json'} and {run / 'predictions.csv'}", highlight=False)
 
 
-def _find_run(s: Settings, source, target, method, preset, seed, epochs, lr, batch_size) -> Path:
+def _find_run(s: Settings, source, target, method, preset, seed, epochs, lr, batch_size, precision) -> Path:
     from sercross.experiments import corpus_name
     from sercross.infra import run_dir
     from sercross.methods import preset_tag
 
     if not (source and target):
         raise SercrossError("give a run folder or --source and --target", hint="see `sercross evaluate --help`")
-    tag = preset_tag(preset, epochs, lr, batch_size)
+    tag = preset_tag(preset, epochs, lr, batch_size, resolved_precision(precision))
     return run_dir(s.cache, corpus_name(source), corpus_name(target), method, tag, seed)
 
 

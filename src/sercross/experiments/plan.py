@@ -102,12 +102,14 @@ def plan_benchmark(
     extract: Callable | None = None,
     lr: float | None = None,
     batch_size: int | None = None,
+    precision: str = "fp32",
 ) -> Plan:
     """Resolve schemes to pairs (extracting and pairing what the cache lacks), list the runs, find finished ones.
 
     ``schemes``: ``(source, target)`` corpus names or aliases; default: the paper's six. ``methods``: method
-    names (default: the paper's). A scheme that cannot run (unknown corpus, no features and no root, too few
-    shared classes, …) is skipped with its reason in ``Plan.skipped``.
+    names (default: the paper's). ``precision``: fp32 or bf16, as resolved (``methods.resolve_precision``). A
+    scheme that cannot run (unknown corpus, no features and no root, too few shared classes, …) is skipped with its
+    reason in ``Plan.skipped``.
     """
     cache = Path(cache)
     check_feature_set(feature_set)
@@ -117,8 +119,8 @@ def plan_benchmark(
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise SercrossError("no seed to run", hint="give --seeds 5 or --seeds 0,1")
-    config = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size)
-    tag = preset_tag(preset, epochs, lr, batch_size)
+    config = get_preset(preset, epochs=epochs, lr=lr, batch_size=batch_size, precision=precision)
+    tag = preset_tag(preset, epochs, lr, batch_size, precision)
 
     wanted: list[tuple[str, str]] = list(schemes or [])
     if all_pairs:

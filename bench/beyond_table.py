@@ -2,7 +2,7 @@
 
 Reads ``<cache>/benchmarks/<name>/results.csv`` (written by ``sercross benchmark``). Prints, per method and
 scheme, target WAR and UAR (mean ± sample std over seeds, last epoch) and their average over the schemes;
-the mean reverse-validation UAR (no target label: sercross.methods.selection); the held-in choice of TLMLDA+'s
+the mean reverse-validation UAR (no target label: sercross.selection.reverse); the held-in choice of TLMLDA+'s
 options (an option is kept when removing it lowers the mean reverse-validation UAR on the held-in scheme);
 and the goal: TLMLDA+ ≥ Only_cls + 3 and ≥ PCA+SVM + 3 on the average, never more than 1 point below Only_cls.
 

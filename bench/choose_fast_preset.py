@@ -2,7 +2,7 @@
 
 For each candidate (learning rate x schedule at a fixed budget of epochs) and each scheme, one training of
 TLMLDA on the source and the unlabelled target; the candidate with the highest mean reverse-validation UAR
-(sercross.methods.selection: a classifier trained on the target's learned features with the model's own predicted
+(sercross.selection.reverse: a classifier trained on the target's learned features with the model's own predicted
 labels, scored on the labelled source) wins. The source's own fit (last epoch's source accuracy and L_y)
 is printed beside it. The paper preset's runs, when present in the benchmark named by --paper-benchmark,
 are scored the same way for comparison.
@@ -23,7 +23,8 @@ import numpy as np
 
 from sercross.experiments import load_estimator, load_pair, read_run_config, scheme_key, split_scheme
 from sercross.infra import read_csv
-from sercross.methods import NetworkEstimator, alpha_for, get_method, get_preset, reverse_validation_of
+from sercross.methods import NetworkEstimator, alpha_for, get_method, get_preset
+from sercross.selection import reverse_validation_of
 
 CANDIDATES = [(lr, sched) for lr in (1e-4, 3e-4, 1e-3) for sched in ("constant", "cosine")]
 

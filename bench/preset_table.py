@@ -22,7 +22,7 @@ from scipy import stats
 
 from sercross.experiments import load_estimator, load_pair, scheme_key, split_scheme
 from sercross.infra import read_csv, read_json, run_dir
-from sercross.methods import reverse_validation_of
+from sercross.selection import reverse_validation_of
 
 
 def _ms(values: list[float], scale: float = 100.0, digits: int = 2) -> str:

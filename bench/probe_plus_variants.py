@@ -1,7 +1,7 @@
 """Reverse-validation probe of TLMLDA+ variants: how TLMLDA+'s design was chosen without target labels.
 
 Trains each variant once (seed 0, `fast` preset) on a scheme's source and unlabelled target and prints the
-reverse-validation UAR (sercross.methods.selection), the last epoch's source training accuracy and L_y. No target
+reverse-validation UAR (sercross.selection.reverse), the last epoch's source training accuracy and L_y. No target
 label is read. A variant is ``METHOD[@THRESHOLD]`` (THRESHOLD: LMMD's pseudo-label confidence filter), where
 METHOD is a sercross method or one of the probe's own: plus_nolmmd, plus_nommd, plus_noadapt (TLMLDA+ without
 LMMD, without MMD, without either) and plus_allnorm (TLMLDA+ with every term divided by its running mean, as
@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 
 from sercross.experiments import load_pair, scheme_key, split_scheme
-from sercross.methods import DEFAULT_ALPHA, METHODS, TERM_NAMES, NetworkEstimator, get_preset, reverse_validation_of
+from sercross.methods import DEFAULT_ALPHA, METHODS, TERM_NAMES, NetworkEstimator, get_preset
+from sercross.selection import reverse_validation_of
 
 PROBE_VARIANTS = {  # changes to TLMLDA+'s definition; terms: L_S, L_T, L_y, MMD, LMMD, CORAL, ADV, DIV
     "plus_nolmmd": {"terms": (True, True, True, True, False, False, False, True)},

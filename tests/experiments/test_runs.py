@@ -11,6 +11,7 @@ from sercross.experiments.pairs import Pair, speaker_normalize
 from sercross.experiments.runs import evaluate_run, load_estimator, read_run_config, run_state, train_run
 from sercross.infra.errors import SercrossError
 from sercross.methods import ADDED_TRAIN_FIELDS, METHODS, get_preset
+from sercross.selection import SCORES
 
 CFG = get_preset("demo", epochs=2, encoder_sizes=(24, 16, 8), dnn_sizes=(12, 6), threads=1)
 
@@ -166,6 +167,8 @@ def test_target_labels_change_no_model_and_no_prediction(method, rng, tmp_path):
     ca, cb = (json.loads((d / "config.json").read_text()) for d in (a, b))
     assert ca["model_sha1"] == cb["model_sha1"]
     assert ca.get("reverse_validation_uar") == cb.get("reverse_validation_uar")
+    sa, sb = (json.loads((d / "scores.json").read_text())["scores"] for d in (a, b))
+    assert sa == sb and set(sa) == set(SCORES)  # no label-free score reads a target label either
     pred = [[line.split(",")[2] for line in (d / "predictions.csv").read_text().splitlines()] for d in (a, b)]
     assert pred[0] == pred[1]
 

@@ -94,6 +94,16 @@ def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size,
     return plan
 
 
+def _complete_scores(plan) -> None:
+    """Label-free scores for runs trained before they existed (each takes a few seconds), said as it happens."""
+    from sercross.experiments import complete_scores
+
+    def on_run(spec) -> None:
+        err.print(f"label-free scores of {spec.describe()} (trained before scores were stored)", highlight=False)
+
+    complete_scores(plan, on_run)
+
+
 def _write_and_show(s, plan, outcome, name: str, t0: float) -> bool:
     """Write results.csv and the tables, print them and what failed; False if a run failed or is missing."""
     from sercross.experiments import (
@@ -106,6 +116,7 @@ def _write_and_show(s, plan, outcome, name: str, t0: float) -> bool:
         write_tables,
     )
 
+    _complete_scores(plan)
     rows = collect_results(plan, outcome)
     bdir = benchmark_dir(s.cache, name)
     write_results_csv(bdir / "results.csv", rows)

@@ -12,14 +12,14 @@ from sercross._lazy import lazy_exports
 _EXPORTS = {
     "Cell": "aggregate", "aggregate": "aggregate",
     "benchmark_dir": "collect", "benchmark_meta": "collect", "collect_results": "collect",
-    "write_results_csv": "collect",
+    "complete_scores": "collect", "write_results_csv": "collect",
     "Outcome": "execute", "Reporter": "execute", "default_jobs": "execute", "run_benchmark": "execute",
     "Pair": "pairs", "load_pair": "pairs",
     "MIN_SHARED_CLASSES": "plan", "Plan": "plan", "RunSpec": "plan", "plan_benchmark": "plan",
     "render_markdown": "render", "rich_table": "render", "write_tables": "render",
     "corpus_name": "resolve", "features_or_extract": "resolve", "pair_for": "resolve",
     "evaluate_run": "runs", "load_estimator": "runs", "read_run_config": "runs", "run_inputs": "runs",
-    "run_state": "runs", "train_run": "runs",
+    "run_scores": "runs", "run_state": "runs", "train_run": "runs",
     "PAPER_SCHEMES": "schemes", "scheme_key": "schemes", "scheme_label": "schemes", "split_scheme": "schemes",
     "build_tables": "tables",
 }

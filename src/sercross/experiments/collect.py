@@ -11,11 +11,15 @@ from sercross.experiments.execute import Outcome
 from sercross.experiments.plan import Plan
 from sercross.infra import SercrossError, atomic_write_csv, read_csv, read_json
 from sercross.methods import get_method
+from sercross.selection import SCORES
 
 BENCHMARKS_DIR = "benchmarks"
+# The label-free scores of each run (sercross.selection.SCORES), as columns score_<name>.
+SCORE_COLUMNS = tuple(f"score_{name}" for name in SCORES)
 RESULTS_HEADER = (
     "scheme", "source", "target", "method", "preset", "seed", "war", "uar", "run_dir",
     "status", "error", "oracle_war", "oracle_epoch", "reverse_validation_uar", "predicted_classes",
+    *SCORE_COLUMNS,
 )
 
 
@@ -67,7 +71,8 @@ def collect_results(plan: Plan, outcome: Outcome | None = None) -> list[dict]:
 
 
 def _finished_row(rdir: Path, method: str) -> dict:
-    """The values of a finished run's row: metrics, classes predicted, and for networks the oracle and RV."""
+    """The values of a finished run's row: metrics, classes predicted, the label-free scores stored with it, and for
+    networks the oracle epoch."""
     met = read_json(rdir / "metrics.json")
     row = {"war": float(met["war"]), "uar": float(met["uar"])}
     confusion = np.asarray(met.get("confusion") or [])
@@ -75,8 +80,40 @@ def _finished_row(rdir: Path, method: str) -> dict:
         row["predicted_classes"] = int((confusion.sum(axis=0) > 0).sum())
     if get_method(method).kind == "network":
         row["oracle_war"], row["oracle_epoch"] = oracle_from_history(rdir / "history.csv")
-        row["reverse_validation_uar"] = read_json(rdir / "config.json").get("reverse_validation_uar")
+    row["reverse_validation_uar"] = read_json(rdir / "config.json").get("reverse_validation_uar")
+    row.update(stored_scores(rdir))
     return row
+
+
+def stored_scores(rdir: Path) -> dict[str, float | None]:
+    """``{score_<name>: value}`` from the run's scores.json (see :func:`complete_scores`), empty without it."""
+    from sercross.experiments.runs import SCORES_FILE
+
+    try:
+        scores = read_json(rdir / SCORES_FILE).get("scores") or {}
+    except (OSError, ValueError):
+        return {}
+    return {f"score_{name}": scores.get(name) for name in SCORES}
+
+
+def complete_scores(plan: Plan, on_run=None) -> int:
+    """Compute the label-free scores of every finished run of the plan that has none yet (runs trained before
+    scores existed, or with other score settings); returns how many were computed. ``on_run(spec)`` reports."""
+    from sercross.experiments.pairs import load_pair
+    from sercross.experiments.runs import run_scores, scores_current
+
+    pairs, done = {}, 0
+    for spec in plan.runs:
+        rdir = plan.run_dir(spec)
+        if not (rdir / "metrics.json").is_file() or scores_current(rdir):
+            continue
+        if spec.scheme not in pairs:
+            pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set)
+        if on_run is not None:
+            on_run(spec)
+        run_scores(rdir, pairs[spec.scheme])
+        done += 1
+    return done
 
 
 def write_results_csv(path: Path, rows: Iterable[dict]) -> None:

@@ -35,18 +35,20 @@ from sercross.methods import (
     METHODS,
     PCASVM,
     MethodSpec,
-    ReverseValidation,
+    ShallowSettings,
     TrainConfig,
     alpha_for,
     get_method,
     native_bf16,
-    reverse_validation_of,
     score,
     war,
 )
+from sercross.selection import ReverseValidation, ScoreSettings, label_free_scores, reverse_validation_of
 
 # How runs score their network without target labels (config.json: "reverse_validation").
 SCORER = ReverseValidation()
+# The fixed hyper-parameters of the shallow methods (config.json: "shallow").
+SHALLOW = ShallowSettings()
 # Settings outside TrainConfig and MethodSpec that decide a run's results, with the value runs written before
 # they were stored had: a config.json without the key means this value.
 _BEFORE_SETTINGS = {
@@ -61,9 +63,11 @@ def _baseline(seed: int) -> PCASVM:
 
 
 def run_settings(spec: MethodSpec) -> dict:
-    """The settings of the baseline's search or of the scorer that a run of ``spec`` uses (JSON-ready)."""
+    """The settings of the baseline's search, the shallow methods' or the scorer's that a run of ``spec`` uses."""
     if spec.kind == "pca_svm":
         return {"pca_svm": _baseline(0).search_settings()}
+    if spec.kind == "shallow":
+        return {"shallow": SHALLOW.to_dict(), "reverse_validation": SCORER.to_dict()}
     return {"reverse_validation": SCORER.to_dict()}
 
 
@@ -83,7 +87,7 @@ def train_run(
     alpha = spec.alpha or alpha_for(pair.source, pair.target)
     t0 = time.perf_counter()
     Xs, Xt = model_inputs(pair, spec.input_norm)
-    fit = _fit_pca_svm if spec.kind == "pca_svm" else _fit_network
+    fit = {"pca_svm": _fit_pca_svm, "shallow": _fit_shallow}.get(spec.kind, _fit_network)
     est, (history_header, history_rows), (model_name, model_bytes), extra = fit(
         pair, spec, config, alpha, seed, Xs, Xt, on_epoch)
     if spec.input_norm == "speaker":
@@ -122,7 +126,45 @@ def train_run(
     atomic_write_csv(out / "history.csv", history_header, history_rows)
     atomic_write_json(out / "config.json", config_doc)
     evaluate_run(out, pair, estimator=est, target_inputs=Xt)
+    _write_scores(out, config_doc["model_sha1"], label_free_scores(est, Xs, pair.ys, Xt, len(pair.classes),
+                                                                   rv=extra.get("reverse_validation_uar")))
     return out
+
+
+# Label-free scores of a run (sercross.selection), beside its metrics: derived from the model, never from a target
+# label, and written after config.json (a run without them is finished; run_scores computes them when asked).
+SCORES_FILE = "scores.json"
+SCORE_SETTINGS = ScoreSettings()
+
+
+def _write_scores(out: Path, model_sha1: str, scores: dict) -> None:
+    atomic_write_json(out / SCORES_FILE, {"model_sha1": model_sha1, "settings": SCORE_SETTINGS.to_dict(),
+                                          "scores": scores})
+
+
+def scores_current(out: Path) -> dict | None:
+    """The scores in the run's scores.json if they were made for this very model with today's settings."""
+    try:
+        doc, cfg = read_json(out / SCORES_FILE), read_json(out / "config.json")
+    except (OSError, ValueError):
+        return None
+    if doc.get("model_sha1") == cfg.get("model_sha1") and doc.get("settings") == SCORE_SETTINGS.to_dict():
+        return doc.get("scores")
+    return None
+
+
+def run_scores(out: Path, pair: Pair) -> dict[str, float | None]:
+    """The label-free scores of the run in ``out``: from its scores.json when that was made for this very model
+    with today's settings, else computed (and stored) from the model, the source and the unlabelled target."""
+    current = scores_current(out)
+    if current is not None:
+        return current
+    cfg = read_run_config(out)
+    est = load_estimator(out)
+    Xs, Xt = run_inputs(cfg, pair)
+    scores = label_free_scores(est, Xs, pair.ys, Xt, len(pair.classes), rv=cfg.get("reverse_validation_uar"))
+    _write_scores(out, cfg["model_sha1"], scores)
+    return scores
 
 
 def _fit_pca_svm(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
@@ -133,6 +175,16 @@ def _fit_pca_svm(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple
                [[r["pca_variance"], r["C"], r["source_cv_uar"]] for r in est.cv_results_])
     extra = {"chosen": est.best_params_, "n_components": est.n_components_}
     return est, history, ("model.pkl", pickle.dumps(est)), extra
+
+
+def _fit_shallow(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
+                 Xt: np.ndarray, on_epoch: Callable | None):
+    """The fitted skada pipeline (deterministic: the seed only names the run), its model file, its score."""
+    from sercross.methods import ShallowEstimator
+
+    est = ShallowEstimator(spec.adapter, SHALLOW, random_state=0).fit(Xs, pair.ys, Xt, n_classes=len(pair.classes))
+    extra = {"reverse_validation_uar": reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes), SCORER)}
+    return est, (["adapter"], [[spec.adapter]]), ("model.pkl", pickle.dumps(est)), extra
 
 
 def _fit_network(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
@@ -189,8 +241,13 @@ def load_estimator(out: Path):
             f"{path} is missing or does not match {out / 'config.json'} (an interrupted re-training?)",
             hint="train the run again with --force",
         )
-    if cfg["model_file"].endswith(".pkl"):
-        return _SercrossUnpickler(io.BytesIO(data)).load()  # written by train_run, checksum verified above
+    if cfg["model_file"].endswith(".pkl"):  # written by train_run, checksum verified above
+        if (cfg.get("method_spec") or {}).get("adapter") is None:
+            return _SercrossUnpickler(io.BytesIO(data)).load()
+        from sercross.methods.skada_env import skada_context
+
+        with skada_context():  # unpickling a skada pipeline imports skada, which would switch routing on for good
+            return _SercrossUnpickler(io.BytesIO(data)).load()
     import torch
 
     from sercross.methods import NetworkEstimator, TLMLDANet

@@ -1,6 +1,6 @@
 """What can be trained on a pair: configurations and method definitions, the network, its loss terms and
-weighting strategies, the estimator that trains every network method, PCA + SVM, label-free scores and target
-metrics."""
+weighting strategies, the estimator that trains every network method, PCA + SVM, shallow skada methods, and
+the target metrics."""
 
 from sercross._lazy import lazy_exports
 
@@ -18,7 +18,7 @@ _EXPORTS = {
     "score": "metrics", "war": "metrics",
     "TLMLDANet": "network",
     "PAPER_CS": "pca_svm", "PCASVM": "pca_svm", "PCA_VARIANCE": "pca_svm",
-    "ReverseValidation": "selection", "reverse_validation_of": "selection",
+    "ShallowEstimator": "shallow", "ShallowSettings": "shallow",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

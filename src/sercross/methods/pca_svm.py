@@ -102,3 +102,21 @@ class PCASVM(BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.model_.predict(X)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """The softmax of the SVM's decision values: class scores that sum to one, not calibrated probabilities
+        (for the label-free scores, which need one score per class)."""
+        from scipy.special import softmax
+
+        d = self.model_.decision_function(X)
+        return softmax(d if d.ndim == 2 else np.stack([-d, d], axis=1), axis=1)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """The PCA projection the SVM reads."""
+        return self.model_[0].transform(X)
+
+    def backward(self, Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray) -> PCASVM:
+        """The baseline fitted afresh on ``(Xs, ys)`` (circular validation; it never sees a target)."""
+        from sklearn.base import clone
+
+        return clone(self).fit(Xs, ys)

@@ -14,10 +14,14 @@ from sercross.methods.config import DEFAULT_ALPHA, TERM_NAMES, TrainConfig
 from sercross.methods.validation import check_bool, check_choice, check_names, check_number
 from sercross.methods.weighting import WEIGHTINGS
 
-KINDS = ("network", "pca_svm")
+KINDS = ("network", "pca_svm", "shallow")
 # "paper": TLMLDA, its ablations and baselines | "da": standard DA baselines | "ours": TLMLDA+ |
-# "ours_ablation": TLMLDA+ without one option | "spk_baseline": a baseline on speaker-normalised inputs
-GROUPS = ("paper", "da", "ours", "ours_ablation", "spk_baseline")
+# "ours_ablation": TLMLDA+ without one option | "spk_baseline": a baseline on speaker-normalised inputs |
+# "shallow": skada's shallow domain adaptation + logistic regression (methods/shallow.py)
+GROUPS = ("paper", "da", "ours", "ours_ablation", "spk_baseline", "shallow")
+# The skada adapters of the shallow methods (methods/shallow.ADAPTERS; kept here so that listing methods never
+# imports scikit-learn; a test checks that both agree).
+SHALLOW_ADAPTERS = ("none", "coral", "subspace", "linear_ot", "kmm", "ot_label_prop")
 INPUT_NORMS = ("corpus", "speaker")  # see experiments.pairs.model_inputs
 # The terms the "normalized" weighting divides by their running means (weighting.normalized says why).
 NORMALIZED_TERMS = ("L_S", "L_T", "L_y")
@@ -40,6 +44,7 @@ class MethodSpec:
     input_norm: str = "corpus"  # "corpus": the pair's per-corpus scaling | "speaker": pairs.speaker_normalize
     normalized_terms: tuple[str, ...] = NORMALIZED_TERMS  # what the "normalized" weighting divides
     discriminator_width: int = 128  # hidden units of DANN's domain classifier (the ADV term)
+    adapter: str = "none"  # kind "shallow": the skada adapter before the logistic regression
 
     def __post_init__(self) -> None:
         for name in ("terms", "alpha", "normalized_terms"):  # read back from JSON as lists
@@ -52,6 +57,7 @@ class MethodSpec:
         check_choice(own, "kind", self.kind, KINDS)
         check_choice(own, "group", self.group, GROUPS)
         check_choice(own, "input_norm", self.input_norm, INPUT_NORMS)
+        check_choice(own, "adapter", self.adapter, SHALLOW_ADAPTERS)
         check_names(own, "normalized_terms", self.normalized_terms, TERM_NAMES)
         check_number(own, "discriminator_width", self.discriminator_width, integer=True, low=1)
         if not isinstance(self.terms, tuple) or not 1 <= len(self.terms) <= len(TERM_NAMES):
@@ -93,6 +99,8 @@ class MethodSpec:
             doc["normalized_terms"] = list(self.normalized_terms)
         if self.uses("ADV"):
             doc["discriminator_width"] = self.discriminator_width
+        if self.kind == "shallow":
+            doc["adapter"] = self.adapter
         return doc
 
     def configure(self, config: TrainConfig) -> TrainConfig:
@@ -129,6 +137,22 @@ def _plus_family() -> list[MethodSpec]:
     return [full, *ablations]
 
 
+def _shallow_family() -> list[MethodSpec]:
+    """skada's shallow domain adaptation on the pair's features, each followed by the same logistic regression."""
+    what = {
+        "logreg": ("none", "logistic regression on the standardised source, no adaptation (the shallow Only_cls)"),
+        "sk_coral": ("coral", "CORAL (Sun et al. 2016): source covariance aligned to the target's"),
+        "sk_subspace": ("subspace", "subspace alignment (Fernando et al. 2013), 50 PCA components"),
+        "sk_linear_ot": ("linear_ot", "linear optimal-transport mapping (Flamary et al. 2019) on 100 PCA components"),
+        "sk_kmm": ("kmm", "kernel mean matching (Huang et al. 2006): source samples reweighted towards the target"),
+        "sk_ot_prop": ("ot_label_prop", "optimal-transport label propagation (Solomon et al. 2014) on 100 PCA "
+                                        "components"),
+    }
+    return [MethodSpec(name, f"{desc}; then logistic regression (skada + scikit-learn)", kind="shallow",
+                       group="shallow", adapter=adapter, terms=(False, False, False, False, False))
+            for name, (adapter, desc) in what.items()]
+
+
 METHODS: dict[str, MethodSpec] = {
     m.name: m
     for m in (
@@ -159,6 +183,7 @@ METHODS: dict[str, MethodSpec] = {
                    weighting="lambda", group="da", overrides={"ramp": True}),
         # Ours and its ablations, each without one option (docs/methods.md, "TLMLDA+").
         *_plus_family(),
+        *_shallow_family(),
     )
 }
 # The baselines on speaker-normalised inputs: how much of TLMLDA+'s gain the normalisation alone brings, and
@@ -167,6 +192,11 @@ METHODS.update({
     f"{base}_spk": replace(METHODS[base], name=f"{base}_spk", group="spk_baseline", input_norm="speaker",
                            description=f"{METHODS[base].description}; on speaker-normalised inputs")
     for base in ("only_cls", "pca_svm", "dan", "dsan", "coral", "dann")
+})
+METHODS.update({
+    f"{m.name}_spk": replace(m, name=f"{m.name}_spk", input_norm="speaker",
+                             description=f"{m.description}; on speaker-normalised inputs")
+    for m in _shallow_family()
 })
 PAPER_METHODS = tuple(m for m, spec in METHODS.items() if spec.group == "paper")
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sercross.infra.errors import SercrossError
-from sercross.methods.selection import reverse_validation
+from sercross.selection.reverse import reverse_validation
 
 
 def _clusters(rng, n_per, centres, spread=0.3):
@@ -45,7 +45,7 @@ def test_target_labels_are_not_an_input():
 
 
 def test_the_scorer_settings_decide_the_score(rng):
-    from sercross.methods.selection import ReverseValidation
+    from sercross.selection.reverse import ReverseValidation
 
     Xs = rng.normal(size=(60, 4))
     ys = (Xs[:, 0] > 0).astype(int)

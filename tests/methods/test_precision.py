@@ -99,7 +99,8 @@ def test_bf16_training_keeps_master_weights_optimizer_losses_and_statistics_in_f
         assert getattr(batch, name).dtype == torch.float32, name
     trainer.run()
     tensors = list(trainer.model.state_dict().values())
-    tensors += [v for s in trainer.opt.state.values() for v in s.values() if torch.is_tensor(v) and v.is_floating_point()]
+    tensors += [v for s in trainer.opt.state.values() for v in s.values()
+                if torch.is_tensor(v) and v.is_floating_point()]
     assert all(t.dtype == torch.float32 for t in tensors if t.is_floating_point())
     assert all(np.isfinite(r["loss_total"]) for r in trainer.history)
 

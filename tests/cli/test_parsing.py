@@ -26,12 +26,12 @@ def test_parsing_of_schemes_seeds_and_methods():
             parsing.parse_schemes(bad)
     with pytest.raises(SercrossError, match="unknown method 'magic'") as err:
         parsing.parse_methods("magic")
-    assert "groups paper, da, ours, shallow, spk, all" in err.value.hint
+    assert "groups paper, da, ours, shallow, selection, spk, all" in err.value.hint
 
 
 def test_method_groups_come_from_the_registry_and_expand_in_order_without_duplicates():
     groups = parsing.method_groups()
-    assert list(groups) == ["paper", "da", "ours", "shallow", "spk", "all"]
+    assert list(groups) == ["paper", "da", "ours", "shallow", "selection", "spk", "all"]
     assert not set(groups) & set(METHODS)  # a group name never hides a method
     for group, names in groups.items():  # every method is in exactly one group besides "all"
         assert names and all(n in METHODS for n in names), group

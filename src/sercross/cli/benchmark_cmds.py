@@ -104,6 +104,18 @@ def _complete_scores(plan) -> None:
     complete_scores(plan, on_run)
 
 
+def _select(plan) -> None:
+    """``auto``'s decisions, one per scheme and seed whose candidates are all finished, printed as they are made."""
+    from sercross.experiments import select_all
+
+    def on_result(r) -> None:
+        how = "recorded earlier" if r.reused else f"runner-up {r.runner_up}"
+        err.print(f"auto {r.scheme} seed {r.seed}: picked {r.pick} ({how})", highlight=False)
+
+    if plan.selections:
+        select_all(plan, on_result)
+
+
 def _write_and_show(s, plan, outcome, name: str, t0: float) -> bool:
     """Write results.csv and the tables, print them and what failed; False if a run failed or is missing."""
     from sercross.experiments import (
@@ -117,6 +129,7 @@ def _write_and_show(s, plan, outcome, name: str, t0: float) -> bool:
     )
 
     _complete_scores(plan)
+    _select(plan)
     rows = collect_results(plan, outcome)
     bdir = benchmark_dir(s.cache, name)
     write_results_csv(bdir / "results.csv", rows)

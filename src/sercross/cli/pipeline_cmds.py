@@ -171,6 +171,10 @@ def train(
     chosen = parse_classes(classes)
     src, tgt = _tables(s, source, target, features)
     p = _pair(s, src, tgt, chosen)
+    if spec.kind == "auto":
+        from sercross.cli.auto_cmds import train_auto
+
+        return train_auto(s, p, preset, tag, cfg, seed, features, force)
     rdir = run_dir(s.cache, p.source, p.target, method, tag, seed)
     # Reuse only a run of this very pair (classes, features), method definition and configuration.
     state = run_state(rdir, p.meta.get("fingerprint"), method, tag, seed, cfg)

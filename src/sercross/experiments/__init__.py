@@ -11,6 +11,7 @@ from sercross._lazy import lazy_exports
 # public name -> the module of this package that defines it
 _EXPORTS = {
     "Cell": "aggregate", "aggregate": "aggregate",
+    "AUTO": "auto", "AutoResult": "auto", "select_all": "auto", "select_for_pair": "auto", "trained_methods": "auto",
     "benchmark_dir": "collect", "benchmark_meta": "collect", "collect_results": "collect",
     "complete_scores": "collect", "write_results_csv": "collect",
     "Outcome": "execute", "Reporter": "execute", "default_jobs": "execute", "run_benchmark": "execute",

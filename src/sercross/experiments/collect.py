@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sercross.experiments.auto import AUTO, SELECTION_FILE
 from sercross.experiments.execute import Outcome
 from sercross.experiments.plan import Plan
 from sercross.infra import SercrossError, atomic_write_csv, read_csv, read_json
@@ -19,7 +20,7 @@ SCORE_COLUMNS = tuple(f"score_{name}" for name in SCORES)
 RESULTS_HEADER = (
     "scheme", "source", "target", "method", "preset", "seed", "war", "uar", "run_dir",
     "status", "error", "oracle_war", "oracle_epoch", "reverse_validation_uar", "predicted_classes",
-    *SCORE_COLUMNS,
+    *SCORE_COLUMNS, "picked", "runner_up",
 )
 
 
@@ -50,8 +51,8 @@ def collect_results(plan: Plan, outcome: Outcome | None = None) -> list[dict]:
     scheme_order = [s.name for s in plan.schemes]
     method_order = list(plan.methods)
     rows = []
-    for spec in sorted(plan.runs, key=lambda r: (scheme_order.index(r.scheme), method_order.index(r.method),
-                                                 r.seed)):
+    for spec in sorted([*plan.runs, *plan.selections],
+                       key=lambda r: (scheme_order.index(r.scheme), method_order.index(r.method), r.seed)):
         rdir = plan.run_dir(spec)
         row = {
             "scheme": spec.scheme, "source": spec.source, "target": spec.target, "method": spec.method,
@@ -60,7 +61,9 @@ def collect_results(plan: Plan, outcome: Outcome | None = None) -> list[dict]:
             "reverse_validation_uar": None, "predicted_classes": None,
         }
         res = trained.get(spec)
-        if res is not None and res["status"] == "failed":
+        if spec.method == AUTO:
+            row.update(_selection_row(rdir))
+        elif res is not None and res["status"] == "failed":
             row.update(status="failed", error=res["error"])
         elif (rdir / "metrics.json").is_file() and (spec in plan.finished or res is not None):
             row.update(_finished_row(rdir, spec.method), status="reused" if spec in plan.finished else "trained")
@@ -85,6 +88,17 @@ def _finished_row(rdir: Path, method: str) -> dict:
     return row
 
 
+def _selection_row(rdir: Path) -> dict:
+    """The row of an ``auto`` decision: the picked run's metrics, the pick and the runner-up."""
+    if not (rdir / "metrics.json").is_file():
+        return {"status": "missing", "error": "not selected (a candidate run failed or is missing)"}
+    doc = read_json(rdir / SELECTION_FILE)
+    row = _finished_row(rdir, doc["pick"])
+    row.pop("oracle_war", None), row.pop("oracle_epoch", None)  # the picked run's oracle is not auto's
+    return {**row, **stored_scores(Path(doc["candidates"][doc["pick"]]["run_dir"])), "status": "selected",
+            "picked": doc["pick"], "runner_up": doc.get("runner_up")}
+
+
 def stored_scores(rdir: Path) -> dict[str, float | None]:
     """``{score_<name>: value}`` from the run's scores.json (see :func:`complete_scores`), empty without it."""
     from sercross.experiments.runs import SCORES_FILE
@@ -105,7 +119,7 @@ def complete_scores(plan: Plan, on_run=None) -> int:
     pairs, done = {}, 0
     for spec in plan.runs:
         rdir = plan.run_dir(spec)
-        if not (rdir / "metrics.json").is_file() or scores_current(rdir):
+        if not (rdir / "metrics.json").is_file() or scores_current(rdir) is not None:
             continue
         if spec.scheme not in pairs:
             pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set)

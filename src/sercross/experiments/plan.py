@@ -16,6 +16,7 @@ from itertools import permutations
 from pathlib import Path
 
 from sercross.corpora import load_manifest
+from sercross.experiments.auto import AUTO, trained_methods
 from sercross.experiments.pairs import PAPER_CLASSES, default_classes
 from sercross.experiments.resolve import corpus_name, features_or_extract, pair_for
 from sercross.experiments.runs import run_state
@@ -23,6 +24,7 @@ from sercross.experiments.schemes import PAPER_SCHEMES, scheme_key, scheme_label
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
 from sercross.infra import SercrossError, features_dir, run_dir
 from sercross.methods import PAPER_METHODS, TrainConfig, get_method, get_preset, preset_tag
+from sercross.selection import DEFAULT_RULE, SelectionRule
 
 # A scheme outside the paper's three pairs needs at least this many shared classes.
 MIN_SHARED_CLASSES = 3
@@ -78,13 +80,21 @@ class Plan:
     seeds: tuple[int, ...]
     schemes: list[SchemeInfo]
     skipped: list[Skip]
-    runs: list[RunSpec]
+    runs: list[RunSpec]  # the runs to train (auto's candidates included; auto itself trains nothing)
     finished: set[RunSpec] = field(default_factory=set)  # already in the cache, not trained again
     stale: dict[RunSpec, str] = field(default_factory=dict)  # a run folder exists but does not match
+    rule: SelectionRule = DEFAULT_RULE  # what auto trains and how it picks
 
     @property
     def todo(self) -> list[RunSpec]:
         return [r for r in self.runs if r not in self.finished]
+
+    @property
+    def selections(self) -> list[RunSpec]:
+        """The ``auto`` decisions of the grid, one per scheme and seed, made once its candidates are trained."""
+        if AUTO not in self.methods:
+            return []
+        return [RunSpec(i.source, i.target, AUTO, s) for s in self.seeds for i in self.schemes]
 
     def run_dir(self, spec: RunSpec) -> Path:
         return run_dir(self.cache, spec.source, spec.target, spec.method, self.tag, spec.seed)
@@ -103,6 +113,7 @@ def plan_benchmark(
     lr: float | None = None,
     batch_size: int | None = None,
     precision: str = "fp32",
+    rule: SelectionRule = DEFAULT_RULE,
 ) -> Plan:
     """Resolve schemes to pairs (extracting and pairing what the cache lacks), list the runs, find finished ones.
 
@@ -128,9 +139,22 @@ def plan_benchmark(
     if not wanted and not all_pairs:
         wanted = list(PAPER_SCHEMES)
     infos, skipped = _SchemeResolver(cache, feature_set, extract).resolve(wanted)
+    return plan_runs(cache, infos, methods, seeds, preset, tag, config, feature_set, rule, skipped)
 
-    runs = [RunSpec(i.source, i.target, m, s) for s in seeds for i in infos for m in methods]
-    plan = Plan(cache, feature_set, preset, tag, config, methods, seeds, infos, skipped, runs)
+
+def scheme_of(pair) -> SchemeInfo:
+    """The plan's view of a pair that is already built."""
+    return SchemeInfo(pair.source, pair.target, pair.classes, len(pair.ys), len(pair.yt), pair.meta.get("fingerprint"))
+
+
+def plan_runs(cache: Path, infos: list[SchemeInfo], methods: Sequence[str], seeds: Sequence[int], preset: str,
+              tag: str, config: TrainConfig, feature_set: str = DEFAULT_FEATURE_SET,
+              rule: SelectionRule = DEFAULT_RULE, skipped: list[Skip] | None = None) -> Plan:
+    """The grid of runs on pairs that exist (``infos``), with the finished and stale ones found in the cache."""
+    methods = tuple(dict.fromkeys([*trained_methods(methods, rule), *(m for m in methods if m == AUTO)]))
+    runs = [RunSpec(i.source, i.target, m, s) for s in seeds for i in infos for m in methods if m != AUTO]
+    plan = Plan(cache, feature_set, preset, tag, config, methods, tuple(seeds), infos, list(skipped or []), runs,
+                rule=rule)
     fingerprints = {i.name: i.pair_fingerprint for i in infos}
     for r in runs:
         state = run_state(plan.run_dir(r), fingerprints[r.scheme], r.method, tag, r.seed, config)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sercross.experiments.paper import PAPER_SCHEME_NAMES, PAPER_TABLES
 from sercross.experiments.schemes import scheme_name_label
+from sercross.experiments.selection_tables import selection_md
 from sercross.experiments.tables import AVERAGE
 from sercross.infra import atomic_write_csv, atomic_write_json, atomic_write_text
 from sercross.methods import TrainConfig, get_method
@@ -81,6 +82,8 @@ def render_markdown(doc: dict) -> str:
         out += _metric_md(doc, metric)
     if doc["oracle"]["methods"]:
         out += _oracle_md(doc)
+    if doc.get("selection"):
+        out += selection_md(doc["selection"], scheme_name_label)
     if doc["failures"]:
         out += ["## Failed or missing runs", ""]
         out += [f"- {f['method']} {scheme_name_label(f['scheme'])} seed {f['seed']}: {f['status']}: {f['error']}"

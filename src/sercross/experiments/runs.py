@@ -82,6 +82,9 @@ def train_run(
 ) -> Path:
     """Train and write every artifact of a run; returns the run folder."""
     spec = get_method(method)
+    if spec.kind == "auto":
+        raise SercrossError("auto is a choice among trained runs, not a model to train on its own",
+                            hint="use `sercross train --method auto` or `sercross benchmark --methods auto`")
     config = spec.configure(config)
     out = run_dir(cache, pair.source, pair.target, method, preset, seed)
     alpha = spec.alpha or alpha_for(pair.source, pair.target)
@@ -126,45 +129,58 @@ def train_run(
     atomic_write_csv(out / "history.csv", history_header, history_rows)
     atomic_write_json(out / "config.json", config_doc)
     evaluate_run(out, pair, estimator=est, target_inputs=Xt)
-    _write_scores(out, config_doc["model_sha1"], label_free_scores(est, Xs, pair.ys, Xt, len(pair.classes),
-                                                                   rv=extra.get("reverse_validation_uar")))
+    _write_label_free(out, config_doc["model_sha1"], est, pair, Xs, Xt, extra.get("reverse_validation_uar"))
     return out
 
 
-# Label-free scores of a run (sercross.selection), beside its metrics: derived from the model, never from a target
-# label, and written after config.json (a run without them is finished; run_scores computes them when asked).
+# What a run says about the target without its labels (sercross.selection): its label-free scores and its target
+# predictions (class indices), beside its metrics. Written after config.json: a run without them is finished, and
+# run_label_free computes them when asked.
 SCORES_FILE = "scores.json"
 SCORE_SETTINGS = ScoreSettings()
 
 
-def _write_scores(out: Path, model_sha1: str, scores: dict) -> None:
-    atomic_write_json(out / SCORES_FILE, {"model_sha1": model_sha1, "settings": SCORE_SETTINGS.to_dict(),
-                                          "scores": scores})
+def _write_label_free(out: Path, model_sha1: str, est, pair: Pair, Xs: np.ndarray, Xt: np.ndarray,
+                      rv: float | None) -> dict:
+    doc = {"model_sha1": model_sha1, "settings": SCORE_SETTINGS.to_dict(),
+           "scores": label_free_scores(est, Xs, pair.ys, Xt, len(pair.classes), rv=rv),
+           "target_predictions": [int(k) for k in est.predict(Xt)]}
+    atomic_write_json(out / SCORES_FILE, doc)
+    return doc
 
 
-def scores_current(out: Path) -> dict | None:
-    """The scores in the run's scores.json if they were made for this very model with today's settings."""
+def _current_label_free(out: Path) -> dict | None:
+    """The run's scores.json if it was made for this very model with today's settings."""
     try:
         doc, cfg = read_json(out / SCORES_FILE), read_json(out / "config.json")
     except (OSError, ValueError):
         return None
-    if doc.get("model_sha1") == cfg.get("model_sha1") and doc.get("settings") == SCORE_SETTINGS.to_dict():
-        return doc.get("scores")
-    return None
+    fresh = doc.get("model_sha1") == cfg.get("model_sha1") and doc.get("settings") == SCORE_SETTINGS.to_dict()
+    return doc if fresh and "target_predictions" in doc else None
+
+
+def scores_current(out: Path) -> dict | None:
+    """The run's label-free scores if its scores.json is up to date, else None."""
+    doc = _current_label_free(out)
+    return None if doc is None else doc["scores"]
+
+
+def run_label_free(out: Path, pair: Pair) -> dict:
+    """``{"scores": {...}, "target_predictions": [...]}`` of the run in ``out``: from its scores.json when that was
+    made for this very model with today's settings, else computed (and stored) from the model, the source and the
+    unlabelled target."""
+    doc = _current_label_free(out)
+    if doc is not None:
+        return doc
+    cfg = read_run_config(out)
+    Xs, Xt = run_inputs(cfg, pair)
+    return _write_label_free(out, cfg["model_sha1"], load_estimator(out), pair, Xs, Xt,
+                             cfg.get("reverse_validation_uar"))
 
 
 def run_scores(out: Path, pair: Pair) -> dict[str, float | None]:
-    """The label-free scores of the run in ``out``: from its scores.json when that was made for this very model
-    with today's settings, else computed (and stored) from the model, the source and the unlabelled target."""
-    current = scores_current(out)
-    if current is not None:
-        return current
-    cfg = read_run_config(out)
-    est = load_estimator(out)
-    Xs, Xt = run_inputs(cfg, pair)
-    scores = label_free_scores(est, Xs, pair.ys, Xt, len(pair.classes), rv=cfg.get("reverse_validation_uar"))
-    _write_scores(out, cfg["model_sha1"], scores)
-    return scores
+    """The label-free scores of the run in ``out`` (see :func:`run_label_free`)."""
+    return run_label_free(out, pair)["scores"]
 
 
 def _fit_pca_svm(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple, seed: int, Xs: np.ndarray,
@@ -184,6 +200,8 @@ def _fit_shallow(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple
 
     est = ShallowEstimator(spec.adapter, SHALLOW, random_state=0).fit(Xs, pair.ys, Xt, n_classes=len(pair.classes))
     extra = {"reverse_validation_uar": reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes), SCORER)}
+    if est.fit_warnings_:
+        extra["fit_warnings"] = est.fit_warnings_
     return est, (["adapter"], [[spec.adapter]]), ("model.pkl", pickle.dumps(est)), extra
 
 
@@ -234,6 +252,8 @@ def _torch_bytes(est) -> bytes:
 def load_estimator(out: Path):
     """Rebuild the fitted estimator of a run folder."""
     cfg = read_run_config(out)
+    if cfg.get("method") == "auto":  # an auto folder names the candidate run it picked
+        return load_estimator(Path(cfg["picked_run_dir"]))
     path = out / cfg["model_file"]
     data = path.read_bytes() if path.is_file() else b""
     if not data or sha1_bytes(data) != cfg.get("model_sha1"):
@@ -309,7 +329,7 @@ def _without_absent_terms(fingerprint: dict) -> dict:
 
 def _same_settings(cfg: dict, spec: MethodSpec) -> bool:
     wanted = _json(run_settings(spec))
-    return all(cfg.get(key, _BEFORE_SETTINGS[key]) == value for key, value in wanted.items())
+    return all(cfg.get(key, _BEFORE_SETTINGS.get(key)) == value for key, value in wanted.items())
 
 
 def run_state(

@@ -19,6 +19,7 @@ from sercross.experiments.paper import (
     paper_rows_consistency,
 )
 from sercross.experiments.schemes import scheme_name_label
+from sercross.experiments.selection_tables import selection_section
 from sercross.methods import DEFAULT_ALPHA, METHODS, PAPER_CS, PCA_VARIANCE
 
 TABLE3_METHODS = ("tlmlda_w", "tlmlda_alpha", "tlmlda_l", "tlmlda_m", "tlmlda")
@@ -92,6 +93,9 @@ def build_tables(rows: Sequence[dict], meta: dict) -> dict:
         {k: r.get(k) for k in ("scheme", "method", "seed", "status", "error", "run_dir")}
         for r in rows if r.get("status") in ("failed", "missing")
     ]
+    selection = selection_section(rows)
+    if selection is not None:
+        doc["selection"] = selection
     doc["notes"] = _notes(doc, rows)
     return doc
 

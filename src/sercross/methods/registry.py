@@ -14,11 +14,12 @@ from sercross.methods.config import DEFAULT_ALPHA, TERM_NAMES, TrainConfig
 from sercross.methods.validation import check_bool, check_choice, check_names, check_number
 from sercross.methods.weighting import WEIGHTINGS
 
-KINDS = ("network", "pca_svm", "shallow")
+KINDS = ("network", "pca_svm", "shallow", "auto")
 # "paper": TLMLDA, its ablations and baselines | "da": standard DA baselines | "ours": TLMLDA+ |
 # "ours_ablation": TLMLDA+ without one option | "spk_baseline": a baseline on speaker-normalised inputs |
-# "shallow": skada's shallow domain adaptation + logistic regression (methods/shallow.py)
-GROUPS = ("paper", "da", "ours", "ours_ablation", "spk_baseline", "shallow")
+# "shallow": skada's shallow domain adaptation + logistic regression (methods/shallow.py) |
+# "selection": auto, a label-free choice among candidates (sercross.selection)
+GROUPS = ("paper", "da", "ours", "ours_ablation", "spk_baseline", "shallow", "selection")
 # The skada adapters of the shallow methods (methods/shallow.ADAPTERS; kept here so that listing methods never
 # imports scikit-learn; a test checks that both agree).
 SHALLOW_ADAPTERS = ("none", "coral", "subspace", "linear_ot", "kmm", "ot_label_prop")
@@ -184,6 +185,9 @@ METHODS: dict[str, MethodSpec] = {
         # Ours and its ablations, each without one option (docs/methods.md, "TLMLDA+").
         *_plus_family(),
         *_shallow_family(),
+        MethodSpec("auto", "label-free selection: trains the candidates of sercross.selection.DEFAULT_RULE (network "
+                   "and shallow methods) and picks one per pair and seed by their label-free scores, without a "
+                   "target label", kind="auto", group="selection", terms=(False, False, False, False, False)),
     )
 }
 # The baselines on speaker-normalised inputs: how much of TLMLDA+'s gain the normalisation alone brings, and

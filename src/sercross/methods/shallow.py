@@ -14,6 +14,7 @@ runs inside :func:`sercross.methods.skada_env.skada_context`, which keeps that s
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -47,7 +48,10 @@ def _classifier(s: ShallowSettings):
 def _pca(s: ShallowSettings, most: int, seed: int):
     from sklearn.decomposition import PCA
 
-    return PCA(n_components=min(s.pca_components, most), random_state=seed)
+    # The OT mappings estimate each domain's covariance in the reduced space: with fewer samples than twice the
+    # dimensions it is near-singular and the Bures mapping's square root fails (seen on 20-utterance corpora).
+    # Real corpora (hundreds of utterances) keep pca_components.
+    return PCA(n_components=max(1, min(s.pca_components, most // 2)), random_state=seed)
 
 
 # Adapter name -> the skada steps between the standardisation and the classifier, given skada, the settings, the
@@ -89,11 +93,15 @@ class ShallowEstimator(ClassifierMixin, BaseEstimator):
             raise SercrossError(f"unknown shallow adapter {self.adapter!r}", hint=f"one of: {', '.join(ADAPTERS)}")
         X = np.vstack([Xs, Xt]).astype(np.float64)
         y = np.concatenate([np.asarray(ys, int), -np.ones(len(Xt), int)])  # -1: masked (unlabelled) target
-        with skada_context() as skada:
+        with skada_context() as skada, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             most = min(X.shape[1], len(Xs), len(Xt))
             steps = ADAPTERS[self.adapter](skada, self.settings, X.shape[1], most, self.random_state)
             self.pipeline_ = skada.make_da_pipeline(StandardScaler(), *steps, _classifier(self.settings))
             self.pipeline_.fit(X, y, sample_domain=_domains(len(Xs), len(Xt)))
+        # POT's and scikit-learn's warnings (an OT solver's iteration cap, a logistic regression not converged)
+        # are kept with the run (config.json) instead of interleaving with progress bars of parallel runs.
+        self.fit_warnings_ = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
         self.classes_ = np.arange(n_classes or int(np.max(ys)) + 1)
         self.n_features_in_ = X.shape[1]
         return self

@@ -7,6 +7,9 @@ from sercross._lazy import lazy_exports
 _EXPORTS = {
     "ReverseValidation": "reverse", "reverse_validation": "reverse", "reverse_validation_of": "reverse",
     "SCORES": "scorers", "ScoreSettings": "scorers", "label_free_scores": "scorers",
+    "DEFAULT_RULE": "rules", "RULE_SCORES": "rules", "Pick": "rules", "SelectionRule": "rules",
+    "apply_rule": "rules", "consensus": "rules", "speaker_normalised": "rules",
+    "speaker_confounding": "confounding", "majority_vote": "confounding", "speaker_class_nmi": "confounding",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

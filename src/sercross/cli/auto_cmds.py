@@ -1,0 +1,73 @@
+"""``sercross train --method auto``: the rule's candidates trained (in parallel, reusing finished runs), then the
+label-free pick, shown with every candidate's scores."""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from sercross.cli.common import err, out
+
+# Relative cost of one run of each kind against a TLMLDA+ run (the most expensive candidate), measured from the
+# train_seconds of the development runs with the fast preset (docs/selection.md).
+RELATIVE_COST = {"decoder": 1.0, "network": 0.45, "shallow": 0.2}
+
+
+def auto_cost(rule) -> tuple[str, float]:
+    """What ``auto`` trains, in words, and its cost in TLMLDA+ runs."""
+    from sercross.methods import get_method
+
+    kinds = {"decoder": 0, "network": 0, "shallow": 0}
+    for m in rule.candidates:
+        spec = get_method(m)
+        if spec.kind == "network":
+            kinds["decoder" if spec.uses("L_S") or spec.uses("L_T") else "network"] += 1
+        else:
+            kinds["shallow"] += 1
+    cost = sum(RELATIVE_COST[k] * n for k, n in kinds.items())
+    words = (f"{len(rule.candidates)} candidate runs ({kinds['decoder'] + kinds['network']} networks, "
+             f"{kinds['decoder']} of them with the auto-encoder; {kinds['shallow']} shallow)")
+    return words, cost
+
+
+def train_auto(s, pair, preset: str, tag: str, cfg, seed: int, features: str, force: bool) -> None:
+    from sercross.cli.benchmark_cmds import _run_with_progress
+    from sercross.experiments import select_all
+    from sercross.experiments.plan import plan_runs, scheme_of
+
+    plan = plan_runs(s.cache, [scheme_of(pair)], ["auto"], [seed], preset, tag, cfg, features)
+    if force:
+        plan.finished.clear()
+    words, cost = auto_cost(plan.rule)
+    err.print(f"auto: {words}, about {cost:.1f} TLMLDA+ runs of compute; {len(plan.finished)} finished already, "
+              f"{len(plan.todo)} to train", highlight=False)
+    outcome = _run_with_progress(plan, None)
+    if outcome.failures:
+        for spec, res in outcome.failures.items():
+            err.print(f"[red]failed[/] {spec.describe()}: {escape(res['error'])}", highlight=False)
+        raise typer.Exit(1)
+    (result,) = select_all(plan, on_scoring=lambda m: err.print(f"label-free scores of {m} (older run)"))
+    _show_selection(result)
+    from sercross.cli.pipeline_cmds import _show_metrics
+
+    _show_metrics(result.run_dir)
+
+
+def _show_selection(result) -> None:
+    from sercross.experiments.auto import SELECTION_FILE
+    from sercross.infra import read_json
+
+    doc = read_json(result.run_dir / SELECTION_FILE)
+    rule = doc["rule"]
+    t = Table(title=f"auto {result.scheme} seed {result.seed}: candidates ranked by "
+              f"{' + '.join(rule['scores'])} (no target label)", header_style="bold")
+    t.add_column("candidate")
+    for name in rule["scores"]:
+        t.add_column(name, justify="right")
+    t.add_column("", justify="left")
+    for m, c in doc["candidates"].items():
+        mark = "picked" if m == doc["pick"] else ("runner-up" if m == doc.get("runner_up") else "")
+        vals = [c["label_free"].get(name) for name in rule["scores"]]
+        t.add_row(m, *("n/a" if v is None else f"{v:.4f}" for v in vals), mark)
+    out.print(t)

@@ -1,0 +1,140 @@
+"""``auto``: train a rule's candidates as ordinary runs, read their label-free scores, and record the pick.
+
+``auto`` is not a model of its own: for each pair and seed it names one of the candidate runs. Its folder
+(``<cache>/runs/<scheme>/auto/<tag>-seed<k>/``) holds ``selection.json`` (the rule, every candidate's scores, the
+pick, its rank and the runner-up), and ``config.json``, ``metrics.json`` and ``predictions.csv`` of the pick, so
+that it reads like any run. The candidates stay ordinary cached runs: reused, resumable, trained in parallel
+by the benchmark machinery. An ``auto`` folder is up to date when the rule and every candidate's model are the
+ones it recorded; otherwise the selection is made again (a few seconds: nothing is trained for it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sercross import CACHE_VERSION, __version__
+from sercross.experiments.pairs import Pair
+from sercross.experiments.runs import run_label_free
+from sercross.infra import atomic_write_bytes, atomic_write_json, read_json, run_dir
+from sercross.selection import (
+    DEFAULT_RULE,
+    SelectionRule,
+    apply_rule,
+    majority_vote,
+    speaker_confounding,
+    speaker_normalised,
+)
+
+AUTO = "auto"
+SELECTION_FILE = "selection.json"
+
+
+def trained_methods(methods: Sequence[str], rule: SelectionRule = DEFAULT_RULE) -> tuple[str, ...]:
+    """The methods whose runs a grid trains: ``auto`` stands for its rule's candidates (each once)."""
+    out: list[str] = []
+    for m in methods:
+        out += list(rule.candidates) if m == AUTO else [m]
+    return tuple(dict.fromkeys(out))
+
+
+@dataclass
+class AutoResult:
+    scheme: str
+    seed: int
+    run_dir: Path
+    pick: str
+    runner_up: str | None
+    reused: bool
+
+
+def auto_is_current(out: Path, rule: SelectionRule, candidate_dirs: dict[str, Path]) -> bool:
+    """Whether the ``auto`` folder records this rule and exactly these candidate models."""
+    try:
+        doc = read_json(out / SELECTION_FILE)
+        shas = {m: read_json(d / "config.json").get("model_sha1") for m, d in candidate_dirs.items()}
+    except (OSError, ValueError):
+        return False
+    recorded = {m: c.get("model_sha1") for m, c in (doc.get("candidates") or {}).items()}
+    return doc.get("rule") == rule.to_dict() and recorded == shas and (out / "metrics.json").is_file()
+
+
+def select_for_pair(cache: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule = DEFAULT_RULE,
+                    on_scoring: Callable[[str], None] | None = None) -> AutoResult:
+    """Apply ``rule`` to the finished candidate runs of ``pair`` (preset tag, seed) and write the ``auto`` folder.
+
+    Missing label-free scores are computed first (``on_scoring(method)`` says so). Reads no target label.
+    """
+    dirs = {m: run_dir(cache, pair.source, pair.target, m, tag, seed) for m in rule.candidates}
+    unfinished = [m for m, d in dirs.items() if not (d / "metrics.json").is_file()]
+    if unfinished:
+        raise RuntimeError(f"auto on {pair.name} seed {seed}: candidate run(s) not finished: {', '.join(unfinished)}")
+    out = run_dir(cache, pair.source, pair.target, AUTO, tag, seed)
+    if auto_is_current(out, rule, dirs):
+        doc = read_json(out / SELECTION_FILE)
+        return AutoResult(pair.name, seed, out, doc["pick"], doc.get("runner_up"), reused=True)
+    label_free = {}
+    for m, d in dirs.items():
+        if on_scoring is not None and not (d / "scores.json").is_file():
+            on_scoring(m)
+        label_free[m] = run_label_free(d, pair)
+    predictions = {m: np.asarray(v["target_predictions"]) for m, v in label_free.items()}
+    conf = pair_confounding(pair, predictions)
+    pick = apply_rule(rule, {m: v["scores"] for m, v in label_free.items()}, predictions, conf["max"])
+    _write_auto(out, pair, tag, seed, rule, dirs, pick, conf)
+    return AutoResult(pair.name, seed, out, pick.method, pick.runner_up, reused=False)
+
+
+def pair_confounding(pair: Pair, predictions: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """The pair's speaker-class confounding: the source's from its labels, the target's from the majority vote of
+    the candidates that do not normalise per speaker (no target label)."""
+    plain = {m: p for m, p in predictions.items() if m not in speaker_normalised(list(predictions))}
+    votes = majority_vote(plain) if plain else None
+    return speaker_confounding(pair.source_speakers, pair.ys, pair.target_speakers, votes)
+
+
+def _write_auto(out: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule, dirs: dict[str, Path], pick,
+                conf: dict) -> None:
+    """selection.json, then the pick's predictions, metrics and config (config.json last: then it is finished)."""
+    picked = dirs[pick.method]
+    cfg = read_json(picked / "config.json")
+    selection = {
+        "cache_version": CACHE_VERSION, "sercross_version": __version__, "rule": rule.to_dict(),
+        "candidates": {m: {"run_dir": str(d), "model_sha1": read_json(d / "config.json").get("model_sha1"),
+                           "label_free": pick.table[m]} for m, d in dirs.items()},
+        "pick": pick.method, "pick_rank": pick.rank, "runner_up": pick.runner_up,
+        "runner_up_rank": pick.runner_up_rank, "confounding": conf, "pool": list(pick.pool),
+        "note": "chosen without target labels (label-free scores only)",
+    }
+    for name in ("config.json", "metrics.json"):  # an interrupted write never looks finished
+        (out / name).unlink(missing_ok=True)
+    atomic_write_json(out / SELECTION_FILE, selection)
+    atomic_write_bytes(out / "predictions.csv", (picked / "predictions.csv").read_bytes())
+    metrics = {**read_json(picked / "metrics.json"), "method": AUTO, "picked": pick.method, "seed": seed}
+    atomic_write_json(out / "metrics.json", metrics)
+    atomic_write_json(out / "config.json", {
+        **cfg, "method": AUTO, "picked": pick.method, "picked_run_dir": str(picked), "preset": tag, "seed": seed,
+        "method_description": f"label-free selection among {len(dirs)} candidates; picked {pick.method}",
+    })
+
+
+def select_all(plan, on_result: Callable[[AutoResult], None] | None = None,
+               on_scoring: Callable[[str], None] | None = None) -> list[AutoResult]:
+    """Every ``auto`` decision of a benchmark plan whose candidates are all finished (others are left missing)."""
+    from sercross.experiments.pairs import load_pair
+
+    results, pairs = [], {}
+    for spec in plan.selections:
+        dirs = [run_dir(plan.cache, spec.source, spec.target, m, plan.tag, spec.seed) for m in plan.rule.candidates]
+        if not all((d / "metrics.json").is_file() for d in dirs):
+            continue
+        if spec.scheme not in pairs:
+            pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set)
+        result = select_for_pair(plan.cache, pairs[spec.scheme], plan.tag, spec.seed, plan.rule, on_scoring)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results

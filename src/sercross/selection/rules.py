@@ -1,0 +1,133 @@
+"""Rules that pick one candidate per pair from label-free scores: the decision ``--method auto`` makes.
+
+A rule ranks the candidates by one or more label-free scores (each "higher is better"; with several, by the mean
+of their ranks) and picks the best; ties go to the candidate listed first. Besides the per-run scores of
+:mod:`sercross.selection.scorers`, a rule may use ``consensus``: how often a candidate's target predictions agree
+with the majority vote of all candidates (disagreement with an ensemble as a sign of error: Chen et al.,
+"Detecting errors and estimating accuracy on unlabeled data with self-training ensembles", NeurIPS 2021). No
+rule reads a target label. Which rule ``auto`` uses was chosen by leave-one-corpus-out over the development pairs
+(``bench/selection.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from sercross.infra import SercrossError, did_you_mean
+from sercross.selection.confounding import majority_vote
+from sercross.selection.scorers import SCORES
+
+RULE_SCORES = (*SCORES, "consensus")
+
+
+@dataclass(frozen=True)
+class SelectionRule:
+    """Which candidates ``auto`` trains and how it ranks them (stored with every ``auto`` run)."""
+
+    candidates: tuple[str, ...]
+    scores: tuple[str, ...] = ("rv",)
+    # Candidates on speaker-normalised inputs are left out when the pair's speaker-class confounding (selection.
+    # confounding: max of source and estimated target) exceeds this; None: never.
+    speaker_gate: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("candidates", "scores"):
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        if len(self.candidates) < 2 or len(set(self.candidates)) != len(self.candidates):
+            raise SercrossError(f"a selection rule needs two or more distinct candidates, got {self.candidates!r}")
+        if not self.scores:
+            raise SercrossError("a selection rule needs at least one score", hint=f"one of {', '.join(RULE_SCORES)}")
+        for s in self.scores:
+            if s not in RULE_SCORES:
+                raise SercrossError(f"unknown label-free score {s!r}{did_you_mean(s, RULE_SCORES)}",
+                                    hint=f"one of {', '.join(RULE_SCORES)}")
+        if self.speaker_gate is not None and not 0 <= self.speaker_gate <= 1:
+            raise SercrossError(f"speaker_gate must be in [0, 1] or None, got {self.speaker_gate!r}")
+
+    def to_dict(self) -> dict:
+        # speaker_gate only when set: rules recorded before it existed stay equal to today's ungated rules
+        doc = {k: list(v) for k, v in asdict(self).items() if k != "speaker_gate"}
+        return doc if self.speaker_gate is None else {**doc, "speaker_gate": self.speaker_gate}
+
+    def gated(self, confounding: float | None) -> bool:
+        """Whether the speaker-normalised candidates are left out for a pair with this confounding."""
+        return self.speaker_gate is not None and confounding is not None and confounding > self.speaker_gate
+
+    def describe(self) -> str:
+        words = f"the best {' + '.join(self.scores)} among {len(self.candidates)} candidates"
+        if self.speaker_gate is not None:
+            words += f" (without speaker normalisation where speaker-class NMI > {self.speaker_gate:g})"
+        return words
+
+
+@dataclass(frozen=True)
+class Pick:
+    method: str
+    rank: float  # mean rank over the rule's scores (1 = best)
+    runner_up: str | None
+    runner_up_rank: float | None
+    table: dict  # candidate -> {score: value} as used, for the record
+    pool: tuple[str, ...] = ()  # the candidates ranked (all, or those left by the speaker gate)
+
+
+def consensus(predictions: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Share of each candidate's target predictions that agree with the candidates' majority vote (ties of the
+    vote go to the lowest class index)."""
+    majority = majority_vote(predictions)
+    return {m: float(np.mean(np.asarray(p, int) == majority)) for m, p in predictions.items()}
+
+
+def _ranks(values: Sequence[float | None]) -> np.ndarray:
+    """Rank 1 for the highest value; a missing value ranks last; equal values share their mean rank."""
+    v = np.array([-np.inf if x is None or not np.isfinite(x) else x for x in values], float)
+    order = (-v).argsort(kind="stable")
+    ranks = np.empty(len(v))
+    ranks[order] = np.arange(1, len(v) + 1)
+    for x in np.unique(v):  # mean rank within ties
+        same = v == x
+        ranks[same] = ranks[same].mean()
+    return ranks
+
+
+def speaker_normalised(methods: Sequence[str]) -> set[str]:
+    """The methods among ``methods`` that read speaker-normalised inputs."""
+    from sercross.methods import get_method
+
+    return {m for m in methods if getattr(get_method(m), "input_norm", "corpus") == "speaker"}
+
+
+def apply_rule(rule: SelectionRule, scores: Mapping[str, Mapping[str, float | None]],
+               predictions: Mapping[str, np.ndarray] | None = None, confounding: float | None = None) -> Pick:
+    """The candidate ``rule`` picks, given each candidate's label-free scores, (for ``consensus``) its target
+    predictions and (for a gated rule) the pair's speaker-class confounding. Keyed by the rule's candidates."""
+    missing = [m for m in rule.candidates if m not in scores]
+    if missing:
+        raise SercrossError(f"no label-free scores for candidate(s) {', '.join(missing)}")
+    pool = list(rule.candidates)
+    if rule.gated(confounding):
+        spk = speaker_normalised(pool)
+        pool = [m for m in pool if m not in spk] if len(spk) <= len(pool) - 2 else pool
+    table = {m: dict(scores[m]) for m in rule.candidates}
+    if "consensus" in rule.scores:
+        if predictions is None:
+            raise SercrossError("the rule ranks by consensus but no target predictions were given")
+        for m, v in consensus({m: predictions[m] for m in pool}).items():
+            table[m]["consensus"] = v
+    ranks = np.mean([_ranks([table[m].get(s) for m in pool]) for s in rule.scores], axis=0)
+    order = sorted(range(len(pool)), key=lambda i: (ranks[i], i))
+    first, second = order[0], order[1]
+    return Pick(pool[first], float(ranks[first]), pool[second], float(ranks[second]), table, tuple(pool))
+
+
+# What ``--method auto`` trains and how it picks: the candidates and scores chosen by leave-one-corpus-out over the
+# development pairs (bench/selection.md, made by bench/selection_loco.py).
+DEFAULT_RULE = SelectionRule(
+    candidates=("only_cls", "only_cls_spk", "tlmlda", "tlmlda_plus", "tlmlda_plus_no_spk", "dann", "dann_spk",
+                "coral", "coral_spk", "logreg", "sk_coral", "sk_subspace", "sk_linear_ot", "sk_kmm", "sk_ot_prop",
+                "logreg_spk", "sk_coral_spk", "sk_subspace_spk", "sk_linear_ot_spk", "sk_kmm_spk", "sk_ot_prop_spk"),
+    scores=("rv",),
+)

@@ -1,0 +1,71 @@
+"""auto: candidates trained as ordinary runs, a label-free pick recorded per scheme and seed, never a target label."""
+
+import json
+
+import pytest
+from test_benchmark import TINY, isolated, write_features  # noqa: F401 (fixture)
+
+from sercross.experiments import (
+    benchmark_meta,
+    build_tables,
+    collect_results,
+    plan_benchmark,
+    run_benchmark,
+    select_all,
+)
+from sercross.experiments.auto import SELECTION_FILE, trained_methods
+from sercross.experiments.runs import load_estimator
+from sercross.selection import DEFAULT_RULE, SelectionRule
+
+RULE = SelectionRule(("only_cls", "logreg", "sk_coral"), ("rv",))
+GATED = SelectionRule(("only_cls", "logreg", "logreg_spk"), ("rv", "consensus"), speaker_gate=0.0)
+
+
+def test_auto_stands_for_the_candidates_of_the_default_rule():
+    assert trained_methods(["pca_svm", "auto"]) == ("pca_svm", *DEFAULT_RULE.candidates)
+    assert trained_methods(["auto", "only_cls"]).count("only_cls") == 1
+
+
+@pytest.mark.slow  # trains 6 small runs
+def test_a_grid_with_auto_trains_the_candidates_and_records_a_pick(tmp_path):
+    cache = tmp_path / "cache"
+    write_features(cache, "demo_a", seed=1)
+    write_features(cache, "demo_b", seed=2)
+    plan = plan_benchmark(cache, [("demo_a", "demo_b")], methods=["auto"], seeds=[0, 1], preset="tiny", rule=RULE)
+    assert plan.methods == (*RULE.candidates, "auto") and len(plan.runs) == 6 and len(plan.selections) == 2
+    outcome = run_benchmark(plan, jobs=1)
+    results = select_all(plan)
+    assert [r.pick in RULE.candidates for r in results] == [True, True]
+    doc = json.loads((results[0].run_dir / SELECTION_FILE).read_text())
+    assert set(doc["candidates"]) == set(RULE.candidates) and doc["pick"] != doc["runner_up"]
+    assert all(set(c["label_free"]) >= {"rv", "dev", "mixval"} for c in doc["candidates"].values())
+    rows = {(r["method"], r["seed"]): r for r in collect_results(plan, outcome)}
+    auto = rows[("auto", 0)]
+    assert auto["status"] == "selected" and auto["war"] == rows[(auto["picked"], 0)]["war"]
+    assert load_estimator(results[0].run_dir) is not None
+    section = build_tables(collect_results(plan, outcome), benchmark_meta(plan, "t", outcome))["selection"]
+    (scheme,) = section["schemes"].values()
+    cand_war = [[100 * rows[(m, s)]["war"] for m in RULE.candidates] for s in (0, 1)]
+    assert scheme["oracle_war"] == pytest.approx((max(cand_war[0]) + max(cand_war[1])) / 2)
+    assert scheme["regret"] == pytest.approx(scheme["oracle_war"] - scheme["war"]) and scheme["regret"] >= 0
+    # made again: nothing is trained or re-selected
+    again = plan_benchmark(cache, [("demo_a", "demo_b")], methods=["auto"], seeds=[0, 1], preset="tiny", rule=RULE)
+    assert not again.todo and all(r.reused for r in select_all(again))
+
+
+@pytest.mark.slow  # trains 6 small runs
+def test_the_pick_reads_no_target_label(tmp_path):
+    picks = []
+    for k, permute in enumerate((None, ("anger", "fear", "happiness", "neutral", "sadness"))):
+        cache = tmp_path / f"cache{k}"
+        write_features(cache, "demo_a", seed=1)
+        write_features(cache, "demo_b", seed=2, permute_labels=permute)  # the target's labels shuffled
+        plan = plan_benchmark(cache, [("demo_a", "demo_b")], methods=["auto"], seeds=[0], preset="tiny",
+                              rule=GATED)
+        run_benchmark(plan, jobs=1)
+        (result,) = select_all(plan)
+        doc = json.loads((result.run_dir / SELECTION_FILE).read_text())
+        picks.append((result.pick, result.runner_up, {m: c["label_free"] for m, c in doc["candidates"].items()},
+                      doc["confounding"], doc["pool"]))
+    assert picks[0] == picks[1]
+    assert picks[0][4] == ["only_cls", "logreg"]  # gate 0: the speaker-normalised candidate left out

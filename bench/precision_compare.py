@@ -21,6 +21,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import shlex
 import sys
@@ -51,13 +52,24 @@ def _plan(cache: Path, schemes, method: str, preset: str, seeds, precision: str)
 
 
 def collect(plans: dict) -> dict:
-    """{(scheme, seed): {precision: (war, uar)}} of the finished runs of each precision's plan."""
+    """{(scheme, seed): {precision: (war, uar, {file: predicted label})}} of each precision's finished runs."""
     found: dict = {}
     for precision, plan in plans.items():
         for spec in plan.finished:
-            met = read_json(plan.run_dir(spec) / "metrics.json")
-            found.setdefault((spec.scheme, spec.seed), {})[precision] = (100 * met["war"], 100 * met["uar"])
+            rdir = plan.run_dir(spec)
+            met = read_json(rdir / "metrics.json")
+            with open(rdir / "predictions.csv", newline="") as f:
+                predicted = {row["file"]: row["predicted"] for row in csv.DictReader(f)}
+            found.setdefault((spec.scheme, spec.seed), {})[precision] = (100 * met["war"], 100 * met["uar"], predicted)
     return found
+
+
+def agreement(pairs: list[dict]) -> str:
+    """The share of target utterances predicted alike in both precisions: mean and range over the pairs."""
+    shares = [100 * np.mean([p["bf16"][2].get(f) == label for f, label in p["fp32"][2].items()]) for p in pairs]
+    if not shares:
+        return "–"
+    return f"{np.mean(shares):.2f} ({min(shares):.2f}–{max(shares):.2f})"
 
 
 def emulated_runs(plans_by_preset: dict) -> tuple[int, int]:
@@ -128,8 +140,8 @@ def _bar(r: dict, expected: int) -> str:
 def table(plans_by_preset: dict, seeds: list[int]) -> tuple[list[str], int]:
     """The markdown rows and the number of missing (scheme, seed, precision) runs."""
     out = ["| scheme | preset | pairs | WAR fp32 | WAR bf16 | ΔWAR bf16 − fp32 [95 % CI] | paired t (WAR) | "
-           "UAR fp32 | UAR bf16 | ΔUAR [95 % CI] | paired t (UAR) | WAR within the bar |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "UAR fp32 | UAR bf16 | ΔUAR [95 % CI] | paired t (UAR) | WAR within the bar | same prediction, % |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     missing = 0
     for preset, plans in plans_by_preset.items():
         found = collect(plans)
@@ -143,7 +155,7 @@ def table(plans_by_preset: dict, seeds: list[int]) -> tuple[list[str], int]:
                 cells += [_ms(a), _ms(b), _diff(r), _test(r)]
                 if k == 0:
                     bar = _bar(r, len(seeds))
-            out.append("| " + " | ".join(cells + [bar]) + " |")
+            out.append("| " + " | ".join(cells + [bar, agreement(both)]) + " |")
     return out, missing
 
 
@@ -174,14 +186,16 @@ def main(argv=None) -> int:
     plans = {preset: plans_for(preset) for preset in presets}
     rows, missing = table(plans, seeds)
     native = native_bf16()
+    n_emulated, n_bf16 = emulated_runs(plans)
+    train = " --train" + (" --emulate-matmuls" if n_emulated or args.emulate_matmuls else "")
     command = (f"python bench/precision_compare.py --cache CACHE --schemes {args.schemes} --presets {args.presets} "
                f"--method {args.method} --seeds {args.seeds}")
     lines = [f"# bf16 against fp32, paired seeds ({args.method})", "",
-             f"Made by `{command} --train --out {args.out or 'FILE'}`. Target WAR/UAR in %, last epoch, target "
+             f"Made by `{command}{train} --out {args.out or 'FILE'}`. Target WAR/UAR in %, last epoch, target "
              "labels only score; mean ± sample std over the pairs; Δ = bf16 − fp32 per seed, its mean with the 95 % "
              "interval of Student's t on the differences, and the paired t-test. The bar (issue 21): |ΔWAR| ≤ 1 "
-             f"and its interval inside ±1.5. This machine: {native.reason}.", ""]
-    n_emulated, n_bf16 = emulated_runs(plans)
+             "and its interval inside ±1.5. Same prediction: the share of target utterances given the same label "
+             f"by both runs of a seed, mean (min–max) over the pairs. This machine: {native.reason}.", ""]
     if n_emulated:
         lines += [f"{n_emulated} of the {n_bf16} bf16 runs were trained with `--emulate-matmuls`: every bf16 matmul "
                   "computed as an fp32 matmul of the bf16 values, rounded to bf16 (bench/bf16_emulation.py): bf16's "
@@ -194,7 +208,7 @@ def main(argv=None) -> int:
     if missing:
         lines += [f"**Partial**: {missing} of {2 * len(seeds) * sum(len(p['fp32'].schemes) for p in plans.values())}"
                   " runs are missing (the pairs column says how many seeds each row has). To finish it: "
-                  f"`nice -n 15 taskset -c 0 {command} --train --out {shlex.quote(str(args.out or 'FILE'))}`.", ""]
+                  f"`nice -n 15 taskset -c 0 {command}{train} --out {shlex.quote(str(args.out or 'FILE'))}`.", ""]
     text = "\n".join(lines + rows) + "\n"
     print(text)
     if args.out:

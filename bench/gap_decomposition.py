@@ -15,9 +15,10 @@ The differences (docs/protocol.md, "Where the authors' code differs"), as TrainC
   adam_reset    a new Adam optimizer every epoch (its moment estimates start again)
   network       no dropout on the code (encoder's last layer), batch-norm after the DNN's first layer
 
-Runs are ordinary run folders, tagged ``<preset>+<row>`` (``authors-code`` for all of them on the paper preset),
-trained with ``--train`` (``--jobs`` single-threaded processes; a paper-preset run takes about 11 minutes of one
-idle core) and resumed like a benchmark. Tables list what is finished and say what is missing.
+Runs are ordinary run folders, each the run ``sercross train --preset PRESET --set …`` makes with the row's settings
+(tagged by them, e.g. ``paper_recon_loss-bce_mean``; ``authors-code`` for all of them on the paper preset), trained
+with ``--train`` (``--jobs`` single-threaded processes; a paper-preset run takes about 11 minutes of one idle core)
+and resumed like a benchmark. Tables list what is finished and say what is missing.
 
 Usage:
   python bench/gap_decomposition.py --cache CACHE --preset paper --seeds 0-4 [--rows ...] [--train --jobs 2] \
@@ -28,12 +29,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from sercross.experiments import Reporter, collect_results, plan_benchmark, run_benchmark, run_state
+from sercross.experiments import Recipe, Reporter, collect_results, plan_grid, run_benchmark
 from sercross.experiments.paper import PAPER_SCHEME_NAMES, PAPER_TABLE3, PAPER_TABLE4
 from sercross.methods import PRESETS, get_preset
 
@@ -56,27 +56,26 @@ def all_overrides() -> dict:
     return out
 
 
-def rows_for(tag: str, names: list[str]) -> list[tuple[str, str, dict]]:
-    """(row name, run tag, TrainConfig overrides): as written, each difference asked for, then all of them. ``tag``
-    is the base plan's (``paper``, or ``fast_e2`` with an epoch override); all of them on ``paper`` is the
-    ``authors-code`` preset, and shares its run folders with ``sercross train --preset authors-code``."""
-    rows = [("as written", tag, {})]
-    rows += [(name, f"{tag}+{name}", DIFFERENCES[name][1]) for name in names]
-    return rows + [(ALL, "authors-code" if tag == "paper" else f"{tag}+{ALL}", all_overrides())]
+def rows_for(preset: str, epochs: int | None, names: list[str]) -> list[tuple[str, Recipe]]:
+    """(row name, TLMLDA's recipe): as written, each difference asked for, then all of them. Each is a run as
+    ``sercross train --preset PRESET [--epochs N] --set …`` makes it (its tag names the settings); all of them on
+    ``paper`` is the ``authors-code`` preset, and shares its run folders with ``sercross train --preset
+    authors-code``."""
+    short = {} if epochs is None else {"epochs": epochs}
+    rows = [("as written", Recipe.build("tlmlda", preset, short))]
+    rows += [(name, Recipe.build("tlmlda", preset, {**short, **DIFFERENCES[name][1]})) for name in names]
+    every = (Recipe.build("tlmlda", "authors-code", short) if preset == "paper"
+             else Recipe.build("tlmlda", preset, {**short, **all_overrides()}))
+    return rows + [(ALL, every)]
 
 
-def row_plan(base, tag: str, overrides: dict, methods: tuple[str, ...]):
-    """The base plan for another configuration: same schemes and seeds, its own tag and finished runs."""
-    plan = replace(base, tag=tag, config=replace(base.config, **overrides), methods=methods,
-                   runs=[r for r in base.runs if r.method in methods], finished=set(), stale={})
-    fingerprints = {s.name: s.pair_fingerprint for s in plan.schemes}
-    for r in plan.runs:
-        state = run_state(plan.run_dir(r), fingerprints[r.scheme], r.method, tag, r.seed, plan.config)
-        if state == "finished":
-            plan.finished.add(r)
-        elif state != "new":
-            plan.stale[r] = state
-    return plan
+def row_plan(cache: Path, schemes, seeds, recipe: Recipe, with_pca: bool):
+    """The grid of one row: TLMLDA with ``recipe`` (and PCA + SVM, the fixed reference) on the schemes and seeds,
+    with its finished runs found."""
+    recipes = {"tlmlda": recipe}
+    if with_pca:
+        recipes["pca_svm"] = Recipe.build("pca_svm", recipe.preset)
+    return plan_grid(cache, recipes, schemes, False, seeds)
 
 
 class _Log(Reporter):
@@ -161,15 +160,15 @@ def main(argv=None) -> int:
     if args.preset == "paper" and get_preset("authors-code") != get_preset("paper", **all_overrides()):
         raise SystemExit("the authors-code preset is not the paper preset with every difference on")
     seeds = list(parse_seeds(args.seeds))
-    base = plan_benchmark(args.cache, parse_schemes(args.schemes), methods=["tlmlda", "pca_svm"], seeds=seeds,
-                          preset=args.preset, epochs=args.epochs)
-    plans = {row: row_plan(base, tag, over, ("tlmlda", "pca_svm") if row == "as written" else ("tlmlda",))
-             for row, tag, over in rows_for(base.tag, names)}
+    schemes = parse_schemes(args.schemes)
+    recipes = dict(rows_for(args.preset, args.epochs, names))
+    plans = {row: row_plan(args.cache, schemes, seeds, recipe, row == "as written") for row, recipe in recipes.items()}
     if args.train:
         for row, plan in plans.items():
             run_benchmark(plan, jobs=args.jobs, cores=args.jobs, reporter=_Log())
-            plans[row] = row_plan(replace(base, config=plan.config), plan.tag, {}, plan.methods)  # now finished
-    results = {row: (plan.tag, collect_results(plan)) for row, plan in plans.items()}
+            plans[row] = row_plan(args.cache, schemes, seeds, recipes[row], row == "as written")  # now finished
+    results = {row: (recipes[row].tag, collect_results(plan)) for row, plan in plans.items()}
+    base = plans["as written"]
     epochs = "" if args.epochs is None else f" --epochs {args.epochs}"
     command = (f"python bench/gap_decomposition.py --cache CACHE --schemes {args.schemes} --preset {args.preset}"
                f"{epochs} --seeds {args.seeds} --rows {args.rows} --out {args.out or 'FILE'}")

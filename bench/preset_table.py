@@ -21,7 +21,7 @@ import numpy as np
 from scipy import stats
 
 from sercross.experiments import load_estimator, load_pair, scheme_key, split_scheme
-from sercross.infra import read_csv, read_json, run_dir
+from sercross.infra import read_csv, read_json, run_dir, scheme_name
 from sercross.selection import reverse_validation_of
 
 
@@ -50,7 +50,7 @@ def _difference(b: np.ndarray, a: np.ndarray) -> str:
 def collect(cache: Path, source: str, target: str, method: str, preset: str, seeds: list[int]) -> dict | None:
     rows = []
     for seed in seeds:
-        rdir = run_dir(cache, source, target, method, preset, seed)
+        rdir = run_dir(cache, scheme_name(source, target), method, preset, seed)
         if not (rdir / "metrics.json").is_file():
             continue
         cfg, met = read_json(rdir / "config.json"), read_json(rdir / "metrics.json")
@@ -65,7 +65,7 @@ def collect(cache: Path, source: str, target: str, method: str, preset: str, see
     for r in rows:
         score = r["cfg"].get("reverse_validation_uar")
         if score is None:  # runs trained before the score was recorded: compute it from the stored model
-            est = load_estimator(run_dir(cache, source, target, method, preset, r["cfg"]["seed"]))
+            est = load_estimator(run_dir(cache, scheme_name(source, target), method, preset, r["cfg"]["seed"]))
             score = reverse_validation_of(est, pair.Xs, pair.ys, pair.Xt, len(pair.classes))
         rv.append(score)
     return {

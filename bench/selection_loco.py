@@ -91,10 +91,17 @@ def load_cases(cache: Path, schemes, seeds, candidates, tag: str) -> tuple[list[
     return cases, missing
 
 
-def rules(candidates) -> list:
+SCORE_COMBOS = [(s,) for s in RULE_SCORES] + list(itertools.combinations(RULE_SCORES, 2))
+
+
+def rules(candidates, train: list[Case], memo: Memo, top_k: tuple[int, ...] = ()) -> list:
+    """The rule family, given the training pairs: every fixed candidate; every score or pair of scores over all
+    candidates (and, with ``top_k``, over the k best fixed candidates on ``train``), each with or without the
+    speaker gate."""
     out: list = [("fixed", m) for m in candidates]
-    combos = [(s,) for s in RULE_SCORES] + list(itertools.combinations(RULE_SCORES, 2))
-    out += [SelectionRule(tuple(candidates), combo, gate) for combo in combos for gate in GATES]
+    ranked = sorted(candidates, key=lambda m: (-memo.mean(("fixed", m), train), candidates.index(m)))
+    pools = [tuple(candidates)] + [tuple(m for m in candidates if m in ranked[:k]) for k in top_k]
+    out += [SelectionRule(pool, combo, gate) for pool in pools for combo in SCORE_COMBOS for gate in GATES]
     return out
 
 
@@ -102,7 +109,8 @@ def rule_name(rule) -> str:
     if isinstance(rule, tuple):
         return f"always {rule[1]}"
     gate = "" if rule.speaker_gate is None else f", gate {rule.speaker_gate:g}"
-    return f"best {' + '.join(rule.scores)}{gate}"
+    pool = "" if len(rule.candidates) == len(CANDIDATES) else f" among {', '.join(rule.candidates)}"
+    return f"best {' + '.join(rule.scores)}{pool}{gate}"
 
 
 def pick(rule, case: Case) -> str:
@@ -115,11 +123,26 @@ def _value(case: Case, m: str) -> float:
     return (case.war[m] + case.uar[m]) / 2
 
 
-def choose(rule_list, cases: list[Case], memo: dict) -> object:
+class Memo:
+    """Each rule's pick per case, computed once (rules are hashable values)."""
+
+    def __init__(self, cases: list[Case]):
+        self.index = {id(c): i for i, c in enumerate(cases)}
+        self.picks: dict = {}
+
+    def pick(self, rule, case: Case) -> str:
+        key = (rule, self.index[id(case)])
+        if key not in self.picks:
+            self.picks[key] = pick(rule, case)
+        return self.picks[key]
+
+    def mean(self, rule, cases: list[Case]) -> float:
+        return float(np.mean([_value(c, self.pick(rule, c)) for c in cases]))
+
+
+def choose(rule_list, cases: list[Case], memo: Memo) -> object:
     """The rule with the best mean (WAR + UAR) / 2 over ``cases`` (ties: the earlier rule)."""
-    def mean(r):
-        return np.mean([_value(c, memo[(id(r), id(c))]) for c in cases])
-    return max(rule_list, key=lambda r: (mean(r), -rule_list.index(r)))
+    return max(rule_list, key=lambda r: (memo.mean(r, cases), -rule_list.index(r)))
 
 
 def group_of(cache: Path, corpus: str) -> str:
@@ -127,9 +150,9 @@ def group_of(cache: Path, corpus: str) -> str:
     return (meta.get("derivation") or {}).get("derived_from", corpus)
 
 
-def loco(cache: Path, cases: list[Case], rule_list) -> tuple[dict, list[tuple]]:
+def loco(cache: Path, cases: list[Case], candidates: list[str], top_k: tuple[int, ...] = ()) -> tuple[dict, list, Memo]:
     """Per case the method picked by the rule chosen without the case's target group; and the per-fold record."""
-    memo = {(id(r), id(c)): pick(r, c) for r in rule_list for c in cases}
+    memo = Memo(cases)
     groups = {c: group_of(cache, c) for case in cases for c in (case.source, case.target)}
     picks, folds = {}, []
     for g in sorted(set(groups.values())):
@@ -137,10 +160,12 @@ def loco(cache: Path, cases: list[Case], rule_list) -> tuple[dict, list[tuple]]:
         train = [c for c in cases if g not in (groups[c.source], groups[c.target])]
         if not test or not train:
             continue
+        rule_list = rules(candidates, train, memo, top_k)
         best = choose(rule_list, train, memo)
         fixed = choose([r for r in rule_list if isinstance(r, tuple)], train, memo)
         for c in test:
-            picks[id(c)] = memo[(id(best), id(c))]
+            picks[id(c)] = memo.pick(best, c)
+            picks[("fixed", id(c))] = fixed[1]
         folds.append((g, len(train), len(test), rule_name(best), rule_name(fixed),
                       np.mean([c.war[picks[id(c)]] for c in test]), np.mean([c.uar[picks[id(c)]] for c in test]),
                       np.mean([c.war[fixed[1]] for c in test]), np.mean([c.uar[fixed[1]] for c in test]),
@@ -178,7 +203,10 @@ def summary(cases, picks, candidates) -> list[str]:
     n_below = sum(d < -1 for *_, d in below)
     rows = [("auto (leave-one-corpus-out: the rule chosen without the target's corpus)",
              lambda c: c.war[picks[id(c)]], lambda c: c.uar[picks[id(c)]]),
-            (f"best fixed candidate in hindsight ({best})", lambda c: c.war[best], lambda c: c.uar[best]),
+            ("the fixed candidate chosen by leave-one-corpus-out (the best on the fold's training pairs)",
+             lambda c: c.war[picks[("fixed", id(c))]], lambda c: c.uar[picks[("fixed", id(c))]]),
+            (f"best fixed candidate in hindsight ({best}: chosen on every pair's target labels)",
+             lambda c: c.war[best], lambda c: c.uar[best]),
             ("only_cls", lambda c: c.war["only_cls"], lambda c: c.uar["only_cls"]),
             ("oracle: best candidate per pair by target WAR (evaluation only)",
              lambda c: max(c.war.values()), lambda c: c.uar[max(c.war, key=c.war.get)])]
@@ -245,20 +273,24 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--seeds", default="0", help="comma-separated seeds")
     ap.add_argument("--tag", default="fast", help="the runs' preset tag")
+    ap.add_argument("--top-k", default="", help="also rules over the k best fixed candidates, e.g. 2,3,4,6")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     candidates = list(CANDIDATES)
     cases, missing = load_cases(args.cache, default_schemes(), seeds, candidates, args.tag)
-    rule_list = rules(candidates)
-    picks, folds, memo = loco(args.cache, cases, rule_list)
+    top_k = tuple(int(k) for k in args.top_k.split(",")) if args.top_k else ()
+    picks, folds, memo = loco(args.cache, cases, candidates, top_k)
+    rule_list = rules(candidates, cases, memo, top_k)
     final = choose(rule_list, cases, memo)
     lines = ["# Label-free selection: the rule `auto` uses, chosen by leave-one-corpus-out", "",
-             f"Made by `python bench/selection_loco.py --cache CACHE --seeds {args.seeds} --out {args.out}` over "
+             f"Made by `python bench/selection_loco.py --cache CACHE --seeds {args.seeds}"
+             f"{' --top-k ' + args.top_k if args.top_k else ''} --out {args.out}` over "
              f"{len({c.name for c in cases})} development pairs × {len(seeds)} seed(s) = {len(cases)} pair-seeds "
-             f"(preset {args.tag}, last epoch); {len(candidates)} candidates, {len(rule_list)} rules. Target labels "
-             "only score; a pair is decided by the rule chosen on the pairs that involve neither its target's "
-             "corpus nor a variant of it. Corpora: EmoDB (2-s copy), CASIA, EMOVO, RAVDESS and the speaker-"
+             f"(preset {args.tag}, last epoch); {len(candidates)} candidates, {len(rule_list)} rules per fold"
+             f"{' (among them pools of the k best fixed candidates on the fold training pairs)' if top_k else ''}. "
+             "Target labels only score; a pair is decided by the rule chosen on the pairs that involve neither its "
+             "target's corpus nor a variant of it. Corpora: EmoDB (2-s copy), CASIA, EMOVO, RAVDESS and the speaker-"
              "confounded variants of bench/confound.py (berlin_conf2, ravdess_conf1, grouped with their corpus).",
              "", "## Summary", "", *summary(cases, picks, candidates),
              "", "## Leave-one-corpus-out folds", "",
@@ -271,7 +303,7 @@ def main() -> None:
               "", "## Each label-free score alone", "", *scorer_table(cases, candidates),
               "", "## The rule `auto` ships with", "",
               f"Chosen on all {len(cases)} development pair-seeds: **{rule_name(final)}** (in-sample mean "
-              f"(WAR + UAR) / 2 {np.mean([_value(c, memo[(id(final), id(c))]) for c in cases]):.2f}; the "
+              f"(WAR + UAR) / 2 {memo.mean(final, cases):.2f}; the "
               "leave-one-corpus-out summary above is the out-of-sample estimate). "
               f"`DEFAULT_RULE` today: {rule_name(DEFAULT_RULE)}."]
     if missing:

@@ -26,6 +26,20 @@ def test_auto_stands_for_the_candidates_of_the_default_rule():
     assert trained_methods(["auto", "only_cls"]).count("only_cls") == 1
 
 
+def test_auto_candidates_join_the_grid_once_with_auto_s_preset_and_settings():
+    from sercross.experiments.plan import with_candidates
+    from sercross.experiments.recipes import Recipe
+
+    rule = SelectionRule(("dan", "logreg"), ("rv",))
+    grid = {"dan": Recipe.build("dan", "fast"), "auto": Recipe.build("auto", "fast")}
+    recipes, candidates = with_candidates(grid, rule)
+    assert list(recipes) == ["dan", "logreg", "auto"] and candidates == {"auto": {"dan": "dan", "logreg": "logreg"}}
+    grid = {"dan": Recipe.build("dan", "fast"), "auto": Recipe.build("auto", "fast", {"epochs": 3})}
+    recipes, candidates = with_candidates(grid, rule)  # auto's dan is another run than the grid's dan
+    assert candidates["auto"]["dan"] == "dan (auto)" and recipes["dan (auto)"].tag == "fast_e3"
+    assert recipes["dan"].tag == "fast" and recipes["logreg"] == Recipe.build("logreg", "fast", {"epochs": 3})
+
+
 @pytest.mark.slow  # trains 6 small runs
 def test_a_grid_with_auto_trains_the_candidates_and_records_a_pick(tmp_path):
     cache = tmp_path / "cache"

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from sercross.corpora.manifests import Utterance
+from sercross.experiments.keys import PairKey
 from sercross.experiments.pairs import (
     SPEAKERS_FILE,
     build_pair,
@@ -11,6 +12,7 @@ from sercross.experiments.pairs import (
     model_inputs,
     save_pair,
     speaker_normalize,
+    stored_key,
 )
 from sercross.features import FeatureTable
 from sercross.infra.cache import pair_dir
@@ -105,7 +107,7 @@ def test_target_speakers_round_trip_and_model_inputs(rng, tmp_path):
     with pytest.raises(SercrossError, match="unknown input normalisation"):
         model_inputs(q, "utterance")
     # a pair saved before target speakers were kept loads without them, and says so when they are needed
-    (pair_dir(tmp_path, "a", "b", "IS10") / SPEAKERS_FILE).unlink()
+    (pair_dir(tmp_path, "a__b", "IS10") / SPEAKERS_FILE).unlink()
     old = load_pair(tmp_path, "a", "b", "IS10")
     assert old.target_speakers is None
     with pytest.raises(SercrossError, match="without its target speakers"):
@@ -117,7 +119,7 @@ def older_pair(rng, cache):
     src = table("a", ["anger", "sadness"] * 6, rng)
     tgt = table("b", ["anger", "sadness"] * 6, rng)
     save_pair(cache, build_pair(src, tgt))
-    folder = pair_dir(cache, "a", "b", "IS10")
+    folder = pair_dir(cache, "a__b", "IS10")
     (folder / SPEAKERS_FILE).unlink()
     return src, tgt, folder
 
@@ -144,16 +146,65 @@ def test_an_older_pair_whose_target_files_are_unknown_is_rebuilt(rng, tmp_path):
     assert load_pair(tmp_path, "a", "b", "IS10").target_speakers == p.target_speakers
 
 
-def test_a_pair_of_other_classes_replaces_the_cached_one_and_says_so(rng, tmp_path):
+def test_class_sets_coexist_and_their_order_does_not_matter(rng, tmp_path):
     from sercross.experiments.resolve import pair_for
 
     src = table("a", ["anger", "sadness", "fear"] * 4, rng)
     tgt = table("b", ["anger", "sadness", "fear"] * 4, rng)
+    default = pair_for(tmp_path, src, tgt)
+    assert default.key == PairKey("a", "b") and default.classes == ("anger", "fear", "sadness")
+    two = pair_for(tmp_path, src, tgt, ("sadness", "anger"))
+    assert two.classes == ("anger", "sadness") and two.key == PairKey("a", "b", ("anger", "sadness"))
+    assert (tmp_path / "pairs" / "a__b~anger+sadness" / "IS10" / "pair.npz").is_file()
+    # the default pair is untouched, and each class set is found again whatever its order
+    assert load_pair(tmp_path, "a", "b", "IS10").meta == default.meta
+    assert pair_for(tmp_path, src, tgt, ("anger", "sadness")).meta == two.meta
+    assert load_pair(tmp_path, "a", "b", "IS10", classes=("sadness", "anger")).meta == two.meta
+    # the default set named explicitly, in any order, is the default pair
+    assert pair_for(tmp_path, src, tgt, ("sadness", "fear", "anger")).meta == default.meta
+    assert stored_key(tmp_path, "a", "b", "IS10", ("fear", "sadness", "anger")) == PairKey("a", "b")
+
+
+def test_the_default_pair_is_rebuilt_when_the_default_set_changes_and_says_so(rng, tmp_path):
+    from sercross.experiments.resolve import pair_for
+
+    src = table("a", ["anger", "sadness", "fear"] * 4, rng)
+    tgt = table("b", ["anger", "sadness"] * 6, rng)
     replaced = []
     first = pair_for(tmp_path, src, tgt, on_replace=lambda old, new: replaced.append((old.classes, new.classes)))
-    assert replaced == [] and pair_for(tmp_path, src, tgt, on_replace=replaced.append).meta == first.meta
-    two = ("anger", "sadness")
-    pair_for(tmp_path, src, tgt, two, on_replace=lambda old, new: replaced.append((old.classes, new.classes)))
-    assert replaced == [(first.classes, two)] and load_pair(tmp_path, "a", "b", "IS10").classes == two
-    pair_for(tmp_path, src, tgt, two, force=True, on_replace=replaced.append)  # rebuilt, same classes: no call
-    assert len(replaced) == 1
+    assert first.classes == ("anger", "sadness") and replaced == []
+    more = table("b", ["anger", "sadness", "fear"] * 4, rng)
+    more.meta = {"fingerprint": "b2"}
+    pair_for(tmp_path, src, more, on_replace=lambda old, new: replaced.append((old.classes, new.classes)))
+    assert replaced == [(("anger", "sadness"), ("anger", "fear", "sadness"))]
+
+
+def test_a_chosen_class_set_an_older_sercross_stored_as_the_default_moves_aside_with_its_runs(rng, tmp_path):
+    from sercross.experiments.resolve import pair_for
+
+    src = table("a", ["anger", "sadness", "fear"] * 4, rng)
+    tgt = table("b", ["anger", "sadness", "fear"] * 4, rng)
+    old = build_pair(src, tgt, ("anger", "sadness"))
+    old.meta.pop("class_set")  # as sercross wrote it before class sets were part of a pair's identity
+    saved = pair_dir(tmp_path, "a__b", "IS10")
+    old.meta["fingerprint"] = None
+    from sercross.infra.cache import atomic_write_json, atomic_write_npz
+
+    atomic_write_npz(saved / "pair.npz", Xs=old.Xs, ys=old.ys, Xt=old.Xt, yt=old.yt,
+                     source_files=np.array(old.source_files), target_files=np.array(old.target_files),
+                     source_speakers=np.array(old.source_speakers))
+    from sercross.infra.system import sha1_file
+
+    atomic_write_json(saved / "meta.json", dict(old.meta, fingerprint=sha1_file(saved / "pair.npz")))
+    run = tmp_path / "runs" / "a__b" / "only_cls" / "paper-seed0"
+    atomic_write_json(run / "config.json", {"pair_fingerprint": sha1_file(saved / "pair.npz")})
+    other = tmp_path / "runs" / "a__b" / "only_cls" / "paper-seed1"
+    atomic_write_json(other / "config.json", {"pair_fingerprint": "of another pair"})
+    notes = []
+    default = pair_for(tmp_path, src, tgt, on_note=notes.append)
+    assert default.classes == ("anger", "sadness", "fear") or set(default.classes) == {"anger", "sadness", "fear"}
+    assert len(notes) == 1 and "a__b~anger+sadness" in notes[0]
+    moved = tmp_path / "runs" / "a__b~anger+sadness" / "only_cls" / "paper-seed0" / "config.json"
+    assert moved.is_file() and not run.exists() and (other / "config.json").is_file()
+    kept = load_pair(tmp_path, "a", "b", "IS10", classes=("anger", "sadness"))
+    assert kept.key == PairKey("a", "b", ("anger", "sadness")) and np.array_equal(kept.Xs, old.Xs)

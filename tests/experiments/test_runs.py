@@ -1,5 +1,6 @@
 """Run folders: artifacts, determinism, stale or interrupted artifacts, awkward data."""
 
+import csv
 import dataclasses
 import json
 
@@ -7,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from sercross.experiments.evaluation import evaluate_run
 from sercross.experiments.pairs import Pair, speaker_normalize
-from sercross.experiments.runs import evaluate_run, load_estimator, read_run_config, run_state, train_run
+from sercross.experiments.runs import load_estimator, read_run_config, run_state, train_run
 from sercross.infra.errors import SercrossError
 from sercross.methods import ADDED_TRAIN_FIELDS, METHODS, get_preset
 from sercross.selection import SCORES
@@ -38,8 +40,41 @@ def test_run_folder_has_every_artifact_and_is_deterministic(rng, tmp_path):
     assert cfg["reported_epoch"] == "last" and cfg["seed"] == 4 and cfg["peak_rss_mb"] > 0
     # a reloaded model predicts what the trained one did
     est = load_estimator(a)
-    preds = [line.split(",")[2] for line in (a / "predictions.csv").read_text().splitlines()[1:]]
-    assert [p.classes[i] for i in est.predict(p.Xt)] == preds
+    rows = list(csv.DictReader(open(a / "predictions.csv")))
+    assert [p.classes[i] for i in est.predict(p.Xt)] == [r["predicted"] for r in rows]
+    # each row: the file's speaker, its true class, and a probability per class that argmax gives the prediction
+    assert list(rows[0]) == ["file", "speaker", "true", "predicted", "p_anger", "p_sadness", "p_fear"]
+    assert [r["true"] for r in rows] == [p.classes[t] for t in p.yt]
+    assert [r["speaker"] for r in rows] == [""] * len(rows)  # this pair has no target speakers
+    for r in rows:
+        probs = {c: float(r[f"p_{c}"]) for c in p.classes}
+        assert abs(sum(probs.values()) - 1) < 1e-4 and max(probs, key=probs.get) == r["predicted"]
+
+
+def test_metrics_give_each_target_speaker_s_results(rng, tmp_path):
+    p = make_pair(rng)
+    p.target_speakers = [f"t{i % 2}" for i in range(len(p.yt))]
+    out = train_run(tmp_path, p, "pca_svm", "demo", CFG, seed=0)
+    met = json.loads((out / "metrics.json").read_text())
+    assert set(met["per_speaker"]) == {"t0", "t1"} and met["per_speaker"]["t0"]["n"] == 15
+    pred = np.array([p.classes.index(r["predicted"]) for r in csv.DictReader(open(out / "predictions.csv"))])
+    rows = np.arange(len(pred)) % 2 == 1
+    assert met["per_speaker"]["t1"]["war"] == pytest.approx(float((pred[rows] == p.yt[rows]).mean()))
+    assert [r["speaker"] for r in csv.DictReader(open(out / "predictions.csv"))][:3] == ["t0", "t1", "t0"]
+
+
+def test_a_run_on_an_unlabelled_target_reports_predictions_not_scores(rng, tmp_path):
+    p = make_pair(rng)
+    p.yt = np.full(len(p.yt), -1)
+    p.meta["target_labelled"] = False
+    out = train_run(tmp_path, p, "tlmlda", "demo", CFG, seed=0)
+    met = json.loads((out / "metrics.json").read_text())
+    assert met["labelled"] is False and met["war"] is None and met["uar"] is None and "no labels" in met["note"]
+    assert sum(met["predicted"].values()) == len(p.yt) == met["n"]
+    rows = list(csv.DictReader(open(out / "predictions.csv")))
+    assert {r["true"] for r in rows} == {""} and len(rows) == len(p.yt)
+    assert "target_war_monitor" not in (out / "history.csv").read_text().splitlines()[0]
+    assert run_state(out, "x", "tlmlda", "demo", 0, CFG) == "finished"
 
 
 def test_constant_columns_and_single_class_batches_train(rng, tmp_path):
@@ -92,7 +127,7 @@ def test_a_speaker_normalised_run_is_evaluated_on_the_inputs_it_was_trained_on(r
     assert (out / "predictions.csv").read_text() == first
     est = load_estimator(out)
     Xt = speaker_normalize(p.Xt, p.target_speakers)
-    assert [p.classes[i] for i in est.predict(Xt)] == [line.split(",")[2] for line in first.splitlines()[1:]]
+    assert [p.classes[i] for i in est.predict(Xt)] == [r["predicted"] for r in csv.DictReader(first.splitlines())]
     p.target_speakers = None
     with pytest.raises(SercrossError, match="without its target speakers"):
         evaluate_run(out, p)
@@ -169,8 +204,9 @@ def test_target_labels_change_no_model_and_no_prediction(method, rng, tmp_path):
     assert ca.get("reverse_validation_uar") == cb.get("reverse_validation_uar")
     sa, sb = (json.loads((d / "scores.json").read_text())["scores"] for d in (a, b))
     assert sa == sb and set(sa) == set(SCORES)  # no label-free score reads a target label either
-    pred = [[line.split(",")[2] for line in (d / "predictions.csv").read_text().splitlines()] for d in (a, b)]
-    assert pred[0] == pred[1]
+    pred = [[(r["predicted"], [v for k, v in r.items() if k.startswith("p_")]) for r in
+             csv.DictReader(open(d / "predictions.csv"))] for d in (a, b)]
+    assert pred[0] == pred[1]  # the same predictions and probabilities
 
 
 def test_monitoring_the_target_trains_the_same_model(rng, tmp_path):

@@ -136,7 +136,7 @@ def test_files_are_written(doc, tmp_path):
     assert rows[0].keys() == {"table", "metric", "method", "scheme", "label", "mean", "std", "n", "expected", "cell"}
     tables = {r["table"] for r in rows}
     assert tables == {"ours_table3", "ours_table4", "oracle", "paper_table3", "paper_table4", "diff_table3",
-                      "diff_table4"}
+                      "diff_table4", "chance"}
     eb = [r for r in rows if r["table"] == "ours_table3" and r["metric"] == "uar" and r["method"] == "tlmlda"
           and r["scheme"] == "enterface→berlin"]
     assert len(eb) == 1 and float(eb[0]["mean"]) == pytest.approx(21.0)

@@ -260,7 +260,8 @@ def test_benchmark_on_the_cluster_equals_local_and_resumes_either_way(cluster, t
             started.append(spec)
 
     out_r = exp.run_benchmark(remote, reporter=Rec(), scheduler=cluster)
-    assert not out_l.failures and not out_r.failures and len(out_r.results) == 4 == len(started)
+    # 3 runs: pca_svm does not depend on the seed, so one run serves both seeds
+    assert not out_l.failures and not out_r.failures and len(out_r.results) == 3 == len(started)
     assert out_r.scheduler == cluster and out_r.jobs == 2 and "Dask cluster" in out_r.where
     rows_l, rows_r = exp.collect_results(local, out_l), exp.collect_results(remote, out_r)
     assert [(r["war"], r["uar"], r["oracle_war"]) for r in rows_l] == [(r["war"], r["uar"], r["oracle_war"])
@@ -293,7 +294,8 @@ def test_benchmark_on_the_cluster_equals_local_and_resumes_either_way(cluster, t
     r = CliRunner().invoke(app, ["--cache", str(tmp_path / "cli"), "benchmark", "--schemes", "demo_a:demo_b",
                                  "--methods", "pca_svm", "--seeds", "2", "--preset", "demo", "--scheduler", cluster])
     assert r.exit_code == 0, r.output
-    assert "2 trained, 0 reused" in r.output and "Dask cluster" in r.output
+    # PCA+SVM does not depend on the seed: one run serves both seeds
+    assert "1 trained, 0 reused, 1 served by the run of another seed" in r.output and "Dask cluster" in r.output
     assert (tmp_path / "cli" / "benchmarks" / "demo" / "tables.md").is_file()
 
 

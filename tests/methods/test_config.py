@@ -86,6 +86,15 @@ def test_a_value_out_of_range_fails_when_the_config_is_built(field, value):
         TrainConfig(**{field: value})
 
 
+def test_a_value_of_the_wrong_type_is_called_so():
+    with pytest.raises(SercrossError, match="TrainConfig.lr = 'abc' is not a number"):
+        TrainConfig(lr="abc")
+    with pytest.raises(SercrossError, match="TrainConfig.epochs = 2.5 is not an integer"):
+        TrainConfig(epochs=2.5)
+    with pytest.raises(SercrossError, match="TrainConfig.lr = 0.0 is out of range"):
+        TrainConfig(lr=0.0)
+
+
 def test_the_extremes_of_each_range_are_allowed():
     TrainConfig(epochs=1, batch_size=2, dropout=0.0, noise_std=0.0, pseudo_threshold=1.0, grad_share_every=0,
                 norm_momentum=0.0, encoder_sizes=[5, 4, 3])  # lists (as read back from JSON) become tuples

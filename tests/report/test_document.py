@@ -27,11 +27,22 @@ def test_summary_rows_give_mean_and_sample_sd_over_seeds_in_percent():
     rows = summary_rows(runs)
     assert len(SUMMARY_HEADERS) == len(rows[0])
     sd = 100 * np.std([0.5, 0.7], ddof=1)
+    cls = ["anger, fear, neutral", "33.33"]  # every row says its classes and their chance level
     assert rows == [
-        ["0→b", "only_cls", "p", "1", "0", "10.00", "20.00"],
-        ["a→b", "tlmlda", "p", "2", "0, 1", f"60.00 ± {sd:.2f}", "25.00"],  # a NaN UAR is left out, not zero
-        ["a→b", "pca_svm", "p", "2", "0, 1", f"30.00 ± {100 * np.std([0.2, 0.4], ddof=1):.2f}", "32.50 ± 3.54"],
+        ["0→b", *cls, "only_cls", "p", "1", "0", "10.00", "20.00"],
+        ["a→b", *cls, "tlmlda", "p", "2", "0, 1", f"60.00 ± {sd:.2f}", "25.00"],  # a NaN UAR is left out, not zero
+        ["a→b", *cls, "pca_svm", "p", "2", "0, 1", f"30.00 ± {100 * np.std([0.2, 0.4], ddof=1):.2f}",
+         "32.50 ± 3.54"],
     ]
+
+
+def test_runs_of_two_class_sets_of_one_scheme_are_summarised_apart():
+    three = run("tlmlda", 0, 0.5, 0.25)
+    two = run("tlmlda", 0, 0.6, 0.6)
+    two.config = dict(two.config, classes=["anger", "fear"], class_set="chosen")
+    two.metrics = dict(two.metrics, classes=["anger", "fear"])
+    rows = summary_rows([three, two])
+    assert [r[1:3] for r in rows] == [["anger, fear, neutral", "33.33"], ["anger, fear", "50.00"]]
 
 
 def test_run_table_has_a_recall_column_per_class_and_n_a_for_an_absent_class():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from sercross.cli import benchmark_cmds, corpora_cmds, pipeline_cmds, report_cmds
+from sercross.cli import benchmark_cmds, corpora_cmds, pipeline_cmds, predict_cmds, report_cmds
 from sercross.cli.common import Group, Settings, add_commands
 from sercross.cli.options import CacheOpt, VerboseOpt, VersionOpt
 
@@ -44,8 +44,10 @@ add_commands(app, [
     ("pair", pipeline_cmds.pair),
     ("train", pipeline_cmds.train),
     ("evaluate", pipeline_cmds.evaluate),
+    ("predict", predict_cmds.predict),
     ("demo", pipeline_cmds.demo),
     ("benchmark", benchmark_cmds.benchmark),
+    ("run", benchmark_cmds.run),
     ("report", report_cmds.report),
 ])
 add_commands(corpora_app, [("list", corpora_cmds.list_corpora), ("check", corpora_cmds.check)])

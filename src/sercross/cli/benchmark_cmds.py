@@ -1,18 +1,24 @@
-"""``sercross benchmark``: the paper's experiments as a resumable grid of runs, aggregated into tables."""
+"""``sercross benchmark`` and ``sercross run``: a grid of runs (from flags, or from an experiment file), resumable,
+in parallel, aggregated into tables that are rewritten as runs finish."""
 
 from __future__ import annotations
 
 import time
+from itertools import permutations
+from pathlib import Path
 
 import typer
 from rich.markup import escape
 
-from sercross.cli.common import err, out, resolved_precision, settings
+from sercross.cli.common import PlainLog, err, flag_settings, out, settings
 from sercross.cli.options import (
     AllPairsOpt,
     BatchSizeOpt,
     BenchmarkNameOpt,
+    ClassesOpt,
+    ConfigOpt,
     EpochsOpt,
+    ExperimentArg,
     FeaturesOpt,
     JobsOpt,
     LrOpt,
@@ -22,9 +28,14 @@ from sercross.cli.options import (
     SchedulerOpt,
     SchemesOpt,
     SeedsOpt,
+    SetOpt,
 )
-from sercross.cli.parsing import known_corpus, parse_methods, parse_schemes, parse_seeds
+from sercross.cli.parsing import known_corpus, parse_classes, parse_methods, parse_schemes, parse_seeds, parse_sets
 from sercross.infra import SercrossError
+
+# Options of `benchmark` that an experiment file (--config) replaces.
+_GRID_OPTIONS = ("schemes", "all_pairs", "methods", "seeds", "preset", "epochs", "lr", "batch_size", "precision",
+                 "classes", "features")
 
 
 def benchmark(
@@ -37,30 +48,99 @@ def benchmark(
     epochs: EpochsOpt = None,
     lr: LrOpt = None,
     batch_size: BatchSizeOpt = None,
-    precision: PrecisionOpt = "fp32",
+    precision: PrecisionOpt = None,
+    set_: SetOpt = None,
+    classes: ClassesOpt = None,
+    config: ConfigOpt = None,
     name: BenchmarkNameOpt = None,
     jobs: JobsOpt = None,
     features: FeaturesOpt = "IS10",
     scheduler: SchedulerOpt = None,
 ) -> None:
-    """Run schemes × methods × seeds (resumable, in parallel) and write WAR/UAR tables like the paper's 3 and 4."""
+    """Run schemes × methods × seeds (resumable, in parallel) and write WAR/UAR tables like the paper's 3 and 4.
+
+    With --config FILE, the grid is the experiment file's (the same as `sercross run FILE`).
+    """
     s = settings(ctx)
-    seed_list = parse_seeds(seeds)
-    method_list = parse_methods(methods)
+    if config is not None:
+        given = [o for o in _GRID_OPTIONS if ctx.get_parameter_source(o).name == "COMMANDLINE"]
+        if given:
+            flags = ", ".join("--" + o.replace("_", "-") for o in given)
+            raise SercrossError(f"--config takes the grid from the file; {flags} cannot be given with it",
+                                hint="write them in the file, or change one with --set")
+        _run_experiment(s, _load(config, set_, name, s.cache), jobs, scheduler)
+        return
+    from sercross.experiments import experiment_from_flags, recipes_for
+
     scheme_list = parse_schemes(schemes)
     _check_corpora(s.cache, scheme_list, features)
-    precision = resolved_precision(precision)
+    if all_pairs:
+        from sercross.experiments.plan import corpora_with_features
+
+        scheme_list += [p for p in permutations(corpora_with_features(s.cache, features), 2) if p not in scheme_list]
+    method_list = parse_methods(methods)
+    settings_ = flag_settings(set_, epochs, lr, batch_size, precision)
+    if name is None:  # the grid's tag, as benchmarks were always named
+        tags = {r.tag for r in recipes_for(method_list, preset, settings_, features).values()}
+        name = tags.pop() if len(tags) == 1 else preset
+    exp = experiment_from_flags(name, method_list, scheme_list or None, parse_seeds(seeds), preset, settings_,
+                                parse_classes(classes), features)
+    if all_pairs and not scheme_list:
+        raise SercrossError(f"nothing to run: no corpus has {features} features in {s.cache}",
+                            hint="extract the corpora first (`sercross extract NAME --root PATH`)")
+    _run_experiment(s, exp, jobs, scheduler)
+
+
+def run(
+    ctx: typer.Context,
+    file: ExperimentArg,
+    set_: SetOpt = None,
+    name: BenchmarkNameOpt = None,
+    jobs: JobsOpt = None,
+    scheduler: SchedulerOpt = None,
+) -> None:
+    """Run an experiment file: its corpora, class sets, methods (with any of their settings), presets and seeds.
+
+    Resumable: finished runs are reused, so an interrupted study goes on where it stopped, and after a change to the
+    file only the runs it changes are trained. results.csv and the tables are rewritten as runs finish, in
+    <cache>/benchmarks/<name>/ with the experiment resolved (experiment.toml, every default filled in). --set
+    changes one key or setting for this time, e.g. --set seeds=2 --set preset=fast --set lr=3e-4. The format:
+    docs/experiments.md.
+    """
+    s = settings(ctx)
+    _run_experiment(s, _load(file, set_, name, s.cache), jobs, scheduler)
+
+
+def _load(path: Path, sets: list[str] | None, name: str | None, cache: Path):
+    from sercross.experiments import load_experiment
+    from sercross.experiments.experiment import TOP_KEYS
+    from sercross.experiments.recipes import SETTINGS
+
+    overrides = parse_sets(sets, known=[k for k in TOP_KEYS if k != "settings"] + list(SETTINGS))
+    return load_experiment(path, overrides, name, cache)
+
+
+def _run_experiment(s, exp, jobs, scheduler) -> None:
+    """Plan the experiment's grid, store the experiment, train what is missing, write and show the results."""
+    from sercross.experiments import benchmark_dir, write_benchmark
+    from sercross.infra import atomic_write_text
+
     t0 = time.perf_counter()
-    plan = _plan(s, scheme_list, all_pairs, method_list, seed_list, preset, epochs, lr, batch_size, precision,
-                 features, scheduler)
-    outcome = _run_with_progress(plan, jobs, scheduler)
-    if not _write_and_show(s, plan, outcome, name or plan.tag, t0):
+    _check_corpora(s.cache, exp.scheme_list() or [], exp.features, known=exp.corpus_names())
+    plan = _plan(s, exp, scheduler)
+    atomic_write_text(benchmark_dir(s.cache, exp.name) / "experiment.toml", exp.to_toml())
+    write_benchmark(s.cache, exp.name, plan)  # the tables of what is finished already
+    outcome = _run_with_progress(plan, jobs, scheduler, lambda results: write_benchmark(s.cache, exp.name, plan,
+                                                                                        results))
+    if not _write_and_show(s, plan, outcome, exp.name, t0):
         raise typer.Exit(1)
 
 
-def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size, precision, features, scheduler):
+def _plan(s, exp, scheduler):
     """The grid to run (extracting features a scheme lacks), after saying what is skipped and retrained."""
-    from sercross.experiments import plan_benchmark
+    from sercross.experiments import plan_grid
+
+    features = exp.features
 
     def extract(manifest, root):
         from sercross.features import extract_corpus
@@ -73,8 +153,13 @@ def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size,
         return summary
 
     # No spinner around planning: an extraction inside it shows its own.
-    plan = plan_benchmark(s.cache, schemes, all_pairs, methods, seeds, preset, epochs, features, extract,
-                          lr=lr, batch_size=batch_size, precision=precision)
+    from sercross.corpora import register
+
+    # A corpus named by its manifest's path is known by name in this cache from now on.
+    manifests = {m.name: register(s.cache, m) if written.endswith(".toml") else m
+                 for written, m in exp.manifests.items()}
+    plan = plan_grid(s.cache, exp.recipes(), exp.scheme_list(), False, exp.seeds, exp.class_sets, features, extract,
+                     manifests=manifests)
     for sk in plan.skipped:
         err.print(f"[yellow]skipped[/] {escape(sk.scheme)}: {escape(sk.reason)}", highlight=False)
     if not plan.runs:
@@ -85,10 +170,11 @@ def _plan(s, schemes, all_pairs, methods, seeds, preset, epochs, lr, batch_size,
             "or choose --schemes among corpora with features",
         )
     for spec, why in plan.stale.items():
-        err.print(f"[yellow]will retrain[/] {spec.describe()}: {escape(why)}", highlight=False)
+        err.print(f"[yellow]will retrain[/] {escape(spec.describe())}: {escape(why)}", highlight=False)
     err.print(
-        f"grid: {len(plan.schemes)} scheme(s) × {len(plan.methods)} method(s) × {len(plan.seeds)} seed(s) = "
-        f"{len(plan.runs)} runs, {len(plan.finished)} already finished (preset {plan.tag})",
+        f"grid: {len(plan.schemes)} pair(s) × {len(plan.methods)} method(s) × {len(plan.seeds)} seed(s) = "
+        f"{len(plan.runs)} runs, {len(plan.finished)} already finished, {len(plan.todo)} to train "
+        f"({escape(plan.tag)})",
         highlight=False,
     )
     return plan
@@ -118,69 +204,75 @@ def _select(plan) -> None:
 
 def _write_and_show(s, plan, outcome, name: str, t0: float) -> bool:
     """Write results.csv and the tables, print them and what failed; False if a run failed or is missing."""
-    from sercross.experiments import (
-        benchmark_dir,
-        benchmark_meta,
-        build_tables,
-        collect_results,
-        rich_table,
-        write_results_csv,
-        write_tables,
-    )
+    from sercross.experiments import rich_table, write_benchmark
 
     _complete_scores(plan)
     _select(plan)
-    rows = collect_results(plan, outcome)
-    bdir = benchmark_dir(s.cache, name)
-    write_results_csv(bdir / "results.csv", rows)
-    doc = build_tables(rows, benchmark_meta(plan, name, outcome))
-    paths = write_tables(bdir, doc)
-
+    rows, doc, paths = write_benchmark(s.cache, name, plan, outcome)
     out.print(rich_table(doc, "war"))
     out.print(rich_table(doc, "uar"))
     bad = [r for r in rows if r["status"] in ("failed", "missing")]
     for r in bad:
-        err.print(f"[red]{r['status']}[/] {r['method']} {r['scheme']} seed {r['seed']}: {escape(str(r['error']))}",
-                  highlight=False)
+        err.print(f"[red]{r['status']}[/] {escape(r['method'])} {escape(r['scheme'])} seed {r['seed']}: "
+                  f"{escape(str(r['error']))}", highlight=False)
     if s.verbose:
         for spec, res in outcome.failures.items():
             if res.get("traceback"):
                 err.print(f"traceback of {spec.describe()}:\n{res['traceback']}", highlight=False, markup=False)
+    shared = len(plan.runs) - len(plan.todo) - len(plan.finished)
     out.print(
-        f"{len(outcome.results) - len(outcome.failures)} trained, {len(plan.finished)} reused, {len(bad)} failed or "
-        f"missing, in {time.perf_counter() - t0:.0f} s ({outcome.where})",
+        f"{len(outcome.results) - len(outcome.failures)} trained, {len(plan.finished)} reused"
+        + (f", {shared} served by the run of another seed" if shared > 0 else "")
+        + f", {len(bad)} failed or missing, in {time.perf_counter() - t0:.0f} s ({outcome.where})",
         highlight=False,
     )
-    out.print(f"per-run results: {bdir / 'results.csv'} (and each run folder's metrics.json)", highlight=False)
+    out.print(f"per-run results: {paths['results']} (and each run folder's metrics.json)", highlight=False)
     out.print(f"tables (with the protocol, the paper's numbers and the oracle table): {paths['md']}, "
               f"{paths['csv']}, {paths['json']}", highlight=False)
+    out.print(f"the experiment, resolved: {paths['results'].parent / 'experiment.toml'}; report: "
+              f"`sercross report --benchmark {name}`", highlight=False)
     return not bad
 
 
-def _check_corpora(cache, schemes, feature_set: str) -> None:
-    """Refuse a misspelt corpus before any work; one with features in the cache needs no manifest."""
+def _check_corpora(cache, schemes, feature_set: str, known=()) -> None:
+    """Refuse a misspelt corpus before any work; one with features in the cache, or whose manifest an experiment
+    file named (``known``), needs no other manifest."""
     from sercross.infra import features_dir
 
     for name in dict.fromkeys(n for scheme in schemes for n in scheme):
-        if not (features_dir(cache, name, feature_set) / "meta.json").is_file():
-            known_corpus(name)
+        if name not in known and not (features_dir(cache, name, feature_set) / "meta.json").is_file():
+            known_corpus(name, cache)
 
 
-def _run_with_progress(plan, jobs, scheduler=None):
+def _scores(result: dict) -> str:
+    if result.get("war") is None:
+        return "target unlabelled: predictions written"
+    return f"WAR {100 * result['war']:.2f} %, UAR {100 * result['uar']:.2f} %"
+
+
+def _run_with_progress(plan, jobs, scheduler=None, on_results=None):
+    """Train the plan's unfinished runs with a progress bar (a log line per run and every few epochs when stderr is
+    not a terminal); ``on_results(results so far)`` after each finished run."""
     from sercross.experiments import Reporter, run_benchmark
     from sercross.infra import progress_bar, resolve_scheduler
 
+    done: dict = {}
+    log = not err.is_terminal
+    last_write = [0.0]
     with progress_bar(err, "benchmark", unit="runs") as progress:
-        task = progress.add_task("runs", total=len(plan.runs), completed=len(plan.finished), rate="")
+        task = progress.add_task("runs", total=len(plan.runs), completed=len(plan.runs) - len(plan.todo), rate="")
         current: dict = {}
+        logs: dict = {}  # spec -> PlainLog, without a terminal
 
         def show() -> None:
-            progress.update(task, rate=", ".join(current.values())[:120])
+            progress.update(task, rate=escape(", ".join(current.values())[:120]))
 
         class Bar(Reporter):
             def start(self, total, reused, todo, jobs, threads):
                 where = f"cluster, {jobs} at a time" if resolve_scheduler(scheduler) else f"{jobs}×{threads} thr"
                 progress.update(task, description=f"runs ({where})")
+                if log:
+                    err.print(f"{len(plan.todo)} run(s) to train, {where}", highlight=False)
 
             def run_started(self, spec):
                 current[spec] = spec.describe()
@@ -189,13 +281,23 @@ def _run_with_progress(plan, jobs, scheduler=None):
             def epoch(self, spec, epoch, epochs):
                 current[spec] = f"{spec.describe()} epoch {epoch}/{epochs}"
                 show()
+                if log and logs.setdefault(spec, PlainLog(epochs)).due(epoch):
+                    err.print(f"  {escape(spec.describe())}: epoch {epoch}/{epochs}", highlight=False)
 
             def run_finished(self, spec, result):
                 current.pop(spec, None)
+                logs.pop(spec, None)
+                done[spec] = result
                 if result["status"] == "failed":
-                    progress.console.print(f"[red]failed[/] {spec.describe()}: {escape(result['error'])}",
+                    progress.console.print(f"[red]failed[/] {escape(spec.describe())}: {escape(result['error'])}",
                                            highlight=False)
+                elif log:
+                    err.print(f"\\[{len(done)}/{len(plan.todo)}] {escape(spec.describe())}: {_scores(result)} "
+                              f"({result['seconds']:.0f} s)", highlight=False)
                 progress.update(task, advance=1)
                 show()
+                if on_results is not None and (time.monotonic() - last_write[0] > 2 or len(done) == len(plan.todo)):
+                    on_results(dict(done))
+                    last_write[0] = time.monotonic()
 
         return run_benchmark(plan, jobs, reporter=Bar(), scheduler=scheduler)

@@ -4,6 +4,7 @@ SercrossError into one line and a hint and show flags without a value type."""
 from __future__ import annotations
 
 import inspect
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,6 +30,64 @@ def settings(ctx: typer.Context) -> Settings:
     from sercross.infra import resolve_cache
 
     return Settings(resolve_cache(None))
+
+
+# `sercross demo` keeps its corpora's cache in its --out folder (demo-output/cache), not in the default cache; it
+# leaves this pointer in the default cache so that commands on the demo corpora find it without --cache.
+DEMO_POINTER = "demo-cache.json"
+DEMO_CORPORA = ("demo_a", "demo_b")
+
+
+def remember_demo_cache(demo_cache: Path) -> None:
+    """Leave the demo's cache folder in the default cache's pointer file (a failure to write it changes nothing)."""
+    from sercross.infra import atomic_write_json, resolve_cache
+
+    try:
+        atomic_write_json(resolve_cache(None) / DEMO_POINTER, {"cache": str(Path(demo_cache).resolve())})
+    except (SercrossError, OSError):
+        pass
+
+
+def for_corpora(s: Settings, *names: str | None) -> Settings:
+    """The settings to use for commands on ``names``: with no cache given and the demo corpora named, the cache
+    `sercross demo` wrote (said in a note), when the default cache has none of their runs or features."""
+    from sercross.infra import read_json
+
+    plain = [(n or "").strip().lower().replace("-", "_") for n in names]  # demo-a, Demo_A: the demo's corpora too
+    if s.cache_given or not names or not all(n in DEMO_CORPORA for n in plain):
+        return s
+    if any((s.cache / sub / "demo_a__demo_b").exists() or (s.cache / sub / "demo_b__demo_a").exists()
+           for sub in ("runs", "pairs")) or (s.cache / "features" / "demo_a").exists():
+        return s
+    try:
+        demo_cache = Path(read_json(s.cache / DEMO_POINTER)["cache"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return s
+    if not demo_cache.is_dir():
+        return s
+    err.print(f"[dim]using the cache `sercross demo` wrote, {escape(str(demo_cache))} (--cache chooses another)[/]",
+              highlight=False)
+    return replace(s, cache=demo_cache, cache_given=True)
+
+
+class PlainLog:
+    """When work shown by a progress bar prints a plain line instead, with stderr not a terminal (a log under nohup,
+    a pipe, where the bar is not redrawn): at every tenth of ``total`` (epochs of a run, files of a corpus) and at
+    the end, and at least every ``seconds`` in between, so a long job shows it is alive and a short one prints about
+    ten lines."""
+
+    def __init__(self, total: int, seconds: float = 60.0, clock=time.monotonic) -> None:
+        self.total, self.seconds, self.clock = total, seconds, clock
+        self.step = max(1, total // 10)
+        self.mark, self.last = 0, clock()
+
+    def due(self, done: int) -> bool:
+        """Whether to print a line now that ``done`` of ``total`` are done."""
+        now = self.clock()
+        if done // self.step > self.mark or done >= self.total or now - self.last >= self.seconds:
+            self.mark, self.last = done // self.step, now
+            return True
+        return False
 
 
 def with_verbose(s: Settings, verbose: bool) -> Settings:
@@ -100,3 +159,31 @@ def resolved_precision(asked: str) -> str:
         if native.precision != "bf16":
             err.print(f"[yellow]note[/]: bf16 asked for, but {escape(native.reason)}", highlight=False)
     return chosen.precision
+
+
+def flag_settings(sets: list[str] | None, epochs=None, lr=None, batch_size=None, precision=None) -> dict[str, object]:
+    """The settings the flags ask for: ``--set NAME=VALUE``, then --epochs/--lr/--batch-size/--precision (which
+    win over a --set of the same setting). A precision (flag or --set) is resolved here, ``auto`` into fp32 or bf16
+    for this CPU, and said (:func:`resolved_precision`): runs store only the resolved value."""
+    from sercross.cli.parsing import parse_sets, precision_name
+
+    given = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size), ("precision", precision))
+             if v is not None}
+    out = {**parse_sets(sets), **given}
+    if "precision" in out:
+        out["precision"] = resolved_precision(precision_name(str(out["precision"])))
+    return out
+
+
+def read_classes(names: tuple[str, ...] | None, *corpora) -> tuple[str, ...] | None:
+    """The canonical classes of ``--classes`` (None: the default set); ``corpora``: feature tables or manifests,
+    whose own labels count too."""
+    from sercross.experiments import native_labels, resolve_classes
+
+    if names is None:
+        return None
+    natives: dict[str, dict] = {}
+    for c in corpora:
+        name = getattr(c, "corpus", None) or c.name
+        natives[name] = {**natives.get(name, {}), **native_labels(c)}
+    return resolve_classes(names, natives)

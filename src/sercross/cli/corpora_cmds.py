@@ -17,7 +17,11 @@ SHOW = 10  # files listed per problem without --verbose
 
 
 def list_corpora(ctx: typer.Context) -> None:
-    """Known corpora: classes, official size, configured root (found or not) and what the cache holds."""
+    """Known corpora: classes, official size, configured root (found or not) and what the cache holds.
+
+    Corpora the cache knows by name (given by a manifest's path, or renamed with `extract --name`) are listed too. For
+    a table-labelled corpus, the classes and files are those of its cached features.
+    """
     from sercross.corpora import (
         USER_CONFIG,
         available_manifests,
@@ -25,6 +29,7 @@ def list_corpora(ctx: typer.Context) -> None:
         configured_root,
         load_manifest,
         manifest_dirs,
+        registered_manifests,
     )
 
     s = settings(ctx)
@@ -34,26 +39,47 @@ def list_corpora(ctx: typer.Context) -> None:
     table.add_column("files", justify="right")
     table.add_column("root")
     table.add_column("cached features")
-    for name, path in sorted(available_manifests().items()):
+    shipped = available_manifests()
+    listed = sorted(shipped.items()) + [(n, p) for n, p in registered_manifests(s.cache).items() if n not in shipped]
+    for name, path in listed:
         try:
             m = load_manifest(path)
         except SercrossError as exc:
             table.add_row(escape(name), "[red]broken manifest[/]", "", escape(exc.message), "")
             continue
-        label = escape(m.name) + (f"\n[dim]{escape(', '.join(m.aliases))}[/]" if m.aliases else "")
-        if m.kind == "csv":
-            label += f"\n[dim]labelled by {escape(m.csv)}[/]"
-        files = "" if m.expected_files is None else str(m.expected_files)
-        if m.expected_speakers is not None:
-            files += f"\n[dim]{m.expected_speakers} speakers[/]"
-        table.add_row(label, escape(", ".join(m.classes)), files, _root_cell(m, configured_root),
-                      _cache_cell(cached_features(s.cache, m.name)))
+        cached = cached_features(s.cache, m.name)
+        table.add_row(_name_cell(m, name not in shipped), *_size_cells(m, cached), _root_cell(m, configured_root),
+                      _cache_cell(cached))
     out.print(table)
     out.print(
         f"roots come from --root, $SERCROSS_ROOT_<NAME> or [roots] in {USER_CONFIG}; cache: {s.cache}",
         highlight=False, markup=False,
     )
-    out.print("manifests from: " + ", ".join(str(d) for d in manifest_dirs()), highlight=False, markup=False)
+    out.print("manifests from: " + ", ".join(str(d) for d in manifest_dirs()) + f" and {s.cache / 'manifests'}",
+              highlight=False, markup=False)
+
+
+def _name_cell(m, in_cache: bool) -> str:
+    label = escape(m.name) + (f"\n[dim]{escape(', '.join(m.aliases))}[/]" if m.aliases else "")
+    if m.kind == "csv":
+        label += f"\n[dim]labelled by {escape(m.csv)}[/]"
+    if in_cache:
+        label += "\n[dim]named in this cache[/]"
+    return label
+
+
+def _size_cells(m, cached) -> tuple[str, str]:
+    """(classes, files): the manifest's, or for a table-labelled corpus those of its cached features."""
+    if m.kind == "csv" and m.expected_files is None:
+        if not cached:
+            return "[dim]those of its table (none cached yet)[/]", ""
+        c = cached[0]
+        classes = ", ".join(f"{e} ({n})" for e, n in c.emotions) or "—"
+        return escape(classes), f"{c.n_utterances}\n[dim]cached {escape(c.feature_set)}[/]"
+    files = "" if m.expected_files is None else str(m.expected_files)
+    if m.expected_speakers is not None:
+        files += f"\n[dim]{m.expected_speakers} speakers[/]"
+    return escape(", ".join(m.classes)), files
 
 
 def _root_cell(m, configured_root) -> str:
@@ -90,7 +116,7 @@ def check(
     from sercross.corpora import check_corpus, load_manifest
 
     s = with_verbose(settings(ctx), verbose)
-    manifest = load_manifest(corpus)
+    manifest = load_manifest(corpus, s.cache)
     root_path = _root_for_check(s, manifest, root)
     if quick:
         report = check_corpus(manifest, root_path, audio=False, hashes=False)

@@ -32,8 +32,12 @@ def _canonical(parse, option: str):
     return callback
 
 
-def _corpus(value: str | None) -> str | None:
-    return None if value is None else parsing.known_corpus(value)
+def _corpus(ctx: typer.Context, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from sercross.cli.common import settings
+
+    return parsing.known_corpus(value, settings(ctx).cache)
 
 
 def _version(value: bool) -> None:
@@ -100,14 +104,15 @@ TargetOpt = Annotated[str | None, typer.Option(
 )]
 ClassesOpt = Annotated[str | None, typer.Option(
     "--classes",
-    help="Comma-separated classes both corpora share, e.g. anger,fear,sadness (case does not matter). Default: "
-    "the paper's Table 2 set for its corpora, else the classes the two corpora share.",
+    help="Comma-separated classes both corpora share, e.g. anger,fear,sadness: canonical names or a corpus's own "
+    "labels (e.g. EmoDB's W,A,T), in any case and order. Default: the paper's Table 2 set for its corpora, else "
+    "the classes the two corpora share. Each class set has its own pair and runs in the cache.",
 )]
 SchemesOpt = Annotated[str | None, typer.Option(
     "--schemes",
-    help="Comma-separated SOURCE:TARGET schemes, e.g. 'B:C,ravdess:casia' (B, E, C = berlin, enterface, casia; "
-    "a corpus that has features in the cache may be named without a manifest). Default: the paper's six (E:B, "
-    "B:E, E:C, C:E, B:C, C:B).",
+    help="Comma-separated SOURCE:TARGET schemes, e.g. 'B:C,ravdess:casia' (B, E, C = berlin, enterface, casia). A "
+    "corpus is a name, an alias, the path of a manifest file (B:corpora/urdu.toml) or a corpus that has features in "
+    "the cache. Default: the paper's six (E:B, B:E, E:C, C:E, B:C, C:B).",
 )]
 AllPairsOpt = Annotated[bool, typer.Option(
     "--all-pairs",
@@ -164,12 +169,18 @@ LrOpt = Annotated[float | None, typer.Option(
 BatchSizeOpt = Annotated[int | None, typer.Option(
     "--batch-size", min=2, help="Override the preset's batch size (the tag becomes e.g. paper_b50).",
 )]
-PrecisionOpt = Annotated[str, typer.Option(
+PrecisionOpt = Annotated[str | None, typer.Option(
     "--precision", callback=_canonical(parsing.precision_name, "--precision"),
     help="Arithmetic of training: fp32 (the default; every committed result), bf16 (mixed precision: fp32 master "
     "weights and losses, the forward pass in bf16; fast only on a CPU with native bf16, emulated and much slower "
     "elsewhere) or auto (bf16 where the CPU computes it natively, else fp32; the choice is printed). A bf16 run is "
-    "another run: its tag ends in _bf16. See docs/performance.md.",
+    "another run: its tag ends in _bf16. The same as --set precision=bf16. See docs/performance.md.",
+)]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="NAME=VALUE",
+    help="Change one setting of the method or of the training config, e.g. --set ramp=false --set "
+    "weighting=dynamic --set 'alpha=[1,1,3,1,1]' (repeatable; values as in TOML). Every setting: docs/experiments.md. "
+    "The run's tag names what changed (fast_lr0.0003_ramp-false).",
 )]
 SeedOpt = Annotated[int, typer.Option(
     "--seed", min=0, help="Random seed of the run (network weights, noise, batch order).",
@@ -181,6 +192,15 @@ ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="torch 
 ForceOpt = Annotated[bool, typer.Option(
     "--force", help="Train again even if this run is finished in the cache.",
 )]
+ReplaceOpt = Annotated[bool, typer.Option(
+    "--force", help="Replace the features of a corpus of the same name taken from another root (or another manifest "
+    "under that name); its pairs and runs go out of date.",
+)]
+CorpusNameOpt = Annotated[str | None, typer.Option(
+    "--name", help="The name the corpus gets in this cache (features, pairs, results, `corpora list`, --source), e.g. "
+    "`extract csv --root ~/data/urdu --name urdu`: several table-labelled corpora side by side. A corpus given by its "
+    "manifest's path is known by the manifest's name afterwards anyway.", show_default=False,
+)]
 
 # ------------------------------------------------------------------------------------------ runs and output
 
@@ -188,7 +208,16 @@ RunArg = Annotated[Path | None, typer.Argument(
     show_default=False, help="A run folder. Or find the run by the options it was trained with (-s, -t, …).",
 )]
 BenchmarkNameOpt = Annotated[str | None, typer.Option(
-    "--name", help="Folder under <cache>/benchmarks/. Default: the preset tag.",
+    "--name", help="Folder under <cache>/benchmarks/. Default: the preset tag (run: the file's name key, else the "
+    "file's name).",
+)]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", help="An experiment file (TOML, docs/experiments.md): the grid is the file's, as with `sercross run "
+    "FILE`.", show_default=False,
+)]
+ExperimentArg = Annotated[Path, typer.Argument(
+    show_default=False, help="The experiment file (TOML): corpora, class sets, methods and their settings, presets, "
+    "seeds, features; see docs/experiments.md.",
 )]
 ReportRunOpt = Annotated[Path | None, typer.Option("--run", "-r", help="Report on one run folder.")]
 ReportBenchmarkOpt = Annotated[str | None, typer.Option(
@@ -207,6 +236,17 @@ RunFiguresOpt = Annotated[bool, typer.Option(
 DemoOutOpt = Annotated[Path, typer.Option(
     "--out", help="Where the synthetic corpora go, and the cache (OUT/cache) unless --cache or $SERCROSS_CACHE "
     "names one.",
+)]
+PredictRootOpt = Annotated[Path | None, typer.Option(
+    "--root", "-r", help="The folder of recordings to predict (every audio file under it).", show_default=False,
+)]
+PredictManifestOpt = Annotated[str | None, typer.Option(
+    "--manifest", help="A corpus name or manifest file that selects and names the files of --root (e.g. csv for a "
+    "labels.csv table with a speaker column). Default: every audio file, speaker = first folder level.",
+    show_default=False,
+)]
+PredictOutOpt = Annotated[Path | None, typer.Option(
+    "--out", "-o", help="The predictions CSV. Default: <cache>/predictions/<folder>__<run>.csv.", show_default=False,
 )]
 QuickOpt = Annotated[bool, typer.Option(
     "--quick", help="Labels and counts only: read no audio header and look for no duplicates.",

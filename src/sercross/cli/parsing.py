@@ -46,13 +46,14 @@ def method_name(text: str) -> str:
     return choose("method", text, METHODS)
 
 
-# A run's tag: its preset and the overrides it was trained with (``preset_tag``), e.g. paper_e20_lr0.0003, then
-# _bf16 for a bf16 run.
-_TAG_OVERRIDES = re.compile(r"(_e\d+|_lr[0-9.eE+-]+|_b\d+)*(_bf16)?")
+# A run's tag: its preset and the settings it changed (``Recipe.tag``), e.g. paper_e20_lr0.0003_ramp-false, then
+# _bf16 for a bf16 run (fast_bf16).
+_TAG_OVERRIDES = re.compile(r"(_(e\d+|lr[0-9.eE+-]+|b\d+|h[0-9a-f]{10}|[a-z][a-z_]*-[A-Za-z0-9._+-]+))*(_bf16)?")
 
 
 def preset_or_tag(text: str) -> str:
-    """A preset name (canonical spelling), or a run's whole tag such as ``paper_e20_lr0.0003`` (unchanged)."""
+    """A preset name (canonical spelling), or a run's whole tag such as ``paper_e20_lr0.0003`` (unchanged; it finds
+    runs, as `evaluate` and `report` do)."""
     from sercross.methods import PRESETS
 
     head, sep, rest = text.partition("_")
@@ -68,9 +69,9 @@ def precision_name(text: str) -> str:
     return choose("precision", text, PRECISION_CHOICES)
 
 
-def corpus_names() -> list[str]:
-    """Every name a corpus is known by: the manifests' names and their aliases."""
-    from sercross.corpora import available_manifests, load_manifest
+def corpus_names(cache: Path | None = None) -> list[str]:
+    """Every name a corpus is known by: the manifests' names and their aliases (and the corpora ``cache`` knows)."""
+    from sercross.corpora import available_manifests, load_manifest, registered_manifests
 
     names: list[str] = []
     for name, path in sorted(available_manifests().items()):
@@ -79,18 +80,18 @@ def corpus_names() -> list[str]:
             names += load_manifest(path).aliases
         except SercrossError:  # a broken manifest: `corpora list` shows why
             pass
-    return names
+    return names + [n for n in registered_manifests(cache) if n not in names]
 
 
-def known_corpus(name: str) -> str:
-    """``name`` unchanged if it names a corpus (manifest name, alias or manifest file), else an error naming the
-    closest known corpus."""
+def known_corpus(name: str, cache: Path | None = None) -> str:
+    """``name`` unchanged if it names a corpus (manifest name, alias, manifest file, or a corpus ``cache`` knows by
+    name), else an error naming the closest known corpus."""
     from sercross.corpora import load_manifest
 
     try:
-        load_manifest(name)
+        load_manifest(name, cache)
     except SercrossError as exc:
-        names = corpus_names()
+        names = corpus_names(cache)
         if Path(name).suffix == ".toml" or _key(name) in {_key(n) for n in names}:
             raise  # a manifest file or a known corpus that cannot be read: the message says why
         raise SercrossError(exc.message + did_you_mean(name, names), hint=exc.hint) from None
@@ -141,19 +142,11 @@ def parse_seeds(text: str | int | None, default: int = 5) -> tuple[int, ...]:
     return tuple(seeds)
 
 
-# How a method's group in the registry (``MethodSpec.group``) is called in --methods, where it differs.
-_GROUP_OPTION_NAMES = {"ours_ablation": "ours", "spk_baseline": "spk"}
-
-
 def method_groups() -> dict[str, tuple[str, ...]]:
-    """Names that stand for several methods in --methods, from the registry: each group's methods in registry
-    order, then ``all``. The first group (``paper``) is the default."""
-    from sercross.methods import METHODS
+    """Names that stand for several methods in --methods (:func:`sercross.experiments.method_groups`)."""
+    from sercross.experiments import method_groups as groups
 
-    groups: dict[str, list[str]] = {}
-    for name, spec in METHODS.items():
-        groups.setdefault(_GROUP_OPTION_NAMES.get(spec.group, spec.group), []).append(name)
-    return {**{g: tuple(names) for g, names in groups.items()}, "all": tuple(METHODS)}
+    return groups()
 
 
 def parse_methods(text: str | None) -> tuple[str, ...]:
@@ -178,18 +171,42 @@ def parse_methods(text: str | None) -> tuple[str, ...]:
 
 
 def parse_classes(text: str | None) -> tuple[str, ...] | None:
-    """``"anger,fear,sadness"`` -> those canonical classes, in the order given (the order of the model's outputs);
-    ``None`` -> the default set. Case does not matter; unknown or repeated classes are refused."""
+    """``"anger, FEAR,W"`` -> the names as written (``None``: the default set). They are read into classes once the
+    corpora are known (a corpus's own labels count too): :func:`sercross.experiments.resolve_classes`. A list that
+    names nothing (``''``, ``','``) is refused here."""
     if text is None:
         return None
-    from sercross.corpora import CANONICAL_EMOTIONS
-
-    classes = tuple(choose("class", item, CANONICAL_EMOTIONS) for item in _items(text))
-    if not classes:
+    names = tuple(_items(text))
+    if not names:
         raise SercrossError(f"--classes {text!r} names no class",
                             hint="leave --classes out for the default set, or name them, e.g. anger,fear,sadness")
-    repeated = sorted({c for c in classes if classes.count(c) > 1})
-    if repeated:
-        raise SercrossError(f"--classes names {', '.join(repeated)} more than once",
-                            hint="name each class once, e.g. --classes anger,fear,sadness")
-    return classes
+    return names
+
+
+def parse_value(text: str) -> object:
+    """A setting's value as TOML reads it (``3e-4``, ``false``, ``[1, 1, 3]``, ``"x"``), else the text itself."""
+    from sercross.infra import TOMLDecodeError, toml_loads
+
+    try:
+        return toml_loads(f"v = {text}")["v"]
+    except TOMLDecodeError:
+        return text.strip()
+
+
+def parse_sets(items: Iterable[str] | None, known: Iterable[str] | None = None) -> dict[str, object]:
+    """``["ramp=false", "lr=3e-4"]`` -> ``{"ramp": False, "lr": 0.0003}`` (``--set``, repeatable). ``known``: the
+    names allowed (default: every method and training setting), an unknown one refused with the closest."""
+    from sercross.experiments import SETTINGS
+
+    known = list(known) if known is not None else list(SETTINGS)
+    out: dict[str, object] = {}
+    for item in items or ():
+        name, eq, value = item.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise SercrossError(f"--set {item!r} is not NAME=VALUE", hint="e.g. --set ramp=false --set lr=3e-4")
+        if name not in known:
+            raise SercrossError(f"--set: unknown setting {name!r}{did_you_mean(name, known)}",
+                                hint=f"settings: {', '.join(known)}")
+        out[name] = parse_value(value)
+    return out

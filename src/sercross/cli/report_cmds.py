@@ -6,8 +6,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from sercross.cli.common import err, out, settings
+from sercross.cli.common import err, for_corpora, out, read_classes, settings
 from sercross.cli.options import (
+    ClassesOpt,
     PresetOpt,
     ReportBenchmarkOpt,
     ReportOutOpt,
@@ -17,6 +18,7 @@ from sercross.cli.options import (
     TargetOpt,
     TsneOpt,
 )
+from sercross.cli.parsing import parse_classes
 from sercross.infra import SercrossError
 
 
@@ -26,6 +28,7 @@ def report(
     source: SourceOpt = None,
     target: TargetOpt = None,
     benchmark: ReportBenchmarkOpt = None,
+    classes: ClassesOpt = None,
     preset: PresetOpt = None,
     out_dir: ReportOutOpt = None,
     tsne: TsneOpt = True,
@@ -36,12 +39,13 @@ def report(
     The folder holds report.md, index.html and figures/*.png: metric tables, confusion matrices, t-SNE of the
     learned features (Only_cls, TLMLDA_M, TLMLDA, as the paper's Figure 2), training curves, per-class recall.
 
-    Choose exactly one of --run DIR, --source A --target B, or --benchmark NAME. With a scheme or a benchmark,
-    --preset keeps only the runs of that preset or tag.
+    Choose exactly one of --run DIR, --source A --target B, or --benchmark NAME. A scheme's report covers each of
+    its class sets (--classes: one). With a scheme or a benchmark, --preset keeps only the runs of that preset or
+    tag.
     """
     from sercross.report import build_report, default_out_dir, select_benchmark, select_run, select_scheme
 
-    s = settings(ctx)
+    s = for_corpora(settings(ctx), source, target)
     modes = [run is not None, bool(source or target), benchmark is not None]
     if sum(modes) != 1:
         raise SercrossError(
@@ -57,7 +61,11 @@ def report(
     else:
         if not (source and target):
             raise SercrossError("--source and --target go together", hint="give both, e.g. -s berlin -t casia")
-        selection = select_scheme(s.cache, source, target, preset)
+        from sercross.corpora import load_manifest
+
+        names = parse_classes(classes)
+        chosen = read_classes(names, *(load_manifest(n, s.cache) for n in (source, target))) if names else None
+        selection = select_scheme(s.cache, source, target, preset, chosen)
     dest = out_dir if out_dir is not None else default_out_dir(s.cache, selection)
 
     with err.status(f"report on {selection.title}: {len(selection.runs)} run(s)") as status:

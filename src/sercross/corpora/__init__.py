@@ -6,11 +6,14 @@ from sercross._lazy import lazy_exports
 # public name -> the module of this package that defines it
 _EXPORTS = {
     "TARGET_SR": "audio", "load_audio": "audio",
-    "cached_features": "check", "check_corpus": "check",
+    "check_corpus": "check",
     "DemoConfig": "demo", "synthesize_corpora": "demo",
     "CANONICAL_EMOTIONS": "manifests", "CorpusIndex": "manifests", "Manifest": "manifests", "Skipped": "manifests",
     "Utterance": "manifests", "available_manifests": "manifests", "load_manifest": "manifests",
+    "unlabelled_manifest": "manifests",
     "manifest_dirs": "manifests",
+    "CachedFeatures": "registered", "cached_features": "registered", "check_root": "registered",
+    "register": "registered", "registered_manifests": "registered",
     "USER_CONFIG": "roots", "configured_root": "roots", "resolve_root": "roots",
     "scan": "scanning",
 }

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sercross.corpora.audio import MIN_SECONDS, VIDEO_SUFFIXES, audio_info
 from sercross.corpora.manifests import CANONICAL_EMOTIONS, CorpusIndex, Manifest, Skipped, Utterance
+from sercross.corpora.registered import CachedFeatures, cached_features  # noqa: F401 - were defined here
 from sercross.corpora.scanning import different_corpus_hint, scan
 from sercross.infra import SercrossError, sha1_file
 
@@ -30,14 +31,6 @@ class Mismatch:
     what: str  # "files", "speakers", an emotion, or "speaker <id>"
     found: int
     expected: int
-
-
-@dataclass(frozen=True)
-class CachedFeatures:
-    feature_set: str
-    root: str
-    n_utterances: int
-    created: str
 
 
 @dataclass
@@ -318,29 +311,3 @@ def _summarise(report: CheckReport, manifest: Manifest) -> None:
         )
     if report.suggestion:
         w.append(report.suggestion)
-
-
-def cached_features(cache: Path, corpus: str) -> list[CachedFeatures]:
-    """Feature sets the cache holds for a corpus, with the root each was extracted from."""
-    from sercross.infra import features_dir, read_json
-
-    base = features_dir(Path(cache), corpus, "_").parent
-    found = []
-    if not base.is_dir():
-        return found
-    for meta_path in sorted(base.glob("*/meta.json")):
-        try:
-            meta = read_json(meta_path)
-        except (SercrossError, OSError, ValueError):
-            continue
-        if not isinstance(meta, dict):
-            continue
-        found.append(
-            CachedFeatures(
-                feature_set=str(meta.get("feature_set", meta_path.parent.name)),
-                root=str(meta.get("root", "")),
-                n_utterances=int(meta.get("n_utterances", 0) or 0),
-                created=str(meta.get("created", "")),
-            )
-        )
-    return found

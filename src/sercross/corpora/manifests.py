@@ -79,6 +79,9 @@ class Manifest:
     csv_columns: dict[str, str] = field(default_factory=dict)  # csv kind: role (file/emotion/speaker) -> column
     expected_per_speaker: int | None = None  # files per speaker, when the same for every speaker
     expected_speaker_files: dict[str, int] = field(default_factory=dict)  # per-speaker exceptions
+    # False: a corpus without emotion labels (e.g. the recordings a trained run is applied to, or an unlabelled
+    # target); every included file is an utterance with emotion "", rules only read speakers.
+    labelled: bool = True
 
     @property
     def env_var(self) -> str:
@@ -100,7 +103,9 @@ class Manifest:
 
     @property
     def classes(self) -> tuple[str, ...]:
-        """Canonical emotions this corpus can provide, in canonical order."""
+        """Canonical emotions this corpus can provide, in canonical order (none for an unlabelled corpus)."""
+        if not self.labelled:
+            return ()
         present = set(self._lookup.values())
         return tuple(e for e in CANONICAL_EMOTIONS if e in present) + tuple(
             sorted(present - set(CANONICAL_EMOTIONS))
@@ -154,6 +159,15 @@ def left_out(rel: str, excludes: list[tuple[re.Pattern, str]]) -> str | None:
     return next((reason for rx, reason in excludes if rx.fullmatch(rel)), None)
 
 
+AUDIO_GLOBS = ("**/*.wav", "**/*.flac", "**/*.ogg", "**/*.mp3", "**/*.avi", "**/*.mp4")
+
+
+def unlabelled_manifest(name: str, title: str = "") -> Manifest:
+    """Every audio file under a root, without labels (speaker: the first folder under the root, if any)."""
+    return Manifest(name=name, title=title or name, include=AUDIO_GLOBS, rules=(r"(?P<speaker>[^/]+)/.+",),
+                    emotions={}, labelled=False, layout="audio files anywhere under the root")
+
+
 # ---------------------------------------------------------------------------------------------
 # known manifests
 
@@ -175,8 +189,9 @@ def available_manifests() -> dict[str, Path]:
     return found
 
 
-def load_manifest(name_or_path: str | os.PathLike) -> Manifest:
-    """Load a manifest by corpus name, alias (``B``, ``emodb``) or path to a ``.toml`` file."""
+def load_manifest(name_or_path: str | os.PathLike, cache: Path | None = None) -> Manifest:
+    """Load a manifest by corpus name, alias (``B``, ``emodb``) or path to a ``.toml`` file. ``cache``: also the
+    corpora that cache knows by name (:mod:`.registered`: given by path or renamed there)."""
     p = Path(name_or_path)
     if p.suffix == ".toml":
         if not p.is_file():
@@ -191,9 +206,16 @@ def load_manifest(name_or_path: str | os.PathLike) -> Manifest:
         m = parse_manifest(path)
         if key in m.aliases:
             return m
+    from sercross.corpora.registered import registered_manifests
+
+    cached = registered_manifests(cache)
+    for name, path in cached.items():
+        if name.lower() == key:
+            return parse_manifest(path)
     raise SercrossError(
         f"unknown corpus {str(name_or_path)!r}",
-        hint=f"known corpora: {', '.join(sorted(known))}; or pass a manifest file (see corpora_manifests/README.md)",
+        hint=f"known corpora: {', '.join(sorted(set(known) | set(cached)))}; or pass a manifest file (see "
+        "corpora_manifests/README.md)",
     )
 
 
@@ -215,12 +237,16 @@ def parse_manifest(path: Path) -> Manifest:
     kind = data.get("kind", "rules")
     if kind not in KINDS:
         raise SercrossError(f"manifest {path}: unknown kind {kind!r}", hint=f"use one of: {', '.join(KINDS)}")
-    required = ("name", "include", "rules", "emotions") if kind == "rules" else ("name",)
+    labelled = data.get("labelled", True)
+    if not isinstance(labelled, bool):
+        raise SercrossError(f"manifest {path}: labelled = {labelled!r}", hint="labelled is true or false")
+    required = ("name", "include", "rules", "emotions") if kind == "rules" and labelled else \
+        ("name", "include") if kind == "rules" else ("name",)
     missing = [k for k in required if k not in data]
     if missing:
         raise SercrossError(f"manifest {path} lacks {', '.join(missing)}", hint="see corpora_manifests/README.md")
     flags = re.IGNORECASE if data.get("ignore_case") else 0
-    rules, exclude = _parse_rules(path, data, kind, flags), _parse_exclusions(path, data, flags)
+    rules, exclude = _parse_rules(path, data, kind, flags, labelled), _parse_exclusions(path, data, flags)
     emotions, columns = _parse_emotions(path, data), _parse_csv_columns(path, data)
     expected = data.get("expected", {})
     return Manifest(
@@ -244,14 +270,15 @@ def parse_manifest(path: Path) -> Manifest:
         csv_columns=columns,
         expected_per_speaker=expected.get("per_speaker"),
         expected_speaker_files={str(k): int(v) for k, v in expected.get("speaker_files", {}).items()},
+        labelled=labelled,
     )
 
 
-def _parse_rules(path: Path, data: dict, kind: str, flags: int) -> tuple[str, ...]:
+def _parse_rules(path: Path, data: dict, kind: str, flags: int, labelled: bool = True) -> tuple[str, ...]:
     rules = tuple(data.get("rules", ())) if kind == "rules" else ()
     for rule in rules:
         rx = _compile(path, rule, flags, "rule")
-        if "emotion" not in rx.groupindex:
+        if labelled and "emotion" not in rx.groupindex:
             raise SercrossError(f"manifest {path}: rule {rule!r} has no (?P<emotion>...) group")
     return rules
 

@@ -149,6 +149,9 @@ def label_paths(manifest: Manifest, files: list[str]) -> tuple[list[Utterance], 
             skipped.append(Skipped(rel, reason))
             continue
         m = next((m for m in (r.fullmatch(rel) for r in rules) if m), None)
+        if not manifest.labelled:  # no emotion: the rules only name speakers
+            utterances.append(Utterance(rel, (m.groupdict().get("speaker") or "") if m else "", "", ""))
+            continue
         if m is None:
             skipped.append(Skipped(rel, NO_RULE))
             continue

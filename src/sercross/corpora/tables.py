@@ -31,6 +31,10 @@ def scan_table(manifest: Manifest, root: Path) -> tuple[CorpusIndex, set[str]]:
     table = table_path(manifest, root)
     rows = _read_rows(manifest, table)
     cols = _csv_columns(manifest, [c.strip() for c in rows[0]], table)
+    # Unlabelled: the manifest says so, or the table has no emotion column (and no column it does not know), or
+    # none of its rows has an emotion. Then every listed file is an utterance without emotion.
+    labelled = manifest.labelled and "emotion" in cols and any(
+        cols["emotion"] < len(r) and r[cols["emotion"]].strip() for r in rows[1:])
     excludes = manifest.exclusions()
     utterances, skipped = [], []
     first_row: dict[str, int] = {}
@@ -47,21 +51,23 @@ def scan_table(manifest: Manifest, root: Path) -> tuple[CorpusIndex, set[str]]:
             skipped.append(Skipped(rel, f"listed twice in {table.name} (lines {first_row[rel]} and {line})"))
             continue
         first_row[rel] = line
-        native = cell["emotion"]
-        reason = left_out(rel, excludes) or _unlabelled(manifest, root, rel, native, where)
+        native = cell.get("emotion", "") if labelled else ""
+        reason = left_out(rel, excludes) or _unlabelled(manifest, root, rel, native, where, labelled)
         if reason:
             skipped.append(Skipped(rel, reason))
             continue
-        utterances.append(Utterance(rel, cell.get("speaker", ""), manifest.canonical(native), native))
+        utterances.append(Utterance(rel, cell.get("speaker", ""), manifest.canonical(native) or "" if labelled
+                                    else "", native))
     utterances.sort(key=lambda u: u.file)
     return CorpusIndex(manifest.name, root, utterances, skipped, len(first_row)), set(first_row)
 
 
-def _unlabelled(manifest: Manifest, root: Path, rel: str, native: str, where: str) -> str | None:
-    """Why a listed file gets no utterance (missing, or no known emotion), or None."""
+def _unlabelled(manifest: Manifest, root: Path, rel: str, native: str, where: str,
+                labelled: bool = True) -> str | None:
+    """Why a listed file gets no utterance (missing, or no known emotion in a labelled table), or None."""
     if not (root / rel).is_file():
         return f"listed in {where} but not found under the root"
-    if native and manifest.canonical(native) is not None:
+    if not labelled or (native and manifest.canonical(native) is not None):
         return None
     why = "no emotion" if not native else f"unknown emotion label {native!r}"
     return f"{why} ({where})"
@@ -101,12 +107,21 @@ def _csv_columns(manifest: Manifest, header: list[str], table: Path) -> dict[str
         idx = next((lower.index(w.lower()) for w in wanted if w.lower() in lower), None)
         if idx is not None:
             cols[role] = idx
+        elif role == "emotion" and (not manifest.labelled or _only_known(lower, cols)):
+            continue  # an unlabelled table: file (and speaker) only
         elif role != "speaker" or role in manifest.csv_columns:
             raise SercrossError(
                 f"{table}: no {role} column (looked for {', '.join(wanted)}; the header has {', '.join(header)})",
                 hint="name the columns file, emotion and speaker, or map them with [csv_columns] in the manifest",
             )
     return cols
+
+
+def _only_known(lower: list[str], cols: dict[str, int]) -> bool:
+    """Whether every column of the header is a file or speaker column (so a missing emotion column is not a
+    misnamed one)."""
+    known = {a for role in ("file", "speaker") for a in CSV_COLUMN_ALIASES[role]}
+    return bool(cols) and all(h in known or not h for h in lower)
 
 
 def _cell_path(value: str, root: Path) -> str:

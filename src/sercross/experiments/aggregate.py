@@ -81,9 +81,11 @@ def aggregate(
     return out
 
 
-def aggregate_oracle(rows, schemes, methods, seeds) -> dict[str, dict[str, Cell]]:
-    """Like :func:`aggregate` on the best-epoch target WAR (oracle); network methods only."""
-    net = [m for m in methods if get_method(m).kind == "network"]
+def aggregate_oracle(rows, schemes, methods, seeds, base: dict[str, str] | None = None) -> dict[str, dict[str, Cell]]:
+    """Like :func:`aggregate` on the best-epoch target WAR (oracle); network methods only (``base``: a variant's
+    registry method)."""
+    base = base or {}
+    net = [m for m in methods if get_method(base.get(m, m)).kind == "network"]
     return aggregate(rows, "oracle_war", schemes, net, seeds)
 
 

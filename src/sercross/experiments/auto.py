@@ -18,8 +18,9 @@ import numpy as np
 
 from sercross import CACHE_VERSION, __version__
 from sercross.experiments.pairs import Pair
+from sercross.experiments.recipes import Recipe
 from sercross.experiments.runs import run_label_free
-from sercross.infra import atomic_write_bytes, atomic_write_json, read_json, run_dir
+from sercross.infra import atomic_write_bytes, atomic_write_json, read_json
 from sercross.selection import (
     DEFAULT_RULE,
     SelectionRule,
@@ -62,17 +63,16 @@ def auto_is_current(out: Path, rule: SelectionRule, candidate_dirs: dict[str, Pa
     return doc.get("rule") == rule.to_dict() and recorded == shas and (out / "metrics.json").is_file()
 
 
-def select_for_pair(cache: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule = DEFAULT_RULE,
-                    on_scoring: Callable[[str], None] | None = None) -> AutoResult:
-    """Apply ``rule`` to the finished candidate runs of ``pair`` (preset tag, seed) and write the ``auto`` folder.
+def select_for_pair(pair: Pair, recipe: Recipe, out: Path, dirs: dict[str, Path], seed: int,
+                    rule: SelectionRule = DEFAULT_RULE, on_scoring: Callable[[str], None] | None = None) -> AutoResult:
+    """Apply ``rule`` to the finished candidate runs of ``pair`` (``dirs``: candidate method -> its run folder) and
+    write the ``auto`` folder ``out`` of ``recipe`` (auto with a preset and settings).
 
     Missing label-free scores are computed first (``on_scoring(method)`` says so). Reads no target label.
     """
-    dirs = {m: run_dir(cache, pair.source, pair.target, m, tag, seed) for m in rule.candidates}
     unfinished = [m for m, d in dirs.items() if not (d / "metrics.json").is_file()]
     if unfinished:
         raise RuntimeError(f"auto on {pair.name} seed {seed}: candidate run(s) not finished: {', '.join(unfinished)}")
-    out = run_dir(cache, pair.source, pair.target, AUTO, tag, seed)
     if auto_is_current(out, rule, dirs):
         doc = read_json(out / SELECTION_FILE)
         return AutoResult(pair.name, seed, out, doc["pick"], doc.get("runner_up"), reused=True)
@@ -84,7 +84,7 @@ def select_for_pair(cache: Path, pair: Pair, tag: str, seed: int, rule: Selectio
     predictions = {m: np.asarray(v["target_predictions"]) for m, v in label_free.items()}
     conf = pair_confounding(pair, predictions)
     pick = apply_rule(rule, {m: v["scores"] for m, v in label_free.items()}, predictions, conf["max"])
-    _write_auto(out, pair, tag, seed, rule, dirs, pick, conf)
+    _write_auto(out, recipe, seed, rule, dirs, pick, conf)
     return AutoResult(pair.name, seed, out, pick.method, pick.runner_up, reused=False)
 
 
@@ -96,7 +96,7 @@ def pair_confounding(pair: Pair, predictions: dict[str, np.ndarray]) -> dict[str
     return speaker_confounding(pair.source_speakers, pair.ys, pair.target_speakers, votes)
 
 
-def _write_auto(out: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule, dirs: dict[str, Path], pick,
+def _write_auto(out: Path, recipe: Recipe, seed: int, rule: SelectionRule, dirs: dict[str, Path], pick,
                 conf: dict) -> None:
     """selection.json, then the pick's predictions, metrics and config (config.json last: then it is finished)."""
     picked = dirs[pick.method]
@@ -116,7 +116,8 @@ def _write_auto(out: Path, pair: Pair, tag: str, seed: int, rule: SelectionRule,
     metrics = {**read_json(picked / "metrics.json"), "method": AUTO, "picked": pick.method, "seed": seed}
     atomic_write_json(out / "metrics.json", metrics)
     atomic_write_json(out / "config.json", {
-        **cfg, "method": AUTO, "picked": pick.method, "picked_run_dir": str(picked), "preset": tag, "seed": seed,
+        **cfg, "method": AUTO, "picked": pick.method, "picked_run_dir": str(picked), "preset": recipe.tag,
+        "seed": seed, "recipe": recipe.to_dict(),
         "method_description": f"label-free selection among {len(dirs)} candidates; picked {pick.method}",
     })
 
@@ -128,12 +129,13 @@ def select_all(plan, on_result: Callable[[AutoResult], None] | None = None,
 
     results, pairs = [], {}
     for spec in plan.selections:
-        dirs = [run_dir(plan.cache, spec.source, spec.target, m, plan.tag, spec.seed) for m in plan.rule.candidates]
-        if not all((d / "metrics.json").is_file() for d in dirs):
+        dirs = plan.candidate_dirs(spec)
+        if not all((d / "metrics.json").is_file() for d in dirs.values()):
             continue
-        if spec.scheme not in pairs:
-            pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set)
-        result = select_for_pair(plan.cache, pairs[spec.scheme], plan.tag, spec.seed, plan.rule, on_scoring)
+        if spec.key not in pairs:
+            pairs[spec.key] = load_pair(plan.cache, spec.key, feature_set=plan.feature_set)
+        result = select_for_pair(pairs[spec.key], plan.recipe(spec), plan.run_dir(spec), dirs, spec.seed,
+                                 plan.rule, on_scoring)
         results.append(result)
         if on_result is not None:
             on_result(result)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sercross.experiments.auto import AUTO, SELECTION_FILE
+from sercross.experiments.auto import SELECTION_FILE
 from sercross.experiments.execute import Outcome
 from sercross.experiments.plan import Plan
 from sercross.infra import SercrossError, atomic_write_csv, read_csv, read_json
@@ -15,12 +15,14 @@ from sercross.methods import get_method
 from sercross.selection import SCORES
 
 BENCHMARKS_DIR = "benchmarks"
+# The error column of a finished run on an unlabelled target (no WAR or UAR: its predictions.csv has the results).
+UNLABELLED = "target unlabelled: predictions only (the run's predictions.csv)"
 # The label-free scores of each run (sercross.selection.SCORES), as columns score_<name>.
 SCORE_COLUMNS = tuple(f"score_{name}" for name in SCORES)
 RESULTS_HEADER = (
     "scheme", "source", "target", "method", "preset", "seed", "war", "uar", "run_dir",
     "status", "error", "oracle_war", "oracle_epoch", "reverse_validation_uar", "predicted_classes",
-    *SCORE_COLUMNS, "picked", "runner_up",
+    "classes", "chance", *SCORE_COLUMNS, "picked", "runner_up",
 )
 
 
@@ -45,28 +47,37 @@ def oracle_from_history(path: Path) -> tuple[float | None, int | None]:
     return best[0], best[1]
 
 
-def collect_results(plan: Plan, outcome: Outcome | None = None) -> list[dict]:
-    """One row per run of the plan (columns :data:`RESULTS_HEADER`), read back from the run folders."""
-    trained = outcome.results if outcome is not None else {}
+def collect_results(plan: Plan, outcome: Outcome | dict | None = None) -> list[dict]:
+    """One row per run of the plan (columns :data:`RESULTS_HEADER`), read back from the run folders.
+
+    ``outcome``: what was trained (an :class:`Outcome`, or its ``results`` so far while the grid runs). A run of a
+    method the seed does not change is listed for every seed, each row naming the one run folder.
+    """
+    results = outcome.results if isinstance(outcome, Outcome) else (outcome or {})
+    trained = {plan.run_dir(spec): res for spec, res in results.items()}
     scheme_order = [s.name for s in plan.schemes]
+    classes = {s.name: s.classes for s in plan.schemes}
     method_order = list(plan.methods)
+    finished = {plan.run_dir(spec) for spec in plan.finished}
     rows = []
     for spec in sorted([*plan.runs, *plan.selections],
                        key=lambda r: (scheme_order.index(r.scheme), method_order.index(r.method), r.seed)):
         rdir = plan.run_dir(spec)
+        recipe = plan.recipe(spec)
         row = {
             "scheme": spec.scheme, "source": spec.source, "target": spec.target, "method": spec.method,
-            "preset": plan.tag, "seed": spec.seed, "war": None, "uar": None, "run_dir": str(rdir),
+            "preset": recipe.tag, "seed": spec.seed, "war": None, "uar": None, "run_dir": str(rdir),
             "status": "missing", "error": "", "oracle_war": None, "oracle_epoch": None,
             "reverse_validation_uar": None, "predicted_classes": None,
+            "classes": "+".join(classes[spec.scheme]), "chance": round(1 / len(classes[spec.scheme]), 6),
         }
-        res = trained.get(spec)
-        if spec.method == AUTO:
+        res = trained.get(rdir)
+        if spec.method in plan.candidates:  # an auto decision
             row.update(_selection_row(rdir))
         elif res is not None and res["status"] == "failed":
             row.update(status="failed", error=res["error"])
-        elif (rdir / "metrics.json").is_file() and (spec in plan.finished or res is not None):
-            row.update(_finished_row(rdir, spec.method), status="reused" if spec in plan.finished else "trained")
+        elif (rdir / "metrics.json").is_file() and (rdir in finished or res is not None):
+            row.update(_finished_row(rdir, recipe.method), status="reused" if rdir in finished else "trained")
         else:
             row["error"] = plan.stale.get(spec, "not trained")
         rows.append(row)
@@ -77,7 +88,11 @@ def _finished_row(rdir: Path, method: str) -> dict:
     """The values of a finished run's row: metrics, classes predicted, the label-free scores stored with it, and for
     networks the oracle epoch."""
     met = read_json(rdir / "metrics.json")
-    row = {"war": float(met["war"]), "uar": float(met["uar"])}
+    if met.get("labelled", True):
+        row = {"war": float(met["war"]), "uar": float(met["uar"])}
+    else:  # an unlabelled target: predictions only
+        row = {"war": None, "uar": None, "error": UNLABELLED}
+        row["predicted_classes"] = sum(1 for k in (met.get("predicted") or {}).values() if k > 0)
     confusion = np.asarray(met.get("confusion") or [])
     if confusion.ndim == 2:  # how many classes the run predicts at all (1: collapsed)
         row["predicted_classes"] = int((confusion.sum(axis=0) > 0).sum())
@@ -121,11 +136,11 @@ def complete_scores(plan: Plan, on_run=None) -> int:
         rdir = plan.run_dir(spec)
         if not (rdir / "metrics.json").is_file() or scores_current(rdir) is not None:
             continue
-        if spec.scheme not in pairs:
-            pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set)
+        if spec.key not in pairs:
+            pairs[spec.key] = load_pair(plan.cache, spec.key, feature_set=plan.feature_set)
         if on_run is not None:
             on_run(spec)
-        run_scores(rdir, pairs[spec.scheme])
+        run_scores(rdir, pairs[spec.key])
         done += 1
     return done
 
@@ -159,9 +174,11 @@ def benchmark_meta(plan: Plan, name: str, outcome: Outcome | None = None) -> dic
         "feature_set": plan.feature_set,
         "seeds": list(plan.seeds),
         "methods": list(plan.methods),
+        "recipes": {label: dict(r.to_dict(), tag=r.tag, seeded=r.seeded,
+                                config=r.spec.configure(r.config).to_dict()) for label, r in plan.recipes.items()},
         "schemes": [
-            {"name": s.name, "source": s.source, "target": s.target, "classes": list(s.classes),
-             "n_source": s.n_source, "n_target": s.n_target}
+            {"name": s.name, "label": s.label, "source": s.source, "target": s.target, "classes": list(s.classes),
+             "class_set": "default" if s.key.default else "chosen", "n_source": s.n_source, "n_target": s.n_target}
             for s in plan.schemes
         ],
         "skipped": [{"scheme": s.scheme, "reason": s.reason} for s in plan.skipped],
@@ -169,3 +186,20 @@ def benchmark_meta(plan: Plan, name: str, outcome: Outcome | None = None) -> dic
         "threads": outcome.threads if outcome else None,
         "scheduler": outcome.scheduler if outcome else None,
     }
+
+
+def write_benchmark(cache: Path, name: str, plan: Plan,
+                    outcome: Outcome | dict | None = None) -> tuple[list, dict, dict]:
+    """Write results.csv and the tables of the benchmark ``name`` as they stand (``outcome``: what was trained so
+    far, or the finished grid's :class:`Outcome`); returns (rows, tables document, paths of the files written).
+
+    Called after every finished run, so an interrupted grid keeps the tables of what it finished."""
+    from sercross.experiments.render import write_tables
+    from sercross.experiments.tables import build_tables
+
+    rows = collect_results(plan, outcome)
+    bdir = benchmark_dir(cache, name)
+    write_results_csv(bdir / "results.csv", rows)
+    doc = build_tables(rows, benchmark_meta(plan, name, outcome if isinstance(outcome, Outcome) else None))
+    paths = write_tables(bdir, doc)
+    return rows, doc, {"results": bdir / "results.csv", **paths}

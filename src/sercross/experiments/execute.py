@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
+from sercross.experiments.keys import PairKey
 from sercross.experiments.pairs import load_pair
 from sercross.experiments.plan import Plan, RunSpec
 from sercross.experiments.runs import train_run
@@ -35,7 +36,7 @@ from sercross.infra import (
     resolve_scheduler,
     usable_cpus,
 )
-from sercross.methods import TrainConfig
+from sercross.methods import MethodSpec, TrainConfig
 
 # Files of a run folder that mark it finished: removed first and written last by store_run.
 _FINISHING = ("config.json", "metrics.json")
@@ -105,10 +106,32 @@ def _failure(exc: Exception, t0: float) -> dict:
     return {"status": "failed", "error": msg, "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0}
 
 
-def train_one(
-    cache: str, source: str, target: str, feature_set: str, method: str, tag: str, config: TrainConfig,
-    seed: int, threads: int, on_epoch: Callable | None = None,
-) -> dict:
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to train one run, resolved here (a worker process may not see this process's registry
+    or presets): the method definition, tag, training config, seed and how the run was asked for."""
+
+    key: PairKey
+    feature_set: str
+    spec: MethodSpec
+    tag: str
+    config: TrainConfig
+    seed: int
+    recipe: dict
+
+    @classmethod
+    def of(cls, plan: Plan, run: RunSpec) -> Job:
+        recipe = plan.recipe(run)
+        return cls(run.key, plan.feature_set, recipe.spec, recipe.tag, recipe.config, recipe.run_seed(run.seed),
+                   recipe.to_dict())
+
+
+def _train(cache: Path, pair, job: Job, threads: int, on_epoch: Callable | None = None) -> Path:
+    return train_run(cache, pair, job.spec, job.tag, replace(job.config, threads=threads), job.seed,
+                     on_epoch=on_epoch, recipe=job.recipe)
+
+
+def train_one(cache: str, job: Job, threads: int, on_epoch: Callable | None = None) -> dict:
     """Train one run of a grid (the local worker function): load the pair from the cache, train, score.
 
     Never raises for a failing run (except on Ctrl-C): the failure is returned, so that it is reported and
@@ -117,9 +140,8 @@ def train_one(
     t0 = time.perf_counter()
     try:
         with _limit_threads(threads):
-            pair = load_pair(Path(cache), source, target, feature_set)
-            out = train_run(Path(cache), pair, method, tag, replace(config, threads=threads), seed,
-                            on_epoch=on_epoch)
+            pair = load_pair(Path(cache), job.key, feature_set=job.feature_set)
+            out = _train(Path(cache), pair, job, threads, on_epoch)
             metrics = read_json(out / "metrics.json")
         return {"status": "done", "run_dir": str(out), "war": metrics["war"], "uar": metrics["uar"],
                 "seconds": time.perf_counter() - t0}
@@ -127,7 +149,7 @@ def train_one(
         return _failure(exc, t0)
 
 
-def train_portable(pair, method: str, tag: str, config: TrainConfig, seed: int, threads: int) -> dict:
+def train_portable(pair, job: Job, threads: int) -> dict:
     """Train one run of a grid on a cluster worker: the pair comes with the task, the run folder goes back.
 
     The run is trained by :func:`sercross.experiments.runs.train_run` into a private temporary cache; its files
@@ -138,7 +160,7 @@ def train_portable(pair, method: str, tag: str, config: TrainConfig, seed: int, 
     t0 = time.perf_counter()
     try:
         with _limit_threads(threads), tempfile.TemporaryDirectory(prefix="sercross-run-") as tmp:
-            out = train_run(Path(tmp), pair, method, tag, replace(config, threads=threads), seed)
+            out = _train(Path(tmp), pair, job, threads)
             files = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file() and p.name[0] != "."}
         metrics = json.loads(files["metrics.json"])
         return {"status": "done", "files": files, "war": metrics["war"], "uar": metrics["uar"],
@@ -214,13 +236,13 @@ def _run_local(plan: Plan, todo: list[RunSpec], jobs: int, threads: int, reporte
     results: dict[RunSpec, dict] = {}
 
     def args(spec: RunSpec) -> tuple:
-        return (str(plan.cache), spec.source, spec.target, plan.feature_set, spec.method, plan.tag, plan.config,
-                spec.seed, threads)
+        return (str(plan.cache), Job.of(plan, spec), threads)
 
     if jobs == 1 or len(todo) <= 1:
         for spec in todo:
             reporter.run_started(spec)
-            epochs = plan.config.epochs
+            recipe = plan.recipe(spec)
+            epochs = recipe.spec.configure(recipe.config).epochs
 
             def on_epoch(epoch: int, row: dict, spec=spec, epochs=epochs) -> None:
                 reporter.epoch(spec, epoch, epochs)
@@ -247,11 +269,11 @@ def _run_remote(plan: Plan, todo: list[RunSpec], address: str, jobs: int | None,
         reporter.start(len(plan.runs), len(plan.finished), len(todo), window, threads)
         pairs = _pairs_to_send(plan, todo)
         for spec in todo:  # a pair that could not be read fails its runs without reaching the cluster
-            if isinstance(pairs[spec.scheme], dict):
-                results[spec] = dict(pairs[spec.scheme], seconds=0.0)
+            if isinstance(pairs[spec.key], dict):
+                results[spec] = dict(pairs[spec.key], seconds=0.0)
                 reporter.run_started(spec)
                 reporter.run_finished(spec, results[spec])
-        tasks = ((spec, train_portable, (pairs[spec.scheme], spec.method, plan.tag, plan.config, spec.seed, threads))
+        tasks = ((spec, train_portable, (pairs[spec.key], Job.of(plan, spec), threads))
                  for spec in todo if spec not in results)
         for spec, res in ex.imap(tasks, window=window, on_submit=reporter.run_started):
             results[spec] = _stored(plan, spec, _as_result(res))
@@ -259,18 +281,18 @@ def _run_remote(plan: Plan, todo: list[RunSpec], address: str, jobs: int | None,
     return Outcome(plan, results, window, threads, time.perf_counter() - t0, address)
 
 
-def _pairs_to_send(plan: Plan, todo: list[RunSpec]) -> dict[str, object]:
-    """Each scheme's pair, read here once: it travels with each of its runs (workers need no cache).
+def _pairs_to_send(plan: Plan, todo: list[RunSpec]) -> dict[PairKey, object]:
+    """Each pair, read here once: it travels with each of its runs (workers need no cache).
 
     A pair that cannot be read is a failure result instead (a dict), reported as locally.
     """
-    pairs: dict[str, object] = {}
+    pairs: dict[PairKey, object] = {}
     for spec in todo:
-        if spec.scheme not in pairs:
+        if spec.key not in pairs:
             try:
-                pairs[spec.scheme] = load_pair(plan.cache, spec.source, spec.target, plan.feature_set)
+                pairs[spec.key] = load_pair(plan.cache, spec.key, feature_set=plan.feature_set)
             except Exception as exc:
-                pairs[spec.scheme] = _failure(exc, time.perf_counter())
+                pairs[spec.key] = _failure(exc, time.perf_counter())
     return pairs
 
 

@@ -15,15 +15,16 @@ import numpy as np
 
 from sercross import CACHE_VERSION, __version__
 from sercross.corpora import CANONICAL_EMOTIONS
-from sercross.experiments.schemes import scheme_key
-from sercross.features import FeatureTable
+from sercross.experiments.keys import PairKey
+from sercross.experiments.scaling import minmax_params, minmax_scale, speaker_normalize
+from sercross.features import DEFAULT_FEATURE_SET, FeatureTable
 from sercross.infra import (
     SercrossError,
     atomic_write_json,
     atomic_write_npz,
     check_meta,
-    pair_dir,
     read_json,
+    sha1_bytes,
     sha1_file,
 )
 from sercross.methods import INPUT_NORMS
@@ -53,52 +54,33 @@ class Pair:
     meta: dict
     # None for a pair saved before target speakers were kept (``pair_for`` adds them without touching pair.npz).
     target_speakers: list[str] | None = None
+    # (minimum, maximum) of each raw target feature: new recordings of the target are scaled as its utterances
+    # were (``sercross predict``). None for a pair saved before it was kept (``pair_for`` adds it).
+    target_scaling: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def key(self) -> PairKey:
+        """Its identity; pairs saved before class sets were part of it hold the default set (their folder's)."""
+        default = self.meta.get("class_set", "default") == "default"
+        return PairKey(self.source, self.target, None if default else self.classes)
 
     @property
     def name(self) -> str:
-        return scheme_key(self.source, self.target)
+        return self.key.name
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the target has labels (to score); an unlabelled target's runs report predictions only."""
+        return bool(self.meta.get("target_labelled", True))
 
 
 def default_classes(source: FeatureTable, target: FeatureTable) -> tuple[str, ...]:
+    """The paper's Table 2 set for its pairs, else the classes both share; for an unlabelled target, the source's."""
     paper = PAPER_CLASSES.get(frozenset({source.corpus, target.corpus}))
     if paper is not None and source.corpus != target.corpus:
         return paper
-    shared = set(source.emotions) & set(target.emotions)
+    shared = (set(source.emotions) & set(target.emotions) if target.labelled else set(source.emotions)) - {""}
     return tuple(e for e in CANONICAL_EMOTIONS if e in shared) + tuple(sorted(shared - set(CANONICAL_EMOTIONS)))
-
-
-def minmax_scale(X: np.ndarray) -> np.ndarray:
-    """Scale each column to [0, 1]; constant columns become 0."""
-    X = np.asarray(X, dtype=np.float64)
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    span = hi - lo
-    out = np.zeros_like(X)
-    ok = span > 0
-    out[:, ok] = (X[:, ok] - lo[ok]) / span[ok]
-    return out.astype(np.float32)
-
-
-def speaker_normalize(X: np.ndarray, speakers: list[str] | np.ndarray) -> np.ndarray:
-    """Standardise every feature within each speaker, then min-max scale the corpus to [0, 1].
-
-    Speaker normalisation removes what is constant about a voice (pitch range, loudness, vocal tract)
-    before a classifier sees it. It is a standard strategy of cross-corpus emotion recognition (among the
-    normalisations Schuller et al., IEEE Trans. Affective Computing 1(2), 2010, studied over six corpora; the
-    first stage of Kaya and Karpov's cascade, Neurocomputing 275, 2018). It needs no emotion label, only
-    which utterances share a speaker. Utterances without a speaker ("") form one group, so a corpus without
-    speaker information gets the plain per-corpus scaling. Standardising is unchanged by a per-corpus
-    affine scaling done before it, so it can be applied to a pair's [0, 1] features directly.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    speakers = np.asarray(speakers)
-    if len(speakers) != len(X):
-        raise ValueError(f"{len(speakers)} speakers for {len(X)} utterances")
-    out = np.empty_like(X)
-    for spk in np.unique(speakers):
-        rows = speakers == spk
-        mean, std = X[rows].mean(axis=0), X[rows].std(axis=0)
-        out[rows] = (X[rows] - mean) / np.where(std > 0, std, 1.0)
-    return minmax_scale(out)
 
 
 def model_inputs(pair: Pair, input_norm: str = "corpus") -> tuple[np.ndarray, np.ndarray]:
@@ -110,17 +92,33 @@ def model_inputs(pair: Pair, input_norm: str = "corpus") -> tuple[np.ndarray, np
     if pair.target_speakers is None:
         raise SercrossError(
             f"pair {pair.name} was saved without its target speakers (an older sercross)",
-            hint=f"run `sercross pair --source {pair.source} --target {pair.target}` again",
+            hint=f"run `{pair_command(pair.key, pair.feature_set)}` again",
         )
     return speaker_normalize(pair.Xs, pair.source_speakers), speaker_normalize(pair.Xt, pair.target_speakers)
 
 
+def pair_classes(source: FeatureTable, target: FeatureTable, classes=None) -> tuple[tuple[str, ...], bool]:
+    """The classes of the pair of ``source`` and ``target`` on the class set ``classes`` (any order; None: the
+    default set), in the order of the model's outputs, and whether they are the default set.
+
+    The default set keeps its order (the paper's Table 2 order for its pairs); another set is sorted, so that a
+    class set means one pair whatever the order it was given in.
+    """
+    default = default_classes(source, target)
+    if not classes or set(classes) == set(default):
+        return default, True
+    return tuple(sorted(classes)), False
+
+
 def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None = None) -> Pair:
-    """The pair of ``source`` and ``target`` on ``classes`` (default: the classes they share), each corpus min-max
-    scaled on its own selected utterances."""
-    classes = _pair_classes(source, target, classes)
+    """The pair of ``source`` and ``target`` on the class set ``classes`` (default: :func:`default_classes`), each
+    corpus min-max scaled on its own selected utterances."""
+    wanted, is_default = pair_classes(source, target, classes)
+    classes = _pair_classes(source, target, wanted, chosen=bool(classes))
+    labelled = target.labelled
     sel_s = [i for i, e in enumerate(source.emotions) if e in classes]
-    sel_t = [i for i, e in enumerate(target.emotions) if e in classes]
+    # An unlabelled target enters whole (nothing says which of its utterances belong to the class set).
+    sel_t = [i for i, e in enumerate(target.emotions) if e in classes] if labelled else list(range(len(target.X)))
     lookup = {c: k for k, c in enumerate(classes)}
     meta = {
         "cache_version": CACHE_VERSION,
@@ -129,11 +127,13 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
         "target": target.corpus,
         "feature_set": source.feature_set,
         "classes": list(classes),
+        "class_set": "default" if is_default else "chosen",
         "n_source": len(sel_s),
         "n_target": len(sel_t),
         "source_features": source.meta.get("fingerprint"),
         "target_features": target.meta.get("fingerprint"),
         "scaling": "min-max to [0,1] per corpus, fitted on that corpus's selected utterances",
+        "target_labelled": labelled,
     }
     return Pair(
         source=source.corpus,
@@ -143,16 +143,18 @@ def build_pair(source: FeatureTable, target: FeatureTable, classes: tuple[str, .
         Xs=minmax_scale(source.X[sel_s]),
         ys=np.array([lookup[source.emotions[i]] for i in sel_s], dtype=np.int64),
         Xt=minmax_scale(target.X[sel_t]),
-        yt=np.array([lookup[target.emotions[i]] for i in sel_t], dtype=np.int64),
+        yt=np.array([lookup[target.emotions[i]] if labelled else -1 for i in sel_t], dtype=np.int64),
         source_files=[source.utterances[i].file for i in sel_s],
         target_files=[target.utterances[i].file for i in sel_t],
         source_speakers=[source.utterances[i].speaker for i in sel_s],
         meta=meta,
         target_speakers=[target.utterances[i].speaker for i in sel_t],
+        target_scaling=minmax_params(target.X[sel_t]),
     )
 
 
-def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...] | None) -> tuple[str, ...]:
+def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str, ...],
+                  chosen: bool) -> tuple[str, ...]:
     """The classes of the pair, after checking that the two tables can be paired on them."""
     if source.feature_set != target.feature_set:
         raise SercrossError(
@@ -168,15 +170,17 @@ def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str
         )
     if source.corpus == target.corpus:
         raise SercrossError("source and target are the same corpus", hint="choose two different corpora")
-    chosen = bool(classes)
-    classes = tuple(classes) if classes else default_classes(source, target)
-    for table in (source, target):
+    if not source.labelled:
+        raise SercrossError(f"the source corpus {source.corpus!r} has no labels",
+                            hint="a source must be labelled; an unlabelled corpus can only be a target")
+    shared = sorted(set(source.emotions) & set(target.emotions) - {""})
+    for table in (source, target) if target.labelled else (source,):
         missing = [c for c in classes if c not in set(table.emotions)]
         if missing:
             raise SercrossError(
                 f"corpus {table.corpus!r} has no utterance of class(es) {', '.join(missing)}",
-                hint=f"{table.corpus} has: {', '.join(sorted(set(table.emotions)))}; choose --classes among "
-                "the classes both corpora share",
+                hint=f"{table.corpus} has: {', '.join(sorted(set(table.emotions) - {''}))}; choose --classes among "
+                f"the classes both corpora share: {', '.join(shared) or 'none'}",
             )
     if len(classes) < MIN_CLASSES:
         what = (f"--classes {','.join(classes)} selects fewer than {MIN_CLASSES} classes" if chosen else
@@ -186,7 +190,7 @@ def _pair_classes(source: FeatureTable, target: FeatureTable, classes: tuple[str
 
 
 def save_pair(cache: Path, pair: Pair) -> Path:
-    out = pair_dir(cache, pair.source, pair.target, pair.feature_set)
+    out = pair.key.pair_dir(cache, pair.feature_set)
     atomic_write_npz(
         out / "pair.npz",
         Xs=pair.Xs, ys=pair.ys, Xt=pair.Xt, yt=pair.yt,
@@ -195,27 +199,58 @@ def save_pair(cache: Path, pair: Pair) -> Path:
     )
     if pair.target_speakers is not None:
         write_target_speakers(out, pair.target_speakers, pair.target_files)
+    if pair.target_scaling is not None:
+        write_target_scaling(out, pair.target_scaling, pair.target_files)
     meta = dict(pair.meta, fingerprint=sha1_file(out / "pair.npz"))
     atomic_write_json(out / "meta.json", meta)
     pair.meta = meta
     return out
 
 
-def load_pair(cache: Path, source: str, target: str, feature_set: str) -> Pair:
-    out = pair_dir(cache, source, target, feature_set)
+def stored_key(cache: Path, source: str, target: str, feature_set: str, classes=None) -> PairKey:
+    """The key of the pair of ``source`` and ``target`` on the class set ``classes`` (any order; None: the default
+    set) without loading the corpora: the default key when the set is the paper's or the cached default pair's."""
+    default = PairKey(source, target)
+    if not classes:
+        return default
+    wanted = set(classes)
+    if source != target and set(PAPER_CLASSES.get(frozenset({source, target}), ())) == wanted:
+        return default
+    meta_path = default.pair_dir(cache, feature_set) / "meta.json"
+    try:
+        if meta_path.is_file() and set(read_json(meta_path).get("classes", ())) == wanted:
+            return default
+    except ValueError:  # a damaged meta.json: load_pair says so when that pair is asked for
+        pass
+    return PairKey(source, target, tuple(classes))
+
+
+def pair_command(key: PairKey, feature_set: str, command: str = "pair") -> str:
+    """The ``sercross`` command that builds (or, with ``command``, trains on) the pair of ``key``."""
+    cmd = f"sercross {command} --source {key.source} --target {key.target}"
+    if key.classes is not None:
+        cmd += f" --classes {','.join(key.classes)}"
+    return cmd + ("" if feature_set == DEFAULT_FEATURE_SET else f" --features {feature_set}")
+
+
+def load_pair(cache: Path, source: str | PairKey, target: str | None = None, feature_set: str = DEFAULT_FEATURE_SET,
+              classes=None) -> Pair:
+    """The cached pair of ``source`` and ``target`` on the class set ``classes`` (None: the default set), or of the
+    :class:`PairKey` given as ``source``."""
+    key = source if isinstance(source, PairKey) else stored_key(cache, source, target, feature_set, classes)
+    out = key.pair_dir(cache, feature_set)
     meta_path = out / "meta.json"
     if not meta_path.is_file():
-        raise SercrossError(
-            f"no pair {scheme_key(source, target)} ({feature_set}) in cache {cache}",
-            hint=f"run `sercross pair --source {source} --target {target}` first",
-        )
+        raise SercrossError(f"no pair {key.name} ({feature_set}) in cache {cache}",
+                            hint=f"run `{pair_command(key, feature_set)}` first")
     meta = read_json(meta_path)
-    check_meta(meta, meta_path, f"pair {scheme_key(source, target)}", feature_set=feature_set)
+    check_meta(meta, meta_path, f"pair {key.name}", feature_set=feature_set)
     if meta.get("fingerprint") != sha1_file(out / "pair.npz"):
         raise SercrossError(
             f"{out / 'pair.npz'} does not match its meta.json (an interrupted write?)",
-            hint=f"run `sercross pair --source {source} --target {target}` again",
+            hint=f"run `{pair_command(key, feature_set)}` again",
         )
+    source, target = key.source, key.target
     with np.load(out / "pair.npz", allow_pickle=False) as z:
         pair = Pair(
             source, target, feature_set, tuple(meta["classes"]),
@@ -228,6 +263,7 @@ def load_pair(cache: Path, source: str, target: str, feature_set: str) -> Pair:
         doc = read_json(speakers_path)
         if doc.get("target_files") == pair.target_files:
             pair.target_speakers = [str(s) for s in doc["target_speakers"]]
+    pair.target_scaling = read_target_scaling(out, pair.target_files)
     return pair
 
 
@@ -240,3 +276,25 @@ def write_target_speakers(out: Path, speakers: list[str], files: list[str]) -> N
     """Store the target speakers of the pair in ``out`` with the target files they belong to (checked on load)."""
     atomic_write_json(out / SPEAKERS_FILE, {"target_files": list(files), "target_speakers": list(speakers)})
 
+
+
+# The raw target's per-feature minimum and maximum, beside pair.npz (as the target speakers): with them new
+# recordings of the target are scaled as its utterances were. Pairs saved before it was kept gain it from the
+# target's features (``pair_for``), without a new pair.npz.
+SCALING_FILE = "target_scaling.npz"
+
+
+def write_target_scaling(out: Path, scaling: tuple[np.ndarray, np.ndarray], files: list[str]) -> None:
+    atomic_write_npz(out / SCALING_FILE, minimum=scaling[0], maximum=scaling[1],
+                     files_sha1=np.array(sha1_bytes("\n".join(files).encode())))
+
+
+def read_target_scaling(out: Path, files: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The stored target scaling if it belongs to these target files, else None."""
+    path = out / SCALING_FILE
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        if str(z["files_sha1"]) != sha1_bytes("\n".join(files).encode()):
+            return None
+        return z["minimum"], z["maximum"]

@@ -48,9 +48,23 @@ def _md_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def chance_cells(doc: dict) -> list[str]:
+    """Each column's chance level in percent (1/k for k classes; the Average column: their mean)."""
+    values = [c.get("chance") for c in doc["columns"] if c["scheme"] != AVERAGE]
+    cells = [f"{v:.2f}" if _isnum(v) else "—" for v in values]
+    if any(c["scheme"] == AVERAGE for c in doc["columns"]):
+        known = [v for v in values if _isnum(v)]
+        cells.append(f"{sum(known) / len(known):.2f}" if known else "—")
+    return cells
+
+
+CHANCE_ROW = "*chance (1/classes)*"
+
+
 def _our_table_md(doc: dict, group: dict) -> str:
     cols = doc["columns"]
     body = [[m] + [format_cell(group["cells"][m][c["scheme"]], c["scheme"]) for c in cols] for m in group["methods"]]
+    body.append([CHANCE_ROW] + chance_cells(doc))
     return _md_table(["Method"] + [c["label"] for c in cols], body)
 
 
@@ -111,13 +125,17 @@ def _protocol_md(doc: dict) -> list[str]:
         f"- **Seeds**: {p['seeds']}; each cell is mean ± std over them; {p['std']}.",
         f"- **Average**: {p['average']}.",
         f"- **Preset**: {p['preset']}; features: {p['features']}.",
+    ]
+    out += [f"- **{m['label']}**: {m['text']}" for m in p.get("methods", [])]
+    out += [
         "",
-        "| scheme | source → target | classes | source / target utterances |",
-        "|---|---|---|---:|",
+        "| scheme | source → target | classes | chance % | source / target utterances |",
+        "|---|---|---|---:|---:|",
     ]
     for s in doc["grid"]["schemes"]:
-        out.append(f"| {scheme_name_label(s['name'])} | {s['source']} → {s['target']} | {', '.join(s['classes'])} | "
-                   f"{s['n_source']} / {s['n_target']} |")
+        label = s.get("label") or scheme_name_label(s["name"])
+        out.append(f"| {label} | {s['source']} → {s['target']} | {', '.join(s['classes'])} "
+                   f"({len(s['classes'])}) | {100 / len(s['classes']):.2f} | {s['n_source']} / {s['n_target']} |")
     out.append("")
     return out
 
@@ -152,7 +170,9 @@ def _oracle_md(doc: dict) -> list[str]:
         "(pca_svm has no epochs).", "",
         _our_table_md(doc, group), "",
     ]
-    adabn = [m for m in doc["oracle"]["methods"] if get_method(m).configure(TrainConfig()).adabn]
+    recipes = doc["grid"].get("recipes") or {}
+    adabn = [m for m in doc["oracle"]["methods"]
+             if (recipes.get(m, {}).get("config") or get_method(m).configure(TrainConfig()).to_dict())["adabn"]]
     if adabn:
         out += [f"The per-epoch monitor scores the network as it trains, before the AdaBN step that ends the "
                 f"training of {', '.join(adabn)}: their oracle rows are those of the network without AdaBN, "
@@ -172,27 +192,33 @@ def tidy_rows(doc: dict) -> list[list]:
             for m in group["methods"]:
                 for s in cols:
                     c = group["cells"][m][s]
-                    out.append([f"ours_{g}", metric, m, s, _label_any(s), num(c["mean"]), num(c["std"]), c["n"],
+                    out.append([f"ours_{g}", metric, m, s, _label_any(s, doc), num(c["mean"]), num(c["std"]), c["n"],
                                 c["expected"], format_cell(c, s)])
+    for s, chance in zip(cols, chance_cells(doc)):
+        out.append(["chance", "", "1/classes", s, _label_any(s, doc), "" if chance == "—" else float(chance), "", "",
+                    "", chance])
     for m in doc["oracle"]["methods"]:
         for s in cols:
             c = doc["oracle"]["cells"][m][s]
-            out.append(["oracle", "war", m, s, _label_any(s), num(c["mean"]), num(c["std"]), c["n"], c["expected"],
+            out.append(["oracle", "war", m, s, _label_any(s, doc), num(c["mean"]), num(c["std"]), c["n"], c["expected"],
                         format_cell(c, s)])
     shown = doc["paper"]["schemes_in_this_benchmark"]
     for g, t in doc["paper"]["tables"].items():
         for row, vals in t["rows"].items():
             for s in shown + [AVERAGE]:
-                out.append([f"paper_{g}", "war", row, s, _label_any(s), vals[s], "", "", "", f"{vals[s]:.2f}"])
+                out.append([f"paper_{g}", "war", row, s, _label_any(s, doc), vals[s], "", "", "", f"{vals[s]:.2f}"])
     for g, t in doc["difference"].items():
         for m, d in t["rows"].items():
             for s in shown + [AVERAGE]:
                 v = d["cells"].get(s)
-                out.append([f"diff_{g}", "war", m, s, _label_any(s), num(v), "", "", "", _fmt_diff(v)])
+                out.append([f"diff_{g}", "war", m, s, _label_any(s, doc), num(v), "", "", "", _fmt_diff(v)])
     return out
 
 
-def _label_any(s: str) -> str:
+def _label_any(s: str, doc: dict | None = None) -> str:
+    for c in (doc or {}).get("columns", []):
+        if c["scheme"] == s:
+            return c["label"]
     return s if s == AVERAGE else scheme_name_label(s)
 
 
@@ -207,6 +233,7 @@ def write_tables(out_dir: Path, doc: dict) -> dict[str, Path]:
 
 def rich_table(doc: dict, metric: str):
     """One rich table of a metric with every method (the Table 3 group, a rule, then the Table 4 group)."""
+    from rich.markup import escape
     from rich.table import Table
 
     groups = doc["tables"][metric]
@@ -215,12 +242,13 @@ def rich_table(doc: dict, metric: str):
               header_style="bold")
     t.add_column("method")
     for c in doc["columns"]:
-        t.add_column(c["label"], justify="right")
+        t.add_column(escape(c["label"]), justify="right")
     shown: set[str] = set()
-    for gi, group in enumerate(groups.values()):
+    for group in groups.values():
         ms = [m for m in group["methods"] if m not in shown]
         for i, m in enumerate(ms):
             shown.add(m)
             cells = [format_cell(group["cells"][m][c["scheme"]], c["scheme"]) for c in doc["columns"]]
-            t.add_row(m, *cells, end_section=(i == len(ms) - 1 and gi < len(groups) - 1))
+            t.add_row(escape(m), *cells, end_section=(i == len(ms) - 1))
+    t.add_row("chance (1/classes)", *chance_cells(doc), style="dim")
     return t

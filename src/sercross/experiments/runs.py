@@ -1,7 +1,8 @@
 """A run on disk: train one method on one pair with one seed and preset, then score it on the target.
 
-``<cache>/runs/<source>__<target>/<method>/<preset>-seed<k>/`` holds config.json, the model
-(model.pt, or model.pkl for pca_svm), history.csv, metrics.json and predictions.csv.
+``<cache>/runs/<pair>/<method>/<tag>-seed<k>/`` holds config.json, the model (model.pt, or model.pkl for
+pca_svm), history.csv, metrics.json and predictions.csv; ``<pair>`` is the pair's folder name
+(:attr:`sercross.experiments.PairKey.dirname`: ``source__target``, and ``~classes`` for a chosen class set).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 import resource
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from sercross import CACHE_VERSION, __version__
+from sercross.experiments.keys import PairKey
 from sercross.experiments.pairs import Pair, model_inputs
 from sercross.infra import (
     SercrossError,
@@ -26,7 +29,6 @@ from sercross.infra import (
     atomic_write_json,
     check_meta,
     read_json,
-    run_dir,
     sha1_bytes,
 )
 from sercross.methods import (
@@ -40,7 +42,6 @@ from sercross.methods import (
     alpha_for,
     get_method,
     native_bf16,
-    score,
     war,
 )
 from sercross.selection import ReverseValidation, ScoreSettings, label_free_scores, reverse_validation_of
@@ -74,19 +75,26 @@ def run_settings(spec: MethodSpec) -> dict:
 def train_run(
     cache: Path,
     pair: Pair,
-    method: str,
+    method: str | MethodSpec,
     preset: str,
     config: TrainConfig,
     seed: int,
     on_epoch: Callable[[int, dict], None] | None = None,
+    recipe: dict | None = None,
 ) -> Path:
-    """Train and write every artifact of a run; returns the run folder."""
-    spec = get_method(method)
+    """Train and write every artifact of a run; returns the run folder.
+
+    ``method``: a registry name, or a method definition (a variant of a registry method keeps its name and so its
+    folder); ``preset``: the run's tag; ``recipe``: how the run was asked for (stored in config.json, so that a
+    hint can give the command that finds it again).
+    """
+    spec = method if isinstance(method, MethodSpec) else get_method(method)
+    method = spec.name
     if spec.kind == "auto":
         raise SercrossError("auto is a choice among trained runs, not a model to train on its own",
                             hint="use `sercross train --method auto` or `sercross benchmark --methods auto`")
     config = spec.configure(config)
-    out = run_dir(cache, pair.source, pair.target, method, preset, seed)
+    out = pair.key.run_dir(cache, method, preset, seed)
     alpha = spec.alpha or alpha_for(pair.source, pair.target)
     t0 = time.perf_counter()
     Xs, Xt = model_inputs(pair, spec.input_norm)
@@ -107,6 +115,7 @@ def train_run(
         "target": pair.target,
         "feature_set": pair.feature_set,
         "classes": list(pair.classes),
+        "class_set": "default" if pair.key.default else "chosen",
         "pair_fingerprint": pair.meta.get("fingerprint"),
         "method": method,
         "method_description": spec.description,
@@ -121,6 +130,7 @@ def train_run(
         "train_seconds": seconds,
         "peak_rss_mb": round(peak_mb, 1),  # of the whole process, as far as this run got
         "reported_epoch": "last",
+        **({"recipe": recipe} if recipe else {}),
         **extra,
     }
     # The model and history go first and config.json last: a run counts as finished only once its
@@ -128,6 +138,8 @@ def train_run(
     atomic_write_bytes(out / model_name, model_bytes)
     atomic_write_csv(out / "history.csv", history_header, history_rows)
     atomic_write_json(out / "config.json", config_doc)
+    from sercross.experiments.evaluation import evaluate_run
+
     evaluate_run(out, pair, estimator=est, target_inputs=Xt)
     _write_label_free(out, config_doc["model_sha1"], est, pair, Xs, Xt, extra.get("reverse_validation_uar"))
     return out
@@ -212,7 +224,7 @@ def _fit_network(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple
 
     def monitor(epoch: int, row: dict) -> None:
         # Monitoring only: recorded for plots, never read by training or selection.
-        if config.monitor_target:
+        if config.monitor_target and pair.labelled:
             row["target_war_monitor"] = war(pair.yt, est.predict(Xt))
         if on_epoch is not None:
             on_epoch(epoch, row)
@@ -333,9 +345,13 @@ def _same_settings(cfg: dict, spec: MethodSpec) -> bool:
 
 
 def run_state(
-    rdir: Path, pair_fingerprint: str | None, method: str, tag: str, seed: int, config: TrainConfig
+    rdir: Path, pair_fingerprint: str | None, method: str, tag: str, seed: int, config: TrainConfig,
+    spec: MethodSpec | None = None,
 ) -> str:
-    """``"finished"`` (metrics.json present, config.json matches), ``"new"`` (nothing there) or why it is stale."""
+    """``"finished"`` (metrics.json present, config.json matches), ``"new"`` (nothing there) or why it is stale.
+
+    ``spec``: the method's definition when it is a variant of the registry's ``method``.
+    """
     metrics_path, config_path = rdir / "metrics.json", rdir / "config.json"
     if not config_path.is_file():
         return "new"
@@ -351,14 +367,14 @@ def run_state(
         return "trained on another version of the pair"
     if (cfg.get("method"), cfg.get("preset"), cfg.get("seed")) != (method, tag, seed):
         return "method, preset or seed differ"
-    spec = get_method(method)
+    spec = spec or get_method(method)
     if not _same_method(cfg, spec):
         return "the method's definition changed since"
     if _stored_train(cfg) != _comparable_train(spec.configure(config).to_dict()):
         return "trained with another configuration"
     if not _same_settings(cfg, spec):
         return "scored or searched with other settings (reverse validation, PCA+SVM grid)"
-    if (met.get("method"), met.get("seed")) != (method, seed) or met.get("war") is None:
+    if (met.get("method"), met.get("seed")) != (method, seed) or (met.get("war") is None and met.get("labelled", True)):
         return "metrics.json does not belong to this run"
     return "finished"
 
@@ -375,20 +391,33 @@ def _finished_runs_near(out: Path) -> list[Path]:
 
 
 def _no_run_error(out: Path) -> SercrossError:
+    from sercross.experiments.commands import run_command
+
     found = _finished_runs_near(out)
     why = "the folder does not exist" if not out.exists() else "it has no config.json"
     what = f"no finished run in {out}: {why}"
     if found:
-        shown = ", ".join(str(p) for p in found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
-        return SercrossError(what, hint=f"finished runs of this method: {shown}")
+        commands = []
+        for p in found[:6]:
+            try:
+                commands.append(f"`{run_command(read_json(p / 'config.json'), 'evaluate')}`")
+            except (KeyError, ValueError):
+                commands.append(str(p))
+        more = f" and {len(found) - 6} more in {found[0].parent}" if len(found) > 6 else ""
+        return SercrossError(what, hint=f"this method's finished runs: {'; '.join(commands)}{more}")
     tag, _, seed = out.name.rpartition("-seed")
-    scheme = out.parent.parent.name.split("__")
-    if out.parent.parent.parent.name == "runs" and seed.isdigit() and len(scheme) == 2 and "_" not in tag:
-        command = (f"sercross train --source {scheme[0]} --target {scheme[1]} --method {out.parent.name} "
-                   f"--preset {tag} --seed {seed}")
-        return SercrossError(what, hint=f"train it first: `{command}`")
-    return SercrossError(what, hint="give a run folder (<cache>/runs/SOURCE__TARGET/METHOD/PRESET-seedK) "
-                         "or train one with `sercross train --source A --target B` (see `sercross train --help`)")
+    if out.parent.parent.parent.name == "runs" and seed.isdigit():
+        try:
+            key = PairKey.from_dirname(out.parent.parent.name)
+        except SercrossError:
+            key = None
+        if key is not None and not re.search(r"_(?!(e\d+|lr[0-9.eE+-]+|b\d+)(_|$))", tag):  # a tag read back whole
+            cfg = {"source": key.source, "target": key.target, "classes": list(key.classes or ()),
+                   "class_set": "default" if key.default else "chosen", "method": out.parent.name, "seed": int(seed),
+                   "preset": tag}
+            return SercrossError(what, hint=f"train it first: `{run_command(cfg)}`")
+    return SercrossError(what, hint="give a run folder (<cache>/runs/SOURCE__TARGET/METHOD/TAG-seedK) or train one "
+                         "with `sercross train --source A --target B` (see `sercross train --help`)")
 
 
 def read_run_config(out: Path) -> dict:
@@ -403,30 +432,3 @@ def read_run_config(out: Path) -> dict:
 def run_inputs(run_config: dict, pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     """The source and target features the run's model was trained on (its method's input normalisation)."""
     return model_inputs(pair, (run_config.get("method_spec") or {}).get("input_norm", "corpus"))
-
-
-def evaluate_run(out: Path, pair: Pair, estimator=None, target_inputs: np.ndarray | None = None) -> dict:
-    """Score a run on its target; writes metrics.json and predictions.csv. Target labels only score.
-
-    ``target_inputs``: the target features as the model sees them, when the caller has them already.
-    """
-    cfg = read_run_config(out)
-    if cfg.get("pair_fingerprint") != pair.meta.get("fingerprint"):
-        raise SercrossError(
-            f"the run in {out} was trained on another version of pair {pair.name}",
-            hint="re-train it (`sercross train ... --force`)",
-        )
-    est = estimator if estimator is not None else load_estimator(out)
-    Xt = target_inputs if target_inputs is not None else run_inputs(cfg, pair)[1]
-    pred = np.asarray(est.predict(Xt))
-    metrics = score(pair.yt, pred, pair.classes)
-    metrics.update(
-        scheme=pair.name, method=cfg["method"], preset=cfg["preset"], seed=cfg["seed"],
-        epoch="last", evaluated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )
-    atomic_write_json(out / "metrics.json", metrics)
-    atomic_write_csv(
-        out / "predictions.csv", ["file", "true", "predicted"],
-        [(f, pair.classes[t], pair.classes[p]) for f, t, p in zip(pair.target_files, pair.yt, pred)],
-    )
-    return metrics

@@ -51,5 +51,7 @@ def scheme_label(source: str, target: str) -> str:
 
 
 def scheme_name_label(name: str) -> str:
-    """The label of a scheme written ``source→target`` (``enterface→berlin`` -> ``E→B``)."""
-    return scheme_label(*split_scheme(name))
+    """The label of a scheme written ``source→target`` (``enterface→berlin`` -> ``E→B``), keeping a pair's class
+    set written after it (``berlin→casia (anger+fear)`` -> ``B→C (anger+fear)``)."""
+    scheme, space, classes = name.partition(" (")
+    return scheme_label(*split_scheme(scheme)) + (space + classes if space else "")

@@ -34,10 +34,19 @@ AVERAGE = "Average"
 STD_NOTE = "std = sample standard deviation over seeds (ddof = 1)"
 
 
-def table_methods(methods: Sequence[str]) -> dict[str, list[str]]:
-    """Which of our methods go in which table (TLMLDA closes both, as in the paper); empty tables dropped."""
+def base_methods(meta: dict) -> dict[str, str]:
+    """Each row of a benchmark (a method, or a labelled variant of one) -> its registry method."""
+    recipes = meta.get("recipes") or {}
+    return {m: (recipes.get(m) or {}).get("method", m) for m in meta["methods"]}
+
+
+def table_methods(methods: Sequence[str], base: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """Which of our methods go in which table (TLMLDA closes both, as in the paper); empty tables dropped.
+
+    ``base``: a variant's registry method, whose group places it (a variant never takes a paper row's place)."""
+    base = base or {}
     t3 = [m for m in TABLE3_METHODS if m in methods]
-    ours = [m for m in methods if m in METHODS and METHODS[m].group in OUR_GROUPS]
+    ours = [m for m in methods if base.get(m, m) in METHODS and METHODS[base.get(m, m)].group in OUR_GROUPS]
     rest = [m for m in methods if m not in TABLE3_METHODS and m not in ours]
     t4 = [m for m in TABLE4_FIRST if m in rest] + [m for m in rest if m not in TABLE4_FIRST]
     if t4 and "tlmlda" in methods:
@@ -55,7 +64,8 @@ def build_tables(rows: Sequence[dict], meta: dict) -> dict:
     """
     schemes = [s["name"] for s in meta["schemes"]]
     methods, seeds = list(meta["methods"]), list(meta["seeds"])
-    groups = table_methods(methods)
+    base = base_methods(meta)
+    groups = table_methods(methods, base)
     doc: dict = {
         "name": meta["name"],
         "created": meta.get("created"),
@@ -63,9 +73,11 @@ def build_tables(rows: Sequence[dict], meta: dict) -> dict:
         "unit": "percent",
         "std": "sample (ddof=1) over seeds; null with a single seed",
         "protocol": protocol(meta),
-        "grid": {k: meta.get(k) for k in ("preset", "tag", "config", "feature_set", "seeds", "methods",
+        "grid": {k: meta.get(k) for k in ("preset", "tag", "config", "feature_set", "seeds", "methods", "recipes",
                                           "schemes", "skipped", "jobs", "threads")},
-        "columns": [{"scheme": s, "label": scheme_name_label(s)} for s in schemes]
+        "columns": [{"scheme": s["name"], "label": s.get("label") or scheme_name_label(s["name"]),
+                     "classes": list(s["classes"]), "chance": round(100 / len(s["classes"]), 6)}
+                    for s in meta["schemes"]]
         + [{"scheme": AVERAGE, "label": AVERAGE}],
         "tables": {},
         "oracle": {},
@@ -79,7 +91,7 @@ def build_tables(rows: Sequence[dict], meta: dict) -> dict:
             for g, ms in groups.items()
         }
     ordered = list(dict.fromkeys(m for ms in groups.values() for m in ms))
-    oracle = aggregate_oracle(rows, schemes, ordered, seeds)
+    oracle = aggregate_oracle(rows, schemes, ordered, seeds, base)
     doc["oracle"] = {
         "title": "oracle: best epoch chosen by target WAR (history.csv target_war_monitor), NOT the protocol; "
         "network methods only (pca_svm has no epochs)",
@@ -171,7 +183,25 @@ def protocol(meta: dict) -> dict:
         "std": f"{STD_NOTE}; a cell with a single seed shows the mean alone",
         "average": "Average = mean of the scheme means (as the paper averages its six schemes); its ± is the "
         "sample std over seeds of the per-seed average across schemes",
+        "chance": "chance level = 1/k for k classes: the UAR (and expected WAR) of guessing uniformly",
+        "methods": _recipe_lines(meta),
     }
+
+
+def _recipe_lines(meta: dict) -> list[dict]:
+    """How each row was trained, when that is not just the grid's one preset applied to a registry method."""
+    recipes = meta.get("recipes") or {}
+    plain = all(not r.get("settings") and r.get("tag") == meta.get("tag") and label == r.get("method")
+                for label, r in recipes.items())
+    if plain:
+        return []
+    out = []
+    for label, r in recipes.items():
+        changed = ", ".join(f"{k} = {v}" for k, v in (r.get("settings") or {}).items()) or "no setting changed"
+        seeds = "" if r.get("seeded", True) else "; does not depend on the seed: one run serves every seed"
+        out.append({"label": label, "text": f"{r['method']}, preset {r['preset']} ({changed}); run folders "
+                                             f"`{r['method']}/{r['tag']}-seed<k>`{seeds}"})
+    return out
 
 
 def _notes(doc: dict, rows: Sequence[dict]) -> list[str]:
@@ -191,6 +221,10 @@ def _notes(doc: dict, rows: Sequence[dict]) -> list[str]:
         why = "; pca_svm's PCA and SVM do not depend on the seed" if any(m.startswith("pca_svm") for m in constant) \
             else ""
         notes.append(f"± 0.00: every seed gave the same result in that cell ({', '.join(constant)}{why})")
+    unlabelled = sorted({r["scheme"] for r in rows if str(r.get("error", "")).startswith("target unlabelled")})
+    if unlabelled:
+        notes.append(f"{', '.join(scheme_name_label(s) for s in unlabelled)}: the target has no labels, so its "
+                     "cells are empty (—); each run's predictions.csv has its predictions")
     collapsed: dict[tuple[str, str], list[bool]] = {}
     for r in rows:
         if r.get("predicted_classes") not in (None, "") and r.get("war") not in (None, ""):

@@ -50,6 +50,11 @@ class FeatureTable:
     def emotions(self) -> list[str]:
         return [u.emotion for u in self.utterances]
 
+    @property
+    def labelled(self) -> bool:
+        """Whether any utterance has an emotion (a corpus without any is an unlabelled target only)."""
+        return any(u.emotion for u in self.utterances)
+
 
 def _index_bytes(utterances: Sequence[Utterance]) -> bytes:
     buf = io.StringIO()
@@ -98,6 +103,7 @@ def write_table(out: Path, manifest: Manifest, root: Path, feature_set: str, X: 
         "columns": list(columns),
         "nonfinite_policy": "files with NaN/inf values are left out and listed in skipped",
         "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
+        "labelled": any(u.emotion for u in kept),
         # The bytes written below, not what is on disk afterwards: a concurrent writer cannot be mixed in.
         "fingerprint": _fingerprint_bytes(npy, csv_),
     }

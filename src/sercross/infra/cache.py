@@ -2,10 +2,14 @@
 
 Layout (documented in docs/protocol.md, versioned by ``sercross.CACHE_VERSION``)::
 
+    <cache>/manifests/<corpus>.toml            the manifest of a corpus given by path or renamed (extract --name)
     <cache>/features/<corpus>/<feature_set>/   features.npy index.csv meta.json
-    <cache>/pairs/<source>__<target>/<feature_set>/   pair.npz meta.json
-    <cache>/runs/<source>__<target>/<method>/<preset>-seed<k>/
+    <cache>/pairs/<pair>/<feature_set>/       pair.npz meta.json
+    <cache>/runs/<pair>/<method>/<tag>-seed<k>/
                                                config.json model.pt history.csv metrics.json predictions.csv
+
+``<pair>`` is ``<source>__<target>`` for a pair's default class set, ``<source>__<target>~<class>+<class>…`` for
+another (:class:`sercross.experiments.PairKey` builds it); ``<tag>`` is the preset and the run's other settings.
 
 Writes go to a temporary file in the target's folder and are renamed into place (:func:`atomic_write_bytes`
 and friends). Failures a user can fix (read-only folder, read-only file system, full disk, quota) become a
@@ -26,8 +30,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from sercross import CACHE_VERSION
 from sercross.infra.errors import DamagedFileError, SercrossError
@@ -51,12 +53,19 @@ def features_dir(cache: Path, corpus: str, feature_set: str) -> Path:
     return cache / "features" / corpus / feature_set
 
 
-def pair_dir(cache: Path, source: str, target: str, feature_set: str) -> Path:
-    return cache / "pairs" / scheme_name(source, target) / feature_set
+def manifests_dir(cache: Path) -> Path:
+    """Copies of the manifests of corpora named in this cache (given by path or renamed with ``extract --name``)."""
+    return cache / "manifests"
 
 
-def run_dir(cache: Path, source: str, target: str, method: str, preset: str, seed: int) -> Path:
-    return cache / "runs" / scheme_name(source, target) / method / f"{preset}-seed{seed}"
+def pair_dir(cache: Path, pair: str, feature_set: str) -> Path:
+    """The folder of a pair; ``pair``: its folder name (``PairKey.dirname``)."""
+    return cache / "pairs" / pair / feature_set
+
+
+def run_dir(cache: Path, pair: str, method: str, tag: str, seed: int) -> Path:
+    """The folder of a run; ``pair``: its pair's folder name (``PairKey.dirname``)."""
+    return cache / "runs" / pair / method / f"{tag}-seed{seed}"
 
 
 _PROC_STATUS = Path("/proc/self/status")
@@ -236,12 +245,16 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
-def atomic_write_npy(path: Path, array: np.ndarray) -> None:
+def atomic_write_npy(path: Path, array) -> None:
+    import numpy as np  # here: commands that write no array (`corpora list`) start faster without numpy
+
     with _atomic_target(path, "wb") as fh:
         np.save(fh, array, allow_pickle=False)
 
 
-def atomic_write_npz(path: Path, **arrays: np.ndarray) -> None:
+def atomic_write_npz(path: Path, **arrays) -> None:
+    import numpy as np
+
     with _atomic_target(path, "wb") as fh:
         np.savez(fh, **arrays)
 
@@ -294,6 +307,8 @@ def check_meta(meta: dict, path: Path, what: str, **expected: Any) -> None:
 
 
 def _json_default(o: Any) -> Any:
+    import numpy as np
+
     if isinstance(o, np.integer):
         return int(o)
     if isinstance(o, np.floating):

@@ -46,6 +46,8 @@ class MethodSpec:
     normalized_terms: tuple[str, ...] = NORMALIZED_TERMS  # what the "normalized" weighting divides
     discriminator_width: int = 128  # hidden units of DANN's domain classifier (the ADV term)
     adapter: str = "none"  # kind "shallow": the skada adapter before the logistic regression
+    # False: the fitted model does not depend on the seed, so one run (seed 0) serves every seed of a grid.
+    seeded: bool = True
 
     def __post_init__(self) -> None:
         for name in ("terms", "alpha", "normalized_terms"):  # read back from JSON as lists
@@ -61,6 +63,7 @@ class MethodSpec:
         check_choice(own, "adapter", self.adapter, SHALLOW_ADAPTERS)
         check_names(own, "normalized_terms", self.normalized_terms, TERM_NAMES)
         check_number(own, "discriminator_width", self.discriminator_width, integer=True, low=1)
+        check_bool(own, "seeded", self.seeded)
         if not isinstance(self.terms, tuple) or not 1 <= len(self.terms) <= len(TERM_NAMES):
             raise SercrossError(f"{own}.terms = {self.terms!r} is not one flag per term",
                                 hint=f"give up to {len(TERM_NAMES)} flags, for {', '.join(TERM_NAMES)} in order")
@@ -150,7 +153,8 @@ def _shallow_family() -> list[MethodSpec]:
                                         "components"),
     }
     return [MethodSpec(name, f"{desc}; then logistic regression (skada + scikit-learn)", kind="shallow",
-                       group="shallow", adapter=adapter, terms=(False, False, False, False, False))
+                       group="shallow", adapter=adapter, terms=(False, False, False, False, False),
+                       seeded=False)  # deterministic: the seed only names the run
             for name, (adapter, desc) in what.items()]
 
 
@@ -169,7 +173,7 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("only_cls", "Only_cls: the source classification loss alone, no adaptation (paper Fig. 2)",
                    terms=(False, False, True, False, False), weighting="unit"),
         MethodSpec("pca_svm", "PCA + linear SVM on the source; PCA size and C chosen by leave-one-speaker-out "
-                   "on the source only", kind="pca_svm"),
+                   "on the source only", kind="pca_svm", seeded=False),
         # Standard domain-adaptation baselines on the same network (encoder + DNN + classifier, no decoder terms).
         MethodSpec("dan", "DAN (Long et al. 2015): L_y + lambda * multi-kernel MMD, lambda ramped up",
                    terms=(False, False, True, True, False), weighting="lambda", group="da",

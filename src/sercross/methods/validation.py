@@ -41,7 +41,8 @@ def check_number(
     right = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
     wanted = " and ".join(p for p in (left, right) if p)
     kind = "an integer" if integer else "a number"
-    raise SercrossError(f"{owner}.{field} = {value!r} is out of range",
+    typed = isinstance(value, kinds) and not isinstance(value, bool)
+    raise SercrossError(f"{owner}.{field} = {value!r} is " + ("out of range" if typed else f"not {kind}"),
                         hint=f"{field} must be {kind}" + (f" {wanted}" if wanted else ""))
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sercross import __version__
+from sercross.experiments import report_command, run_command
 from sercross.infra import SercrossError
 from sercross.report.figure_data import (
     FIGURE2_METHODS,
@@ -37,7 +38,8 @@ from sercross.report.selection import Run, Selection, sort_runs
 if TYPE_CHECKING:
     from sercross.report.build import FigureWriter
 
-SUMMARY_HEADERS = ["scheme", "method", "preset", "seeds", "seed ids", "WAR %", "UAR %"]
+SUMMARY_HEADERS = ["scheme", "classes", "chance %", "method", "preset", "seeds", "seed ids", "WAR %", "UAR %"]
+SUMMARY_NUMERIC = frozenset({2, 5, 7, 8})  # right-aligned columns of the summary
 
 
 def pct(x: float | None) -> str:
@@ -54,14 +56,16 @@ def mean_sd(xs: Sequence[float]) -> str:
 
 
 def summary_rows(runs: Sequence[Run]) -> list[list[str]]:
-    """One row per (scheme, method, preset): number of seeds, WAR and UAR as mean ± sd over seeds, in %."""
-    groups: dict[tuple[str, str, str], list[Run]] = {}
+    """One row per (scheme, class set, method, preset): the classes and their chance level, number of seeds, WAR
+    and UAR as mean ± sd over seeds, in %."""
+    groups: dict[tuple, list[Run]] = {}
     for r in sort_runs(runs):
-        groups.setdefault((r.scheme, r.method, r.preset), []).append(r)
+        groups.setdefault((r.scheme, r.classes, r.method, r.preset), []).append(r)
     return [
-        [scheme, method, preset, str(len(rs)), ", ".join(str(r.seed) for r in rs),
-         mean_sd([r.metrics["war"] for r in rs]), mean_sd([r.metrics["uar"] for r in rs])]
-        for (scheme, method, preset), rs in groups.items()
+        [scheme, ", ".join(classes), pct(1 / len(classes)), method, preset, str(len(rs)),
+         ", ".join(str(r.seed) for r in rs), mean_sd([r.metrics["war"] for r in rs]),
+         mean_sd([r.metrics["uar"] for r in rs])]
+        for (scheme, classes, method, preset), rs in groups.items()
     ]
 
 
@@ -98,7 +102,7 @@ def report_blocks(selection: Selection, w: FigureWriter, tsne: bool = True, run_
                   + (" The benchmark's full protocol, its cross-scheme Average, the paper's published numbers and "
                      "the separate oracle table are in its tables.md." if selection.kind == "benchmark" else "")),
         Heading(2, "Summary"),
-        Table(SUMMARY_HEADERS, summary_rows(runs), frozenset({3, 5, 6})),
+        Table(SUMMARY_HEADERS, summary_rows(runs), SUMMARY_NUMERIC),
     ]
     if w.notes:
         head.append(Paragraph(f"{len(w.notes)} note(s) below say what could not be drawn."))
@@ -137,7 +141,8 @@ def _metrics(runs: list[Run], aggregate: bool) -> list[Block]:
         Heading(3, "Metrics on the target"),
     ]
     if aggregate:  # else the summary at the top is this very table
-        blocks.append(Table(SUMMARY_HEADERS[1:], [row[1:] for row in summary_rows(runs)], frozenset({2, 4, 5})))
+        blocks.append(Table(SUMMARY_HEADERS[1:], [row[1:] for row in summary_rows(runs)],
+                            frozenset(i - 1 for i in SUMMARY_NUMERIC)))
     blocks.append(run_table(runs))
     return blocks
 
@@ -233,16 +238,14 @@ def _tsne_group(w: FigureWriter, first: Run, preset: str, seed: int, found: dict
     blocks.append(w.figure(fig, slug(first.source, first.target, "tsne", preset, f"seed{seed}"), f"t-SNE {scheme}",
                            caption))
     if missing and single:
-        blocks.append(w.note(f"a one-run report shows this run's panel only; `sercross report --source "
-                             f"{first.source} --target {first.target}` puts {', '.join(FIGURE2_METHODS)} side by "
-                             "side (the paper's Figure 2) when their runs exist."))
+        blocks.append(w.note(f"a one-run report shows this run's panel only; `{report_command(first.config)}` puts "
+                             f"{', '.join(FIGURE2_METHODS)} side by side (the paper's Figure 2) when their runs "
+                             "exist."))
     elif missing:
-        cmds = "; ".join(f"`sercross train --source {first.source} --target {first.target} --method {m} "
-                         f"--preset {preset} --seed {seed}`" for m in missing)
+        model = next(iter(found.values())).config
+        cmds = "; ".join(f"`{run_command(model, method=m, seed=seed)}`" for m in missing)
         blocks.append(w.note(f"{scheme}, preset {preset}, seed {seed}: panel(s) {', '.join(missing)} omitted, "
-                             f"no such run in this selection. Add them with {cmds}"
-                             + (" (preset tags with overrides need the matching --epochs/--lr/--batch-size)."
-                                if "_" in preset else ".")))
+                             f"no such run in this selection. Add them with {cmds}."))
     return blocks
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sercross.experiments import scheme_key
+from sercross.experiments import PairKey, run_key, scheme_key
 from sercross.infra import SercrossError, read_csv, read_json, scheme_name
 from sercross.methods import METHODS
 
@@ -50,6 +50,10 @@ class Run:
         return scheme_key(self.source, self.target)
 
     @property
+    def key(self) -> PairKey:
+        return run_key(self.config)
+
+    @property
     def is_network(self) -> bool:
         return self.config.get("model_file", "").endswith(".pt")
 
@@ -83,6 +87,9 @@ def load_run(path: Path, cache: Path | None = None) -> Run:
     if not mpath.is_file():
         raise SercrossError(f"run {path} has no metrics.json", hint=f"score it first: `sercross evaluate {path}`")
     metrics = read_json(mpath)
+    if metrics.get("labelled", True) is False:
+        raise SercrossError(f"the target of run {path} has no labels, so there is nothing to score or plot",
+                            hint=f"its predictions are in {path / 'predictions.csv'}")
     return Run(path, cfg, metrics, cache_of_run(path) or Path(cache or path))
 
 
@@ -109,7 +116,8 @@ def method_rank(method: str) -> tuple[int, str]:
 
 
 def sort_runs(runs: Iterable[Run]) -> list[Run]:
-    return sorted(runs, key=lambda r: (r.source, r.target, method_rank(r.method), r.preset, r.seed))
+    return sorted(runs, key=lambda r: (r.source, r.target, r.key.classes or (), method_rank(r.method), r.preset,
+                                       r.seed))
 
 
 def _try_load(path: Path, cache: Path, runs: list[Run], skipped: list[tuple[str, str]]) -> None:
@@ -131,34 +139,39 @@ def _filter_preset(runs: list[Run], preset: str | None, what: str) -> list[Run]:
 
 def select_run(path: Path, cache: Path) -> Selection:
     run = load_run(path, cache)
-    name = f"{scheme_name(run.source, run.target)}-{run.method}-{run.preset}-seed{run.seed}"
-    return Selection(name, f"{run.scheme}, {run.label}", f"one run: {run.shown_path}", [run], kind="run")
+    name = f"{run.key.dirname}-{run.method}-{run.preset}-seed{run.seed}"
+    return Selection(name, f"{run.key.name}, {run.label}", f"one run: {run.shown_path}", [run], kind="run")
 
 
-def select_scheme(cache: Path, source: str, target: str, preset: str | None = None) -> Selection:
-    from sercross.experiments import corpus_name
+def select_scheme(cache: Path, source: str, target: str, preset: str | None = None,
+                  classes: tuple[str, ...] | None = None) -> Selection:
+    """Every run of a scheme: of each class set it was trained on, or of the class set ``classes`` (canonical
+    names, any order)."""
+    from sercross.experiments import corpus_name, pair_options, stored_key
 
-    source, target = corpus_name(source), corpus_name(target)
-    scheme = scheme_key(source, target)
-    folder = cache / "runs" / scheme_name(source, target)
-    if not folder.is_dir():
-        raise SercrossError(
-            f"no run of {scheme} in {cache}",
-            hint=f"train one first: `sercross train --source {source} --target {target}`",
-        )
+    source, target = corpus_name(source, cache), corpus_name(target, cache)
+    if classes:
+        keys = [stored_key(cache, source, target, "IS10", classes)]
+    else:  # the default class set and every other one
+        keys = [PairKey.from_dirname(p.name) for p in sorted((cache / "runs").glob(f"{scheme_name(source, target)}*"))
+                if p.name.partition("~")[0] == scheme_name(source, target)]
+    what = keys[0].name if classes else scheme_key(source, target)
+    train = f"`sercross train {' '.join(pair_options(keys[0] if classes else PairKey(source, target)))}`"
     runs: list[Run] = []
     skipped: list[tuple[str, str]] = []
-    for rdir in sorted(p for p in folder.glob("*/*") if p.is_dir()):
-        _try_load(rdir, cache, runs, skipped)
-    runs = _filter_preset(runs, preset, scheme)
+    for key in keys:
+        for rdir in sorted(p for p in (cache / "runs" / key.dirname).glob("*/*") if p.is_dir()):
+            _try_load(rdir, cache, runs, skipped)
+    if not runs and not skipped:
+        raise SercrossError(f"no run of {what} in {cache}", hint=f"train one first: {train}")
+    runs = _filter_preset(runs, preset, what)
     if not runs:
-        raise SercrossError(
-            f"no finished run of {scheme} in {cache}",
-            hint=f"train one first: `sercross train --source {source} --target {target}`",
-        )
-    name = scheme_name(source, target) + (f"-{preset}" if preset else "")
-    desc = f"every run of {scheme} in the cache" + (f" with preset {preset}" if preset else "")
-    return Selection(name, scheme, desc, sort_runs(runs), skipped, kind="scheme")
+        raise SercrossError(f"no finished run of {what} in {cache}", hint=f"train one first: {train}")
+    name = (keys[0].dirname if classes else scheme_name(source, target)) + (f"-{preset}" if preset else "")
+    desc = f"every run of {what} in the cache" + (f" with preset {preset}" if preset else "")
+    if not classes and len(keys) > 1:
+        desc += f" ({len(keys)} class sets)"
+    return Selection(name, what, desc, sort_runs(runs), skipped, kind="scheme")
 
 
 def select_benchmark(cache: Path, name: str, preset: str | None = None) -> Selection:

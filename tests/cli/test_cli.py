@@ -159,6 +159,7 @@ def test_misspelt_names_get_the_closest_name_and_other_cases_are_accepted(tmp_pa
         (("benchmark", "--methods", "paper,tlmda"), "unknown method 'tlmda': did you mean 'tlmlda'?"),
         (("train", "-s", "B", "-t", "C", "-f", "IS11"), "unknown feature set 'IS11': did you mean 'IS10'?"),
         (("evaluate", "-s", "B", "-t", "C", "-p", "papr"), "unknown preset 'papr': did you mean 'paper'?"),
+        (("train", "-s", "B", "-t", "C", "--precision", "bf61"), "unknown precision 'bf61': did you mean 'bf16'?"),
         (("pair", "-s", "B", "-t", "C", "--classes", "anger,happines"),
          "unknown class 'happines': did you mean 'happiness'?"),
         (("pair", "-s", "B", "-t", "ravdess", "--classes", "anger,happy"),
@@ -185,6 +186,21 @@ def test_train_says_which_command_to_run_when_features_are_missing(tmp_path, mon
     r = invoke("--cache", tmp_path, "train", "-s", "demo_a", "-t", "demo_b")
     assert r.exit_code == 2
     assert "sercross extract demo_a --root PATH" in r.output and "`sercross demo` synthesizes" in r.output
+
+
+@pytest.mark.parametrize("native, chosen", [(True, "bf16"), (False, "fp32")])
+def test_auto_precision_says_what_it_chose_and_why(native, chosen, tmp_path, monkeypatch):
+    from sercross.methods import precision
+
+    monkeypatch.setattr(precision, "cpu_bf16_flags", lambda: ("amx_bf16",) if native else ())
+    monkeypatch.setattr(precision, "torch_bf16_matmul", lambda: True)
+    monkeypatch.delenv("SERCROSS_ROOT_DEMO_A", raising=False)
+    monkeypatch.setattr("sercross.corpora.roots.USER_CONFIG", tmp_path / "none.toml")
+    r = invoke("--cache", tmp_path, "train", "-s", "demo_a", "-t", "demo_b", "--precision", "auto")
+    assert f"precision {chosen} (auto: " in " ".join(r.output.split())
+    assert ("natively (amx_bf16)" in r.output) == native
+    r = invoke("--cache", tmp_path, "benchmark", "--schemes", "demo_a:demo_b", "--precision", "AUTO")
+    assert f"precision {chosen} (auto: " in " ".join(r.output.split())
 
 
 def _commands(group, prefix=()):

@@ -57,7 +57,7 @@ def test_names_are_matched_without_case_and_misspellings_get_the_closest_name():
     assert parsing.feature_set_name("is10") == "IS10" and parsing.feature_set_name("egemapsv02") == "eGeMAPSv02"
     assert parsing.feature_set_name("compare-2016") == "ComParE_2016"
     assert parsing.method_name("TLMLDA") == "tlmlda" and parsing.method_name("tlmlda-plus") == "tlmlda_plus"
-    assert parsing.preset_or_tag("Fast") == "fast"
+    assert parsing.preset_or_tag("Fast") == "fast" and parsing.precision_name("BF16") == "bf16"
     assert parsing.parse_methods("Only_Cls,Paper")[0] == "only_cls"
     cases = [
         (parsing.feature_set_name, "IS11", "unknown feature set 'IS11': did you mean 'IS10'?"),
@@ -66,6 +66,7 @@ def test_names_are_matched_without_case_and_misspellings_get_the_closest_name():
         (parsing.parse_methods, "paper,tlmlda_pluss", "unknown method 'tlmlda_pluss': did you mean 'tlmlda_plus'?"),
         (parsing.parse_methods, "ourss", "unknown method 'ourss': did you mean 'ours'?"),
         (parsing.known_corpus, "berlinn", "unknown corpus 'berlinn': did you mean 'berlin'?"),
+        (parsing.precision_name, "bf61", "unknown precision 'bf61': did you mean 'bf16'?"),
     ]
     for parse, text, message in cases:
         with pytest.raises(SercrossError) as err:
@@ -78,9 +79,11 @@ def test_names_are_matched_without_case_and_misspellings_get_the_closest_name():
 
 def test_a_run_tag_is_accepted_where_a_preset_is_but_a_misspelt_tag_is_not():
     for tag in ("paper_e20", "paper_e20_lr0.0003", "fast_lr1e-05_b50", "demo_e2", "fast_lr0.0003_ramp-false",
-                "fast_weight_decay-0.001", "paper_e50_h0123456789"):
+                "fast_weight_decay-0.001", "paper_e50_h0123456789", "fast_bf16", "paper_e20_bf16",
+                "authors-code_bf16", "fast_lr0.0003_ramp-false_bf16"):
         assert parsing.preset_or_tag(tag) == tag
-    for bad in ("paper_x20", "papr_e20", "paper_"):
+    assert parsing.preset_or_tag("authors_code") == "authors-code"
+    for bad in ("paper_x20", "papr_e20", "paper_", "fast_bf16_e20", "fast_fp32"):
         with pytest.raises(SercrossError, match="unknown preset"):
             parsing.preset_or_tag(bad)
 

@@ -154,3 +154,35 @@ def test_sercross_run_writes_results_tables_and_the_resolved_experiment(cache, t
     assert again.exit_code == 0 and "0 trained" in again.output  # the stored experiment runs again as is
     r = CliRunner().invoke(app, ["--cache", str(cache), "benchmark", "--config", str(path), "--seeds", "3"])
     assert r.exit_code == 2 and "--seeds cannot be given with it" in r.output
+
+
+def test_precision_bf16_in_a_file_by_set_or_by_the_flag_is_the_same_run(cache, tmp_path, monkeypatch):
+    import sercross.cli.benchmark_cmds as bench_cmds
+    import sercross.cli.pipeline_cmds as pipe_cmds
+    from sercross.cli import app
+
+    asked = []  # the experiments the commands would run (captured instead of training)
+    monkeypatch.setattr(bench_cmds, "_run_experiment", lambda s, exp, jobs, scheduler, *_: asked.append(exp))
+    base = ('corpora = ["demo_a", "demo_b"]\npreset = "tiny"\nseeds = 1\nmethods = ["only_cls"]\n'
+            '[settings]\nepochs = 1\n')
+    plain, bf16 = study(tmp_path, base), tmp_path / "bf16.toml"
+    bf16.write_text(base + 'precision = "bf16"\n')
+    grid = ["--schemes", "demo_a:demo_b,demo_b:demo_a", "--methods", "only_cls", "--seeds", "1", "--preset", "tiny",
+            "--epochs", "1"]
+    for args in (["run", str(bf16)], ["run", str(plain), "--set", "precision=bf16"],
+                 ["benchmark", "--config", str(bf16)], ["benchmark", *grid, "--precision", "bf16"],
+                 ["benchmark", *grid, "--set", "precision=bf16"], ["run", str(plain)],
+                 ["benchmark", *grid, "--precision", "fp32"]):
+        r = CliRunner().invoke(app, ["--cache", str(cache), *args])
+        assert r.exit_code == 0, r.output
+    dirs = [[plan.run_dir(r) for r in plan.runs] for plan in (plan_of(cache, exp) for exp in asked)]
+    assert [d.parent.parent.name for d in dirs[0]] == ["demo_a__demo_b", "demo_b__demo_a"]
+    assert all(d.name == "tiny_e1_bf16-seed0" for d in dirs[0]) and dirs[:5] == [dirs[0]] * 5
+    # fp32 (the default) names nothing: the folders of fp32 runs are those runs had before precision was a setting
+    assert all(d.name == "tiny_e1-seed0" for d in dirs[5]) and dirs[6] == dirs[5]
+    recipes = [exp.recipes()["only_cls"] for exp in asked]
+    assert recipes[:5] == [recipes[0]] * 5 and recipes[0].spec.configure(recipes[0].config).precision == "bf16"
+    assert recipes[5].spec.configure(recipes[5].config).precision == "fp32"
+    # train and evaluate build their run from the same flags
+    flag = pipe_cmds._recipe("only_cls", "tiny", 1, None, None, None, "IS10", "bf16")
+    assert flag == pipe_cmds._recipe("only_cls", "tiny", 1, None, None, ["precision=bf16"], "IS10") == recipes[0]

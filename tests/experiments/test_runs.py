@@ -12,7 +12,7 @@ from sercross.experiments.evaluation import evaluate_run
 from sercross.experiments.pairs import Pair, speaker_normalize
 from sercross.experiments.runs import load_estimator, read_run_config, run_state, train_run
 from sercross.infra.errors import SercrossError
-from sercross.methods import METHODS, get_preset
+from sercross.methods import ADDED_TRAIN_FIELDS, METHODS, get_preset
 from sercross.selection import SCORES
 
 CFG = get_preset("demo", epochs=2, encoder_sizes=(24, 16, 8), dnn_sizes=(12, 6), threads=1)
@@ -226,6 +226,12 @@ def _state(rdir, p, method="dann"):
 
 @pytest.mark.parametrize("method, key, before, other", [
     ("dann", ("train", "adabn_chunk"), 8192, 64),
+    ("tlmlda", ("train", "precision"), "fp32", "bf16"),
+    ("tlmlda", ("train", "noise_shared"), False, True),
+    ("tlmlda", ("train", "batch_minmax"), False, True),
+    ("tlmlda", ("train", "adam_reset"), False, True),
+    ("tlmlda", ("train", "code_dropout"), True, False),
+    ("tlmlda", ("train", "dnn_batchnorm"), False, True),
     ("dann", ("method_spec", "discriminator_width"), 128, 64),
     ("dann", ("reverse_validation",), {"C": 1.0, "max_iter": 2000}, {"C": 0.5, "max_iter": 2000}),
     ("tlmlda_plus", ("method_spec", "normalized_terms"), ["L_S", "L_T", "L_y"], ["L_y"]),
@@ -259,7 +265,7 @@ def test_model_files_keep_their_format(rng, tmp_path):
     blob = torch.load(io.BytesIO((rdir / "model.pt").read_bytes()), weights_only=True)
     # the method by name, the config without later fields that hold their earlier value: unchanged trainings
     # keep byte-identical model files
-    assert blob["method"] == "dann" and "adabn_chunk" not in blob["config"]
+    assert blob["method"] == "dann" and not set(ADDED_TRAIN_FIELDS) & set(blob["config"])
     assert set(blob) == {"state_dict", "n_features", "n_classes", "method", "config", "alpha", "random_state"}
 
 
@@ -299,3 +305,25 @@ def test_a_loss_term_added_later_leaves_earlier_runs_finished_and_a_changed_term
     terms = json.loads((dann / "config.json").read_text())["method_spec"]["terms"]
     _stored_terms(dann, terms[:5])  # dann's ADV flag cut off: not the same method
     assert _state(dann, p) != "finished"
+
+
+def test_a_bf16_run_says_whether_its_cpu_had_native_bf16_and_reloads_in_fp32(rng, tmp_path):
+    from sercross.methods import native_bf16
+
+    p = make_pair(rng)
+    cfg = dataclasses.replace(CFG, precision="bf16")
+    rdir = train_run(tmp_path, p, "tlmlda", "demo_bf16", cfg, seed=0)
+    doc = read_run_config(rdir)
+    assert doc["train"]["precision"] == "bf16" and doc["bf16_native"] == (native_bf16().precision == "bf16")
+    assert run_state(rdir, "x", "tlmlda", "demo_bf16", 0, cfg) == "finished"
+    assert run_state(rdir, "x", "tlmlda", "demo_bf16", 0, CFG) == "trained with another configuration"
+    before = json.loads((rdir / "metrics.json").read_text())
+    assert evaluate_run(rdir, p)["war"] == before["war"]  # the fp32 master weights predict, in fp32
+
+
+def test_the_authors_network_reloads(rng, tmp_path):
+    p = make_pair(rng)
+    cfg = dataclasses.replace(CFG, code_dropout=False, dnn_batchnorm=True)
+    rdir = train_run(tmp_path, p, "tlmlda", "demo", cfg, seed=0)
+    before = json.loads((rdir / "metrics.json").read_text())
+    assert evaluate_run(rdir, p)["war"] == before["war"]

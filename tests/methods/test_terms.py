@@ -32,6 +32,10 @@ def test_reconstruction_losses_by_hand(rng):
     xt, rt = b.xt.numpy().astype(np.float64), b.rec_t.numpy().astype(np.float64)
     assert np.isclose(float(TERMS["L_T"].compute(b)), -(xt * np.log(rt) + (1 - xt) * np.log(1 - rt)).sum(1).mean(),
                       rtol=1e-5)
+    m = step(rng, "bce_mean")
+    x, r = m.xs.numpy().astype(np.float64), m.rec_s.numpy().astype(np.float64)
+    # torch's nn.BCELoss() default, as the authors' code uses it: the mean over utterances and features
+    assert np.isclose(float(TERMS["L_S"].compute(m)), -(x * np.log(r) + (1 - x) * np.log(1 - r)).mean(), rtol=1e-5)
 
 
 def test_terms_that_take_no_part_are_zero_but_the_classifier_loss_is_always_there(rng):

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from sercross.cli.common import PlainLog, err, out, settings
+from sercross.cli.common import PlainLog, err, flag_settings, out, settings
 from sercross.cli.options import (
     AllPairsOpt,
     BatchSizeOpt,
@@ -25,6 +25,7 @@ from sercross.cli.options import (
     LocoOpt,
     LrOpt,
     MethodsOpt,
+    PrecisionOpt,
     PresetOpt,
     SchedulerOpt,
     SchemesOpt,
@@ -36,8 +37,8 @@ from sercross.cli.parsing import known_corpus, parse_classes, parse_methods, par
 from sercross.infra import SercrossError
 
 # Options of `benchmark` that an experiment file (--config) replaces.
-_GRID_OPTIONS = ("schemes", "all_pairs", "methods", "seeds", "preset", "epochs", "lr", "batch_size", "classes",
-                 "features", "target_set", "loco")
+_GRID_OPTIONS = ("schemes", "all_pairs", "methods", "seeds", "preset", "epochs", "lr", "batch_size", "precision",
+                 "classes", "features", "target_set", "loco")
 
 
 def benchmark(
@@ -50,6 +51,7 @@ def benchmark(
     epochs: EpochsOpt = None,
     lr: LrOpt = None,
     batch_size: BatchSizeOpt = None,
+    precision: PrecisionOpt = None,
     set_: SetOpt = None,
     classes: ClassesOpt = None,
     config: ConfigOpt = None,
@@ -83,8 +85,7 @@ def benchmark(
 
         scheme_list += [p for p in permutations(corpora_with_features(s.cache, features), 2) if p not in scheme_list]
     method_list = parse_methods(methods)
-    given = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)) if v is not None}
-    settings_ = {**parse_sets(set_), **given}
+    settings_ = flag_settings(set_, epochs, lr, batch_size, precision)
     if name is None:  # the grid's tag, as benchmarks were always named
         tags = {r.tag for r in recipes_for(method_list, preset, settings_, features).values()}
         name = tags.pop() if len(tags) == 1 else preset

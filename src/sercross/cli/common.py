@@ -147,6 +147,34 @@ def _paragraphs(doc: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))
 
 
+def resolved_precision(asked: str) -> str:
+    """``--precision`` as trained (fp32 or bf16), saying what ``auto`` chose and when bf16 will be emulated."""
+    from sercross.methods import native_bf16, resolve_precision
+
+    chosen = resolve_precision(asked)
+    if asked == "auto":
+        err.print(f"precision {chosen.precision} ({escape(chosen.reason)})", highlight=False)
+    elif chosen.precision == "bf16":
+        native = native_bf16()
+        if native.precision != "bf16":
+            err.print(f"[yellow]note[/]: bf16 asked for, but {escape(native.reason)}", highlight=False)
+    return chosen.precision
+
+
+def flag_settings(sets: list[str] | None, epochs=None, lr=None, batch_size=None, precision=None) -> dict[str, object]:
+    """The settings the flags ask for: ``--set NAME=VALUE``, then --epochs/--lr/--batch-size/--precision (which
+    win over a --set of the same setting). A precision (flag or --set) is resolved here, ``auto`` into fp32 or bf16
+    for this CPU, and said (:func:`resolved_precision`): runs store only the resolved value."""
+    from sercross.cli.parsing import parse_sets, precision_name
+
+    given = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size), ("precision", precision))
+             if v is not None}
+    out = {**parse_sets(sets), **given}
+    if "precision" in out:
+        out["precision"] = resolved_precision(precision_name(str(out["precision"])))
+    return out
+
+
 def read_classes(names: tuple[str, ...] | None, *corpora) -> tuple[str, ...] | None:
     """The canonical classes of ``--classes`` (None: the default set); ``corpora``: feature tables or manifests,
     whose own labels count too."""

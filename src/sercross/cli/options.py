@@ -184,7 +184,8 @@ MethodsOpt = Annotated[str | None, typer.Option(
 PresetOpt = Annotated[str, typer.Option(
     "--preset", "-p", callback=_canonical(parsing.preset_or_tag, "--preset"),
     help="Training recipe: paper (lr 1e-5, batch 100, 500 epochs), fast (lr 1e-3 cosine, batch 100, 20 epochs: "
-    "25x fewer steps) or demo (tiny synthetic corpora only); see docs/performance.md, 'The fast preset'. To "
+    "25x fewer steps), authors-code (paper, changed where the authors' public code differs from the paper's text; "
+    "docs/protocol.md) or demo (tiny synthetic corpora only); see docs/performance.md, 'The fast preset'. To "
     "find runs (evaluate, report), also a run's whole tag, e.g. paper_e20_lr0.0003 (its folder's name without "
     "-seedK).",
 )]
@@ -196,6 +197,13 @@ LrOpt = Annotated[float | None, typer.Option(
 )]
 BatchSizeOpt = Annotated[int | None, typer.Option(
     "--batch-size", min=2, help="Override the preset's batch size (the tag becomes e.g. paper_b50).",
+)]
+PrecisionOpt = Annotated[str | None, typer.Option(
+    "--precision", callback=_canonical(parsing.precision_name, "--precision"),
+    help="Arithmetic of training: fp32 (the default; every committed result), bf16 (mixed precision: fp32 master "
+    "weights and losses, the forward pass in bf16; fast only on a CPU with native bf16, emulated and much slower "
+    "elsewhere) or auto (bf16 where the CPU computes it natively, else fp32; the choice is printed). A bf16 run is "
+    "another run: its tag ends in _bf16. The same as --set precision=bf16. See docs/performance.md.",
 )]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="NAME=VALUE",

@@ -46,8 +46,9 @@ def method_name(text: str) -> str:
     return choose("method", text, METHODS)
 
 
-# A run's tag: its preset and the settings it changed (``Recipe.tag``), e.g. paper_e20_lr0.0003_ramp-false.
-_TAG_OVERRIDES = re.compile(r"(_(e\d+|lr[0-9.eE+-]+|b\d+|h[0-9a-f]{10}|[a-z][a-z_]*-[A-Za-z0-9._+-]+))+")
+# A run's tag: its preset and the settings it changed (``Recipe.tag``), e.g. paper_e20_lr0.0003_ramp-false, then
+# _bf16 for a bf16 run (fast_bf16).
+_TAG_OVERRIDES = re.compile(r"(_(e\d+|lr[0-9.eE+-]+|b\d+|h[0-9a-f]{10}|[a-z][a-z_]*-[A-Za-z0-9._+-]+))*(_bf16)?")
 
 
 def preset_or_tag(text: str) -> str:
@@ -59,6 +60,13 @@ def preset_or_tag(text: str) -> str:
     if sep and head in PRESETS and _TAG_OVERRIDES.fullmatch(sep + rest):
         return text
     return choose("preset", text, PRESETS)
+
+
+def precision_name(text: str) -> str:
+    """fp32, bf16 or auto (case does not matter)."""
+    from sercross.methods import PRECISION_CHOICES
+
+    return choose("precision", text, PRECISION_CHOICES)
 
 
 def corpus_names(cache: Path | None = None) -> list[str]:

@@ -13,6 +13,7 @@ from sercross.cli.common import (
     PlainLog,
     Settings,
     err,
+    flag_settings,
     for_corpora,
     out,
     read_classes,
@@ -32,6 +33,7 @@ from sercross.cli.options import (
     JobsOpt,
     LrOpt,
     MethodOpt,
+    PrecisionOpt,
     PresetOpt,
     ReplaceOpt,
     RootOpt,
@@ -45,7 +47,7 @@ from sercross.cli.options import (
     ThreadsOpt,
     VerboseOpt,
 )
-from sercross.cli.parsing import parse_classes, parse_sets
+from sercross.cli.parsing import parse_classes
 from sercross.infra import SercrossError, confusion_table, hms, metrics_table, progress_bar
 
 
@@ -220,11 +222,11 @@ def _manifests(s: Settings, source: str, target: str) -> list:
     return [load_manifest(n, s.cache) for n in (*split_sources(source), target)]
 
 
-def _recipe(method: str, preset: str, epochs, lr, batch_size, sets: list[str] | None, features: str):
+def _recipe(method: str, preset: str, epochs, lr, batch_size, sets: list[str] | None, features: str,
+            precision: str | None = None):
     from sercross.experiments import Recipe
 
-    given = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)) if v is not None}
-    return Recipe.build(method, preset, {**parse_sets(sets), **given}, features)
+    return Recipe.build(method, preset, flag_settings(sets, epochs, lr, batch_size, precision), features)
 
 
 def train(
@@ -239,6 +241,7 @@ def train(
     batch_size: BatchSizeOpt = None,
     set_: SetOpt = None,
     threads: ThreadsOpt = None,
+    precision: PrecisionOpt = None,
     classes: ClassesOpt = None,
     features: FeaturesOpt = "IS10",
     force: ForceOpt = False,
@@ -250,7 +253,7 @@ def train(
     from sercross.experiments import run_state
 
     s = for_corpora(settings(ctx), source, target)
-    recipe = _recipe(method, preset, epochs, lr, batch_size, set_, features)
+    recipe = _recipe(method, preset, epochs, lr, batch_size, set_, features, precision)
     chosen = parse_classes(classes)
     manifests = _manifests(s, source, target)
     read_classes(chosen, *manifests)  # a misspelt class is refused before any extraction
@@ -352,6 +355,7 @@ def evaluate(
     lr: LrOpt = None,
     batch_size: BatchSizeOpt = None,
     set_: SetOpt = None,
+    precision: PrecisionOpt = None,
     classes: ClassesOpt = None,
     features: FeaturesOpt = "IS10",
     target_set: TargetSetOpt = "shared",
@@ -366,8 +370,8 @@ def evaluate(
 
     s = for_corpora(settings(ctx), source, target)
     if run is None:
-        run = _find_run(s, source, target, method, preset, seed, (epochs, lr, batch_size, set_), classes, features,
-                        target_set)
+        run = _find_run(s, source, target, method, preset, seed, (epochs, lr, batch_size, set_, precision), classes,
+                        features, target_set)
     cfg = read_run_config(run)
     if not _writable(run):
         if not (run / "metrics.json").is_file():
@@ -400,9 +404,9 @@ def _find_run(s: Settings, source, target, method, preset, seed, overrides, clas
     source, target = join_sources(sources), corpus_name(target, s.cache)
     chosen = read_classes(parse_classes(classes), *(load_manifest(n, s.cache) for n in (*sources, target)))
     key = stored_key(s.cache, source, target, features, chosen, target_set)
-    epochs, lr, batch_size, sets = overrides
+    epochs, lr, batch_size, sets, precision = overrides
     if preset in PRESETS:
-        recipe = _recipe(method, preset, epochs, lr, batch_size, sets, features)
+        recipe = _recipe(method, preset, epochs, lr, batch_size, sets, features, precision)
         method, tag, seed = recipe.method, recipe.tag, recipe.run_seed(seed)
     else:  # a run's whole tag
         tag = preset

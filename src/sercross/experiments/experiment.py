@@ -344,7 +344,17 @@ def _settings(value: object, what: str, where: str) -> tuple[tuple[str, object],
         raise SercrossError(f"{where}{what} must be a table of settings", hint="e.g. [settings] with lr = 3e-4")
     for key in value:
         check_setting_name(key, f"{where}[{what}]: ")
-    return tuple(value.items())
+    return tuple((k, _resolved(k, v)) for k, v in value.items())
+
+
+def _resolved(name: str, value: object) -> object:
+    """``value``, or for ``precision = "auto"`` what auto picks on this CPU (fp32 or bf16): runs and the resolved
+    experiment store only the precision they are trained in (sercross.methods.resolve_precision)."""
+    if name == "precision" and isinstance(value, str) and value.lower() == "auto":
+        from sercross.methods import resolve_precision
+
+        return resolve_precision("auto").precision
+    return value
 
 
 def _methods(value: object, where: str) -> tuple[MethodEntry, ...]:
@@ -366,7 +376,7 @@ def _methods(value: object, where: str) -> tuple[MethodEntry, ...]:
                 raise SercrossError(f"{where}unknown key {key!r} in the entry of {item['method']!r}"
                                     f"{did_you_mean(key, METHOD_KEYS + SETTINGS)}",
                                     hint=f"an entry has method, label, preset and any setting: {', '.join(SETTINGS)}")
-        settings = {k: v for k, v in item.items() if k not in METHOD_KEYS}
+        settings = {k: _resolved(k, v) for k, v in item.items() if k not in METHOD_KEYS}
         entries.append(MethodEntry(_method_name(str(item["method"]), groups, where),
                                    str(item["label"]) if item.get("label") else None,
                                    _preset(item["preset"], where) if item.get("preset") else None,

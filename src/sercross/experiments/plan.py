@@ -189,10 +189,13 @@ def plan_benchmark(
     class_sets: Sequence[Sequence[str] | None] = (None,),
     rule: SelectionRule = DEFAULT_RULE,
     target_sets: Sequence[str] = ("shared",),
+    precision: str | None = None,
 ) -> Plan:
-    """The grid of ``methods`` with one preset (``epochs``/``lr``/``batch_size`` override it): see :func:`plan_grid`."""
+    """The grid of ``methods`` with one preset (``epochs``/``lr``/``batch_size``/``precision`` override it; precision
+    fp32 or bf16, as resolved by ``methods.resolve_precision``): see :func:`plan_grid`."""
     check_feature_set(feature_set)
-    settings = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)) if v is not None}
+    settings = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size), ("precision", precision))
+                if v is not None}
     recipes = recipes_for(tuple(methods) if methods else PAPER_METHODS, preset, settings, feature_set)
     return plan_grid(cache, recipes, schemes, all_pairs, seeds, class_sets, feature_set, extract, rule=rule,
                      target_sets=target_sets)

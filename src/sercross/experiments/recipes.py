@@ -6,7 +6,8 @@ method and preset give (a setting set to its default is dropped), so a run asked
 in one folder: ``<cache>/runs/<pair>/<method>/<tag>-seed<k>/``. The *tag* names the preset and the changed
 settings: first ``e``/``lr``/``b`` (epochs, learning rate, batch size, as tags always were: ``paper_e50``,
 ``fast_lr0.0003``), then every other setting as ``name-value`` in name order (``fast_lr0.0003_ramp-false``), and a
-short hash of those instead when the tag would get long. A variant of a method lives in its method's folder.
+short hash of those instead when the tag would get long; a bf16 run's tag ends in ``_bf16`` (``fast_bf16``). A
+variant of a method lives in its method's folder.
 
 Settings are the method definition's fields a study may vary (:data:`SPEC_SETTINGS`) and the training
 configuration's fields (:class:`sercross.methods.TrainConfig`; ``threads`` aside, which does not change a run).
@@ -147,7 +148,7 @@ class Recipe:
         """The run folder's tag (without ``-seed<k>``): the preset and the changed settings."""
         values = dict(self.settings)
         head = [self.preset] + [f"{short}{values[k]:g}" for k, short in SHORT_TAGS.items() if k in values]
-        rest = [(k, v) for k, v in self.settings if k not in SHORT_TAGS]
+        rest = [(k, v) for k, v in self.settings if k not in SHORT_TAGS and k != "precision"]
         if self.feature_set != DEFAULT_FEATURE_SET:
             rest = sorted(rest + [("features", self.feature_set)])
         tail = [f"{k}-{_tag_text(k, v)}" for k, v in rest]
@@ -155,6 +156,8 @@ class Recipe:
         if len(tag) > MAX_TAG:
             digest = hashlib.sha1(json.dumps([[k, _jsonable(v)] for k, v in rest]).encode()).hexdigest()[:10]
             tag = "_".join(head + [f"h{digest}"])
+        if "precision" in values:  # last, as --precision always named it: fast_bf16 (an fp32 run has no suffix)
+            tag += f"_{values['precision']}"
         return tag
 
     def to_dict(self) -> dict:

@@ -42,6 +42,7 @@ from sercross.methods import (
     TrainConfig,
     alpha_for,
     get_method,
+    native_bf16,
     war,
 )
 from sercross.selection import ReverseValidation, ScoreSettings, label_free_scores, reverse_validation_of
@@ -243,6 +244,9 @@ def _fit_network(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple
     history = (header, [[row.get(k) for k in header] for row in est.history_])
     # Unsupervised (source labels and unlabelled target only): a score that may choose between models.
     extra = {"reverse_validation_uar": reverse_validation_of(est, Xs, pair.ys, Xt, len(pair.classes), SCORER)}
+    if est.config_.precision == "bf16":
+        # Where the run was trained: emulated bf16 gives the same kind of numbers, but its wall time means nothing.
+        extra["bf16_native"] = native_bf16().precision == "bf16"
     return est, history, ("model.pt", _torch_bytes(est)), extra
 
 
@@ -294,7 +298,7 @@ def load_estimator(out: Path):
     # model.pt names its method; one no longer defined still loads, to predict.
     spec = METHODS.get(blob["method"]) or MethodSpec(blob["method"], "not defined in this version; loaded to predict")
     est = NetworkEstimator(spec, tc, tuple(blob["alpha"]), random_state=blob["random_state"])
-    est.model_ = TLMLDANet(blob["n_features"], blob["n_classes"], tc.encoder_sizes, tc.dnn_sizes, tc.dropout)
+    est.model_ = TLMLDANet.for_config(blob["n_features"], blob["n_classes"], tc)
     est.model_.load_state_dict(blob["state_dict"])
     est.model_.eval()
     est.n_features_in_, est.n_classes_ = blob["n_features"], blob["n_classes"]

@@ -212,7 +212,7 @@ def protocol(meta: dict) -> dict:
         "10 speakers)",
         "seeds": f"{len(seeds)} ({', '.join(map(str, seeds))})",
         "preset": f"{meta.get('tag')} (preset {meta.get('preset')}: lr {cfg.get('lr')}, batch "
-        f"{cfg.get('batch_size')}, {cfg.get('epochs')} epochs)",
+        f"{cfg.get('batch_size')}, {cfg.get('epochs')} epochs, {cfg.get('precision', 'fp32')})",
         "features": f"openSMILE {meta.get('feature_set')}",
         "std": f"{STD_NOTE}; a cell with a single seed shows the mean alone",
         "average": "Average = mean of the scheme means (as the paper averages its six schemes); its ± is the "

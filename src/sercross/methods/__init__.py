@@ -8,7 +8,8 @@ from sercross._lazy import lazy_exports
 _EXPORTS = {
     "ADDED_TRAIN_FIELDS": "config", "DEFAULT_ALPHA": "config", "LOSS_NAMES": "config", "PRESETS": "config",
     "TERM_NAMES": "config", "TrainConfig": "config", "alpha_for": "config", "get_preset": "config",
-    "preset_tag": "config",
+    "preset_tag": "config", "PRECISIONS": "config",
+    "PRECISION_CHOICES": "precision", "native_bf16": "precision", "resolve_precision": "precision",
     "ADDED_SPEC_KEYS": "registry", "INPUT_NORMS": "registry", "METHODS": "registry", "MethodSpec": "registry",
     "PAPER_METHODS": "registry", "get_method": "registry",
     "NetworkEstimator": "estimator",

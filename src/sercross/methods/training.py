@@ -18,6 +18,7 @@ from sercross.infra import SercrossError
 from sercross.methods.config import LOSS_NAMES, TERM_NAMES, TrainConfig, scheduled_lr
 from sercross.methods.losses import ramp
 from sercross.methods.network import DomainDiscriminator, TLMLDANet
+from sercross.methods.precision import as_fp32, forward_precision
 from sercross.methods.registry import MethodSpec
 from sercross.methods.terms import TERMS, Step, compute_terms
 from sercross.methods.weighting import WEIGHTINGS, WeightInputs
@@ -98,6 +99,14 @@ def index_stream(n: int, batch: int, steps: int, rng: np.random.Generator) -> np
     return np.concatenate(parts)[:need].reshape(steps, batch)
 
 
+def batch_minmax(x: torch.Tensor) -> torch.Tensor:
+    """Each feature of the batch min-max scaled to [0, 1] over the batch's rows (a constant feature becomes 0, as
+    scikit-learn's MinMaxScaler makes it): the authors' code scales every training batch this way."""
+    lo = x.min(dim=0).values
+    span = x.max(dim=0).values - lo
+    return (x - lo) / torch.where(span > 0, span, torch.ones_like(span))
+
+
 def _adam(params: list, cfg: TrainConfig) -> torch.optim.Optimizer:
     # The fused CPU kernel does the whole update in one pass over the 7M parameters (about 20 % of a step
     # on 2 cores with the per-tensor loop); older torch builds lack it.
@@ -118,9 +127,8 @@ class Trainer:
         self.spec, self.cfg, self.n_classes = spec, cfg, n_classes
         self.gen = torch.Generator().manual_seed(random_state)  # input noise
         self.rng = np.random.default_rng(random_state)  # batch order
-        self.model = TLMLDANet(Xs.shape[1], n_classes, cfg.encoder_sizes, cfg.dnn_sizes, cfg.dropout)
+        self.model = TLMLDANet.for_config(Xs.shape[1], n_classes, cfg)
         self.model.set_dropout_rng(np.random.default_rng([random_state, 1]))  # dropout masks
-        self.opt = _adam(list(self.model.parameters()), cfg)
         self.xs = torch.from_numpy(np.ascontiguousarray(Xs, np.float32))
         self.xt = torch.from_numpy(np.ascontiguousarray(Xt, np.float32))
         self.ys = torch.from_numpy(np.asarray(ys, dtype=np.int64))
@@ -136,10 +144,16 @@ class Trainer:
         self.discriminator = None
         if spec.uses("ADV"):
             self.discriminator = DomainDiscriminator(cfg.dnn_sizes[-1], spec.discriminator_width)
-            self.opt.add_param_group({"params": list(self.discriminator.parameters())})
+        self.opt = self._optimizer()
         self.history: list[dict] = []
         self._prev_epoch: torch.Tensor | None = None  # mean losses of the previous epoch
         self._running: torch.Tensor | None = None  # running mean of each loss, for the "normalized" weighting
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        opt = _adam(list(self.model.parameters()), self.cfg)
+        if self.discriminator is not None:
+            opt.add_param_group({"params": list(self.discriminator.parameters())})
+        return opt
 
     def run(self, on_epoch: Callable[[int, dict], None] | None = None) -> None:
         for epoch in range(self.cfg.epochs):
@@ -155,6 +169,8 @@ class Trainer:
     def epoch(self, epoch: int) -> dict:
         t0 = time.perf_counter()
         self.model.train()
+        if self.cfg.adam_reset and epoch > 0:
+            self.opt = self._optimizer()  # fresh moment estimates, as the authors' code builds Adam every epoch
         bs_s, bs_t = min(self.cfg.batch_size, len(self.xs)), min(self.cfg.batch_size, len(self.xt))
         idx_s = index_stream(len(self.xs), bs_s, self.steps, self.rng)
         idx_t = index_stream(len(self.xt), bs_t, self.steps, self.rng)
@@ -204,18 +220,29 @@ class Trainer:
         """The network on one noisy source batch (and target batch, when a term needs it)."""
         cfg, model = self.cfg, self.model
         xs, yb = self.xs[idx_s], self.ys[idx_s]
-        noisy_s = xs + cfg.noise_std * torch.randn(xs.shape, generator=self.gen)
+        if cfg.batch_minmax:
+            xs = batch_minmax(xs)
+        # One noise vector for the step (authors' code) or one value per input (the paper's reading).
+        noise = cfg.noise_std * torch.randn(xs.shape[1:] if cfg.noise_shared else xs.shape, generator=self.gen)
+        noisy_s = xs + noise
         common = dict(config=cfg, n_classes=self.n_classes, xs=xs, ys=yb, ramp=r, discriminator=self.discriminator)
         if not self.uses_target:
-            rec_s, fs, logit_s = model(noisy_s, reconstruct=self.uses_decoder)
+            with forward_precision(cfg.precision):
+                rec_s, fs, logit_s = model(noisy_s, reconstruct=self.uses_decoder)
+            rec_s, fs, logit_s = as_fp32(rec_s, fs, logit_s)
             return Step(fs=fs, logit_s=logit_s, rec_s=rec_s, **common)
         xt = self.xt[idx_t]
-        noisy_t = xt + cfg.noise_std * torch.randn(xt.shape, generator=self.gen)
+        if cfg.batch_minmax:
+            xt = batch_minmax(xt)
+        noisy_t = xt + (noise if cfg.noise_shared else cfg.noise_std * torch.randn(xt.shape, generator=self.gen))
         n = len(xs)
         # One matmul per layer serves both domains. Batch-norm statistics: shared ("joint"), or per domain
-        # (n_first; the paper's reading, see docs/protocol.md).
-        rec, feats, logits = model(torch.cat([noisy_s, noisy_t]), reconstruct=self.uses_decoder,
-                                   n_first=None if cfg.bn_mode == "joint" else n)
+        # (n_first; the paper's reading, see docs/protocol.md). In bf16 only this forward pass runs under autocast:
+        # the loss terms get fp32 copies of its outputs.
+        with forward_precision(cfg.precision):
+            rec, feats, logits = model(torch.cat([noisy_s, noisy_t]), reconstruct=self.uses_decoder,
+                                       n_first=None if cfg.bn_mode == "joint" else n)
+        rec, feats, logits = as_fp32(rec, feats, logits)
         rec_s, rec_t = (rec[:n], rec[n:]) if rec is not None else (None, None)
         return Step(fs=feats[:n], ft=feats[n:], logit_s=logits[:n], logit_t=logits[n:], rec_s=rec_s, rec_t=rec_t,
                     xt=xt, **common)

@@ -63,10 +63,10 @@ class Case:
         return f"{self.source}→{self.target}"
 
 
-def _candidate_dir(cache: Path, source: str, target: str, m: str, tag: str, seed: int) -> Path:
-    d = run_dir(cache, source, target, m, tag, seed)
-    if not (d / "metrics.json").is_file() and get_method(m).kind == "shallow":
-        d = run_dir(cache, source, target, m, tag, 0)  # deterministic: the seed only names the run
+def _candidate_dir(cache: Path, pair, m: str, tag: str, seed: int) -> Path:
+    d = run_dir(cache, pair.key.dirname, m, tag, seed)
+    if not (d / "metrics.json").is_file() and not get_method(m).seeded:
+        d = run_dir(cache, pair.key.dirname, m, tag, 0)  # one run serves every seed
     return d
 
 
@@ -75,7 +75,7 @@ def load_cases(cache: Path, schemes, seeds, candidates, tag: str) -> tuple[list[
     for source, target in schemes:
         pair = load_pair(cache, source, target, "IS10")
         for seed in seeds:
-            dirs = {m: _candidate_dir(cache, source, target, m, tag, seed) for m in candidates}
+            dirs = {m: _candidate_dir(cache, pair, m, tag, seed) for m in candidates}
             absent = [m for m, d in dirs.items() if not (d / "metrics.json").is_file()]
             if absent:
                 missing.append(f"{source}→{target} seed {seed}: {', '.join(absent)}")

@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from sercross.experiments import load_pair
+from sercross.experiments.auto import pair_confounding
 from sercross.experiments.runs import run_label_free
+from sercross.experiments.selection_tables import spearman
 from sercross.infra import read_json, run_dir
 from sercross.methods import get_method
 from sercross.selection import DEFAULT_RULE, RULE_SCORES, SelectionRule, apply_rule, speaker_normalised
-from sercross.selection.confounding import majority_vote, speaker_confounding
 
 BASE = ("berlin", "casia", "emovo", "ravdess")
 DERIVED = ("berlin_conf2", "ravdess_conf1")
@@ -83,8 +84,7 @@ def load_cases(cache: Path, schemes, seeds, candidates, tag: str) -> tuple[list[
             metrics = {m: read_json(d / "metrics.json") for m, d in dirs.items()}
             lf = {m: run_label_free(d, pair) for m, d in dirs.items()}
             preds = {m: np.asarray(v["target_predictions"]) for m, v in lf.items()}
-            plain = {m: p for m, p in preds.items() if m not in speaker_normalised(candidates)}
-            conf = speaker_confounding(pair.source_speakers, pair.ys, pair.target_speakers, majority_vote(plain))
+            conf = pair_confounding(pair, preds)
             cases.append(Case(source, target, seed, {m: 100 * v["war"] for m, v in metrics.items()},
                               {m: 100 * v["uar"] for m, v in metrics.items()},
                               {m: v["scores"] for m, v in lf.items()}, preds, conf))
@@ -173,16 +173,6 @@ def loco(cache: Path, cases: list[Case], candidates: list[str], top_k: tuple[int
     return picks, folds, memo
 
 
-def spearman(a, b) -> float:
-    from scipy.stats import spearmanr
-
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3 or np.ptp(a[ok]) == 0:
-        return float("nan")
-    return float(spearmanr(a[ok], b[ok]).statistic)
-
-
 def _ms(values) -> str:
     return f"{np.mean(values):.2f}"
 
@@ -261,7 +251,8 @@ def scorer_table(cases, candidates) -> list[str]:
         for c in cases:
             p = apply_rule(rule, c.scores, c.predictions)
             vals = [p.table[m].get(s) for m in candidates]
-            rhos.append(spearman([np.nan if v is None else v for v in vals], [c.war[m] for m in candidates]))
+            rho = spearman([np.nan if v is None else v for v in vals], [c.war[m] for m in candidates])
+            rhos.append(np.nan if rho is None else rho)
             hits += p.method == max(c.war, key=c.war.get)
             wars.append(c.war[p.method])
         lines.append(f"| {s} | {np.nanmean(rhos):+.3f} | {hits} of {len(cases)} | {np.mean(wars):.2f} |")

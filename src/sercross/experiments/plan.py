@@ -37,13 +37,10 @@ from sercross.selection import DEFAULT_RULE, SelectionRule
 MIN_SHARED_CLASSES = 3
 
 
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of a grid: a pair, a method of the grid (its label in ``Plan.recipes``) and a seed."""
+class _Keyed:
+    """``source`` and ``target`` of a dataclass's ``key`` (a :class:`PairKey`)."""
 
     key: PairKey
-    method: str
-    seed: int
 
     @property
     def source(self) -> str:
@@ -52,6 +49,15 @@ class RunSpec:
     @property
     def target(self) -> str:
         return self.key.target
+
+
+@dataclass(frozen=True)
+class RunSpec(_Keyed):
+    """One run of a grid: a pair, a method of the grid (its label in ``Plan.recipes``) and a seed."""
+
+    key: PairKey
+    method: str
+    seed: int
 
     @property
     def scheme(self) -> str:
@@ -69,20 +75,12 @@ class Skip:
 
 
 @dataclass
-class SchemeInfo:
+class SchemeInfo(_Keyed):
     key: PairKey
     classes: tuple[str, ...]
     n_source: int
     n_target: int
     pair_fingerprint: str | None
-
-    @property
-    def source(self) -> str:
-        return self.key.source
-
-    @property
-    def target(self) -> str:
-        return self.key.target
 
     @property
     def name(self) -> str:

@@ -26,7 +26,8 @@ def _candidates(row: dict) -> list[str]:
         return []
 
 
-def _spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
+def spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Spearman correlation over the entries finite in both; None with fewer than 3 or a constant side."""
     from scipy.stats import spearmanr
 
     a, b = np.asarray(a, float), np.asarray(b, float)
@@ -57,7 +58,7 @@ def selection_section(rows: Sequence[dict]) -> dict | None:
         for s in RULE_SCORES:
             vals = [cand_rows[m].get(f"score_{s}") for m in cands]
             vals = [np.nan if v in (None, "") else float(v) for v in vals]
-            r = _spearman(vals, [wars[m] for m in cands])
+            r = spearman(vals, [wars[m] for m in cands])
             if r is not None:
                 rho[s].append(r)
                 hits[s] += cands[int(np.nanargmax(vals))] == best

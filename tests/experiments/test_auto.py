@@ -14,7 +14,7 @@ from sercross.experiments import (
     select_all,
 )
 from sercross.experiments.auto import SELECTION_FILE, trained_methods
-from sercross.experiments.runs import load_estimator
+from sercross.experiments.run_files import load_estimator
 from sercross.selection import DEFAULT_RULE, SelectionRule
 
 RULE = SelectionRule(("only_cls", "logreg", "sk_coral"), ("rv",))

@@ -10,7 +10,9 @@ import torch
 
 from sercross.experiments.evaluation import evaluate_run
 from sercross.experiments.pairs import Pair, speaker_normalize
-from sercross.experiments.runs import load_estimator, read_run_config, run_state, train_run
+from sercross.experiments.run_files import load_estimator, read_run_config
+from sercross.experiments.run_state import run_state
+from sercross.experiments.runs import train_run
 from sercross.infra.errors import SercrossError
 from sercross.methods import ADDED_TRAIN_FIELDS, METHODS, get_preset
 from sercross.selection import SCORES

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sercross.experiments.runs import load_estimator
+from sercross.experiments.run_files import load_estimator
 from sercross.infra.cache import read_csv
 from sercross.infra.errors import SercrossError
 from sercross.methods.config import LOSS_NAMES

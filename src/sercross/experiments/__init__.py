@@ -32,8 +32,8 @@ _EXPORTS = {
     "render_markdown": "render", "rich_table": "render", "write_tables": "render",
     "corpus_name": "resolve", "features_or_extract": "resolve", "pair_for": "resolve",
     "evaluate_run": "evaluation", "write_predictions": "evaluation",
-    "load_estimator": "runs", "read_run_config": "runs", "run_inputs": "runs",
-    "run_scores": "runs", "run_state": "runs", "train_run": "runs",
+    "load_estimator": "run_files", "read_run_config": "run_files", "run_inputs": "run_files",
+    "run_scores": "run_scores", "run_state": "run_state", "train_run": "runs",
     "PAPER_SCHEMES": "schemes", "scheme_key": "schemes", "scheme_label": "schemes", "split_scheme": "schemes",
     "build_tables": "tables",
 }

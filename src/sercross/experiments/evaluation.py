@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from sercross.experiments.pairs import Pair
-from sercross.experiments.runs import load_estimator, read_run_config, run_inputs
+from sercross.experiments.run_files import load_estimator, read_run_config, run_inputs
 from sercross.infra import SercrossError, atomic_write_csv, atomic_write_json
 from sercross.methods import score
 

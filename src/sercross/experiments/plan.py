@@ -25,7 +25,7 @@ from sercross.experiments.keys import PairKey
 from sercross.experiments.pairs import PAPER_CLASSES, check_target_set, default_classes
 from sercross.experiments.recipes import Recipe
 from sercross.experiments.resolve import corpus_name, features_or_extract, pair_for
-from sercross.experiments.runs import run_state
+from sercross.experiments.run_state import run_state
 from sercross.experiments.schemes import PAPER_SCHEMES, scheme_key
 from sercross.experiments.sources import join_sources, split_sources
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features

@@ -49,7 +49,7 @@ def predict_folder(cache: Path, run: Path, root: Path, extract: Callable, manife
     ``<cache>/predictions/<folder>__<run>.csv``). ``extract(manifest, root, cache)`` extracts the folder's
     features into ``cache`` (the CLI passes one that shows progress)."""
     from sercross.experiments.resolve import add_target_scaling
-    from sercross.experiments.runs import load_estimator, read_run_config
+    from sercross.experiments.run_files import load_estimator, read_run_config
 
     run = Path(run)
     cfg = read_run_config(run)

@@ -23,7 +23,7 @@ import numpy as np
 
 from sercross.experiments import load_pair
 from sercross.experiments.auto import pair_confounding
-from sercross.experiments.run_scores import run_label_free
+from sercross.experiments.label_free import run_label_free
 from sercross.experiments.selection_tables import spearman
 from sercross.infra import read_json, run_dir
 from sercross.methods import get_method

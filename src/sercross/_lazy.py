@@ -13,7 +13,14 @@ from collections.abc import Callable
 
 
 def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
-    """``(__getattr__, __dir__)`` for ``package`` whose public ``name`` is found in ``package.exports[name]``."""
+    """``(__getattr__, __dir__)`` for ``package`` whose public ``name`` is found in ``package.exports[name]``.
+
+    A public name may not be the name of one of the package's modules: once that module is imported, Python binds
+    it as the package's attribute, which wins over ``__getattr__``, and the name would give the module.
+    """
+    clash = sorted(set(exports) & set(exports.values()))
+    if clash:
+        raise ImportError(f"{package}: {', '.join(clash)} would name both a public object and a module")
 
     def __getattr__(name: str) -> object:
         module = exports.get(name)

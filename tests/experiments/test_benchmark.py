@@ -15,7 +15,7 @@ import sercross.experiments.collect as collect
 import sercross.experiments.execute as execute
 import sercross.experiments.plan as plan_mod
 from sercross.corpora.manifests import Utterance
-from sercross.experiments.aggregate import aggregate
+from sercross.experiments.aggregation import aggregate
 from sercross.experiments.keys import PairKey
 from sercross.experiments.schemes import PAPER_SCHEMES
 from sercross.features.table import _fingerprint

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import sercross.experiments.execute as execute
 import sercross.experiments.plan as plan_mod
-from sercross.experiments.experiment import experiment_from_doc, load_experiment
+from sercross.experiments.experiment_file import experiment_from_doc, load_experiment
 from sercross.infra import toml_loads
 from sercross.infra.errors import SercrossError
 from sercross.methods.config import PRESETS
@@ -158,8 +158,8 @@ def test_sercross_run_writes_results_tables_and_the_resolved_experiment(cache, t
 
 def test_precision_bf16_in_a_file_by_set_or_by_the_flag_is_the_same_run(cache, tmp_path, monkeypatch):
     import sercross.cli.benchmark_cmds as bench_cmds
-    import sercross.cli.pipeline_cmds as pipe_cmds
     from sercross.cli import app
+    from sercross.cli.recipe_flags import RecipeFlags
 
     asked = []  # the experiments the commands would run (captured instead of training)
     monkeypatch.setattr(bench_cmds, "_run_experiment", lambda s, exp, jobs, scheduler, *_: asked.append(exp))
@@ -184,5 +184,5 @@ def test_precision_bf16_in_a_file_by_set_or_by_the_flag_is_the_same_run(cache, t
     assert recipes[:5] == [recipes[0]] * 5 and recipes[0].spec.configure(recipes[0].config).precision == "bf16"
     assert recipes[5].spec.configure(recipes[5].config).precision == "fp32"
     # train and evaluate build their run from the same flags
-    flag = pipe_cmds._recipe("only_cls", "tiny", 1, None, None, None, "IS10", "bf16")
-    assert flag == pipe_cmds._recipe("only_cls", "tiny", 1, None, None, ["precision=bf16"], "IS10") == recipes[0]
+    flag = RecipeFlags("tiny", epochs=1, precision="bf16").recipe("only_cls", "IS10")
+    assert flag == RecipeFlags("tiny", epochs=1, sets=("precision=bf16",)).recipe("only_cls", "IS10") == recipes[0]

@@ -142,7 +142,7 @@ def test_cli_trains_and_evaluates_several_sources_with_the_whole_target(rng, tmp
 
 def test_experiment_files_take_target_sets_several_sources_and_loco(rng, tmp_path):
     """target_set and a+b sources in an experiment file compose with class sets: one pair (and run folder) each."""
-    from sercross.experiments.experiment import experiment_from_doc
+    from sercross.experiments.experiment_file import experiment_from_doc
     from sercross.infra import toml_loads
 
     cache = tmp_path / "cache"

@@ -11,7 +11,7 @@ import torch
 from sercross.experiments.evaluation import evaluate_run
 from sercross.experiments.pairs import Pair, speaker_normalize
 from sercross.experiments.run_files import load_estimator, read_run_config
-from sercross.experiments.run_state import run_state
+from sercross.experiments.run_status import run_state
 from sercross.experiments.runs import train_run
 from sercross.infra.errors import SercrossError
 from sercross.methods import ADDED_TRAIN_FIELDS, METHODS, get_preset

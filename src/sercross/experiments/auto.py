@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from sercross import CACHE_VERSION, __version__
+from sercross.experiments.label_free import run_label_free
 from sercross.experiments.pairs import Pair
 from sercross.experiments.recipes import Recipe
-from sercross.experiments.run_scores import run_label_free
 from sercross.infra import atomic_write_bytes, atomic_write_json, read_json
 from sercross.selection import (
     DEFAULT_RULE,

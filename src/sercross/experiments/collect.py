@@ -116,7 +116,7 @@ def _selection_row(rdir: Path) -> dict:
 
 def stored_scores(rdir: Path) -> dict[str, float | None]:
     """``{score_<name>: value}`` from the run's scores.json (see :func:`complete_scores`), empty without it."""
-    from sercross.experiments.run_scores import SCORES_FILE
+    from sercross.experiments.label_free import SCORES_FILE
 
     try:
         scores = read_json(rdir / SCORES_FILE).get("scores") or {}
@@ -128,8 +128,8 @@ def stored_scores(rdir: Path) -> dict[str, float | None]:
 def complete_scores(plan: Plan, on_run=None) -> int:
     """Compute the label-free scores of every finished run of the plan that has none yet (runs trained before
     scores existed, or with other score settings); returns how many were computed. ``on_run(spec)`` reports."""
+    from sercross.experiments.label_free import run_scores, scores_current
     from sercross.experiments.pairs import load_pair
-    from sercross.experiments.run_scores import run_scores, scores_current
 
     pairs, done = {}, 0
     for spec in plan.runs:

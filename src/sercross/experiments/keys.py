@@ -105,3 +105,25 @@ class PairKey:
             raise SercrossError(f"{name!r} is not a pair folder name (SOURCE__TARGET or SOURCE__TARGET~a+b+c, "
                                 "optionally followed by @all)")
         return cls(source, target, tuple(classes.split(CLASS_JOINER)) if sep else None, target_set)
+
+
+class Keyed:
+    """``source``, ``target``, ``name`` and ``label`` of a dataclass's ``key`` (a :class:`PairKey`)."""
+
+    key: PairKey
+
+    @property
+    def source(self) -> str:
+        return self.key.source
+
+    @property
+    def target(self) -> str:
+        return self.key.target
+
+    @property
+    def name(self) -> str:
+        return self.key.name
+
+    @property
+    def label(self) -> str:
+        return self.key.label

@@ -195,18 +195,7 @@ def build_pair(source: FeatureTable | Sequence[FeatureTable], target: FeatureTab
     if len(sources) > 1:
         meta.update(sources=[t.corpus for t in sources], n_source_per_corpus=block["counts"],
                     source_normalisation="min-max per source corpus, then stacked; speakers prefixed by corpus")
-    extra: dict = {}
-    if target_set == "all":
-        Xu = minmax_scale(target.X)
-        meta.update(target_set="all", n_target_unlabelled=len(target.X),
-                    scaling="min-max to [0,1] per corpus, fitted on the source's selected utterances and on "
-                    "every target utterance")
-        extra = dict(target_set="all", Xu=Xu, unlabelled_speakers=[u.speaker for u in target.utterances],
-                     scored_rows=np.array(sel_t, dtype=np.int64), target_scaling=minmax_params(target.X))
-        Xt = Xu[sel_t]
-    else:
-        Xt = minmax_scale(target.X[sel_t])
-        extra["target_scaling"] = minmax_params(target.X[sel_t])
+    Xt, extra = _scaled_target(target, sel_t, target_set, meta)
     return Pair(
         source=source_name(sources),
         target=target.corpus,
@@ -224,6 +213,20 @@ def build_pair(source: FeatureTable | Sequence[FeatureTable], target: FeatureTab
         source_corpora=block["source_corpora"],
         **extra,
     )
+
+
+def _scaled_target(target: FeatureTable, sel_t: list[int], target_set: str, meta: dict) -> tuple[np.ndarray, dict]:
+    """The scored target rows ``sel_t``, min-max scaled, and the Pair fields of the target set (``meta`` updated):
+    target set ``all`` scales on every target utterance and keeps them all as the unlabelled target."""
+    if target_set != "all":
+        return minmax_scale(target.X[sel_t]), {"target_scaling": minmax_params(target.X[sel_t])}
+    Xu = minmax_scale(target.X)
+    meta.update(target_set="all", n_target_unlabelled=len(target.X),
+                scaling="min-max to [0,1] per corpus, fitted on the source's selected utterances and on "
+                "every target utterance")
+    extra = dict(target_set="all", Xu=Xu, unlabelled_speakers=[u.speaker for u in target.utterances],
+                 scored_rows=np.array(sel_t, dtype=np.int64), target_scaling=minmax_params(target.X))
+    return Xu[sel_t], extra
 
 
 def _pair_classes(sources: list[FeatureTable], target: FeatureTable, classes: tuple[str, ...],

@@ -21,11 +21,11 @@ from pathlib import Path
 from sercross.corpora import load_manifest, register
 from sercross.experiments.auto import AUTO
 from sercross.experiments.classes import native_labels, resolve_classes
-from sercross.experiments.keys import PairKey
+from sercross.experiments.keys import Keyed, PairKey
 from sercross.experiments.pairs import PAPER_CLASSES, check_target_set, default_classes
 from sercross.experiments.recipes import Recipe
 from sercross.experiments.resolve import corpus_name, features_or_extract, pair_for
-from sercross.experiments.run_state import run_state
+from sercross.experiments.run_status import run_state
 from sercross.experiments.schemes import PAPER_SCHEMES, scheme_key
 from sercross.experiments.sources import join_sources, split_sources
 from sercross.features import DEFAULT_FEATURE_SET, FeatureTable, check_feature_set, load_features
@@ -37,22 +37,8 @@ from sercross.selection import DEFAULT_RULE, SelectionRule
 MIN_SHARED_CLASSES = 3
 
 
-class _Keyed:
-    """``source`` and ``target`` of a dataclass's ``key`` (a :class:`PairKey`)."""
-
-    key: PairKey
-
-    @property
-    def source(self) -> str:
-        return self.key.source
-
-    @property
-    def target(self) -> str:
-        return self.key.target
-
-
 @dataclass(frozen=True)
-class RunSpec(_Keyed):
+class RunSpec(Keyed):
     """One run of a grid: a pair, a method of the grid (its label in ``Plan.recipes``) and a seed."""
 
     key: PairKey
@@ -75,20 +61,12 @@ class Skip:
 
 
 @dataclass
-class SchemeInfo(_Keyed):
+class SchemeInfo(Keyed):
     key: PairKey
     classes: tuple[str, ...]
     n_source: int
     n_target: int
     pair_fingerprint: str | None
-
-    @property
-    def name(self) -> str:
-        return self.key.name
-
-    @property
-    def label(self) -> str:
-        return self.key.label
 
 
 @dataclass

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from sercross import CACHE_VERSION, __version__
+from sercross.experiments.label_free import write_label_free
 from sercross.experiments.pairs import Pair, pair_inputs
-from sercross.experiments.run_scores import write_label_free
-from sercross.experiments.run_state import SCORER, SHALLOW, baseline, run_settings
+from sercross.experiments.run_status import SCORER, SHALLOW, baseline, run_settings
 from sercross.infra import SercrossError, atomic_write_bytes, atomic_write_csv, atomic_write_json, sha1_bytes
 from sercross.methods import MethodSpec, TrainConfig, alpha_for, get_method, native_bf16, war
 from sercross.selection import reverse_validation_of

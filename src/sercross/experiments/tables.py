@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sercross.experiments.aggregate import aggregate, aggregate_oracle
+from sercross.experiments.aggregation import aggregate, aggregate_oracle
 from sercross.experiments.paper import (
     PAPER_CITATION,
     PAPER_ROW,

@@ -28,7 +28,7 @@ INPUT_NORMS = ("corpus", "speaker")  # see experiments.pairs.model_inputs
 NORMALIZED_TERMS = ("L_S", "L_T", "L_y")
 
 # Keys added to MethodSpec.fingerprint after runs were first stored, with the value every earlier run had: a
-# stored fingerprint without the key means this value (experiments.run_state.run_state).
+# stored fingerprint without the key means this value (experiments.run_status.run_state).
 ADDED_SPEC_KEYS: dict[str, object] = {"normalized_terms": list(NORMALIZED_TERMS), "discriminator_width": 128}
 
 

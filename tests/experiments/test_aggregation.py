@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from sercross.experiments.aggregate import aggregate
+from sercross.experiments.aggregation import aggregate
 
 
 def row(method, scheme, seed, war, uar=None, status="trained"):

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import typer
 
-from sercross.cli import benchmark_cmds, corpora_cmds, pipeline_cmds, predict_cmds, protocol_cmds, report_cmds
+from sercross.cli import (
+    benchmark_cmds,
+    corpora_cmds,
+    demo_cmds,
+    extract_cmds,
+    predict_cmds,
+    protocol_cmds,
+    report_cmds,
+    train_cmds,
+)
 from sercross.cli.common import Group, Settings, add_commands
 from sercross.cli.options import CacheOpt, VerboseOpt, VersionOpt
 
@@ -40,12 +49,12 @@ corpora_app = typer.Typer(
 )
 
 add_commands(app, [
-    ("extract", pipeline_cmds.extract),
-    ("pair", pipeline_cmds.pair),
-    ("train", pipeline_cmds.train),
-    ("evaluate", pipeline_cmds.evaluate),
+    ("extract", extract_cmds.extract),
+    ("pair", train_cmds.pair),
+    ("train", train_cmds.train),
+    ("evaluate", train_cmds.evaluate),
     ("predict", predict_cmds.predict),
-    ("demo", pipeline_cmds.demo),
+    ("demo", demo_cmds.demo),
     ("benchmark", benchmark_cmds.benchmark),
     ("run", benchmark_cmds.run),
     ("incorpus", protocol_cmds.incorpus),

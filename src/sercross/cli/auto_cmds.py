@@ -51,9 +51,9 @@ def train_auto(s, pair, recipe, seed: int, force: bool) -> None:
         raise typer.Exit(1)
     (result,) = select_all(plan, on_scoring=lambda m: err.print(f"label-free scores of {m} (older run)"))
     _show_selection(result)
-    from sercross.cli.pipeline_cmds import _show_metrics
+    from sercross.cli.run_output import show_metrics
 
-    _show_metrics(result.run_dir)
+    show_metrics(result.run_dir)
 
 
 def _show_selection(result) -> None:

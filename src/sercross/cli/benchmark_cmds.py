@@ -10,23 +10,18 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from sercross.cli.common import PlainLog, err, flag_settings, out, settings
+from sercross.cli.common import PlainLog, err, out, settings
 from sercross.cli.options import (
     AllPairsOpt,
-    BatchSizeOpt,
     BenchmarkNameOpt,
     ClassesOpt,
     ConfigOpt,
-    EpochsOpt,
     ExperimentArg,
     FeaturesOpt,
     InCorpusOpt,
     JobsOpt,
     LocoOpt,
-    LrOpt,
     MethodsOpt,
-    PrecisionOpt,
-    PresetOpt,
     SchedulerOpt,
     SchemesOpt,
     SeedsOpt,
@@ -34,6 +29,7 @@ from sercross.cli.options import (
     TargetSetOpt,
 )
 from sercross.cli.parsing import known_corpus, parse_classes, parse_methods, parse_schemes, parse_seeds, parse_sets
+from sercross.cli.recipe_flags import RecipeFlags, with_recipe_flags
 from sercross.infra import SercrossError
 
 # Options of `benchmark` that an experiment file (--config) replaces.
@@ -41,18 +37,14 @@ _GRID_OPTIONS = ("schemes", "all_pairs", "methods", "seeds", "preset", "epochs",
                  "classes", "features", "target_set", "loco")
 
 
+@with_recipe_flags
 def benchmark(
     ctx: typer.Context,
     schemes: SchemesOpt = None,
     all_pairs: AllPairsOpt = False,
     methods: MethodsOpt = None,
     seeds: SeedsOpt = "5",
-    preset: PresetOpt = "paper",
-    epochs: EpochsOpt = None,
-    lr: LrOpt = None,
-    batch_size: BatchSizeOpt = None,
-    precision: PrecisionOpt = None,
-    set_: SetOpt = None,
+    flags: RecipeFlags = RecipeFlags(),
     classes: ClassesOpt = None,
     config: ConfigOpt = None,
     name: BenchmarkNameOpt = None,
@@ -71,10 +63,10 @@ def benchmark(
     if config is not None:
         given = [o for o in _GRID_OPTIONS if ctx.get_parameter_source(o).name == "COMMANDLINE"]
         if given:
-            flags = ", ".join("--" + o.replace("_", "-") for o in given)
-            raise SercrossError(f"--config takes the grid from the file; {flags} cannot be given with it",
+            named = ", ".join("--" + o.replace("_", "-") for o in given)
+            raise SercrossError(f"--config takes the grid from the file; {named} cannot be given with it",
                                 hint="write them in the file, or change one with --set")
-        _run_experiment(s, _load(config, set_, name, s.cache), jobs, scheduler, in_corpus)
+        _run_experiment(s, _load(config, list(flags.sets), name, s.cache), jobs, scheduler, in_corpus)
         return
     from sercross.experiments import experiment_from_flags, recipes_for
 
@@ -85,11 +77,11 @@ def benchmark(
 
         scheme_list += [p for p in permutations(corpora_with_features(s.cache, features), 2) if p not in scheme_list]
     method_list = parse_methods(methods)
-    settings_ = flag_settings(set_, epochs, lr, batch_size, precision)
+    settings_ = flags.settings()
     if name is None:  # the grid's tag, as benchmarks were always named
-        tags = {r.tag for r in recipes_for(method_list, preset, settings_, features).values()}
-        name = tags.pop() if len(tags) == 1 else preset
-    exp = experiment_from_flags(name, method_list, scheme_list or None, parse_seeds(seeds), preset, settings_,
+        tags = {r.tag for r in recipes_for(method_list, flags.preset, settings_, features).values()}
+        name = tags.pop() if len(tags) == 1 else flags.preset
+    exp = experiment_from_flags(name, method_list, scheme_list or None, parse_seeds(seeds), flags.preset, settings_,
                                 parse_classes(classes), features, target_set)
     if all_pairs and not scheme_list:
         raise SercrossError(f"nothing to run: no corpus has {features} features in {s.cache}",

@@ -29,7 +29,7 @@ def predict(
     predictions). Features are scaled as the run's target was: the recordings are meant to come from its target
     domain.
     """
-    from sercross.cli.pipeline_cmds import _run_extraction
+    from sercross.cli.extract_cmds import run_extraction
     from sercross.corpora import load_manifest
     from sercross.experiments import predict_folder
 
@@ -45,7 +45,7 @@ def predict(
     def extract(m, folder: Path, cache: Path):
         from dataclasses import replace
 
-        return _run_extraction(replace(s, cache=cache), m, folder, _feature_set(run), jobs)
+        return run_extraction(replace(s, cache=cache), m, folder, _feature_set(run), jobs)
 
     result = predict_folder(s.cache, run, root, extract, chosen, out_file)
     t = Table(title=f"predictions of {escape(str(run))}", header_style="bold")

@@ -1,0 +1,72 @@
+"""What the commands that train show of a run: progress while it trains, then its metrics and facts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from rich.table import Table
+
+from sercross.cli.common import PlainLog, err, out
+from sercross.infra import confusion_table, metrics_table, progress_bar
+
+
+def train_with_progress(cache, p, spec, tag, cfg, seed, recipe: dict | None = None) -> Path:
+    from sercross.experiments import train_run
+
+    desc = f"train {spec.name} {p.key.label} seed {seed}"
+    if spec.kind != "network":
+        with err.status(desc + " (PCA + SVM, source cross-validation)"):
+            return train_run(cache, p, spec, tag, cfg, seed, recipe=recipe)
+    epochs = spec.configure(cfg).epochs
+    log = None if err.is_terminal else PlainLog(epochs)  # a log file or a pipe: plain lines, not a redrawn bar
+    with progress_bar(err, desc) as progress:
+        task = progress.add_task(desc, total=epochs, rate="")
+
+        def on_epoch(epoch: int, row: dict) -> None:
+            info = f"L_y {row['loss_L_y']:.3f} src acc {row['source_train_acc']:.2f}"
+            progress.update(task, advance=1, rate=info)
+            if log is not None and log.due(epoch):
+                err.print(f"{escape(desc)}: epoch {epoch}/{epochs}, {info}", highlight=False)
+
+        return train_run(cache, p, spec, tag, cfg, seed, on_epoch=on_epoch, recipe=recipe)
+
+
+def show_metrics(rdir: Path) -> None:
+    from sercross.experiments.evaluation import run_warnings
+    from sercross.infra import read_json
+
+    m = read_json(rdir / "metrics.json")
+    classes = m.get("classes") or []
+    chance = f"; {len(classes)} classes, chance {100 / len(classes):.2f} %" if classes else ""
+    title = f"{m['scheme']}  {m['method']}  {m['preset']}  seed {m['seed']}  (last epoch{chance})"
+    if m.get("labelled", True):
+        out.print(metrics_table(m, escape(title)))
+        out.print(confusion_table(m))
+    else:
+        counts = Table(title=escape(title), header_style="bold")
+        counts.add_column("predicted class")
+        counts.add_column("target utterances", justify="right")
+        for c, k in (m.get("predicted") or {}).items():
+            counts.add_row(c, str(k))
+        out.print(counts)
+        out.print(f"[yellow]note[/]: {escape(m.get('note', 'the target has no labels'))}", highlight=False)
+    for w in run_warnings(rdir):
+        err.print(f"[yellow]warning[/]: {escape(w)}", highlight=False)
+    cfg = read_json(rdir / "config.json")
+    facts = [f"trained in {cfg['train_seconds']:.0f} s"] if cfg.get("train_seconds") is not None else []
+    if cfg.get("peak_rss_mb"):
+        facts.append(f"peak memory {cfg['peak_rss_mb']:.0f} MB")
+    if cfg.get("reverse_validation_uar") is not None:
+        facts.append(f"reverse-validation UAR {100 * cfg['reverse_validation_uar']:.2f} % (no target label)")
+    if facts:
+        out.print("; ".join(facts), highlight=False)
+    groups = cfg.get("speaker_groups")
+    if groups:
+        out.print(f"speaker normalisation over {groups['source']} source and {groups['target']} target speaker(s)",
+                  highlight=False)
+        for side, n in groups.items():
+            if n < 2:
+                out.print(f"[yellow]warning:[/] the {side} corpus has no speaker information, so its inputs were "
+                          "only scaled per corpus (give its manifest a speaker rule or column)")
+    out.print(f"run folder: {rdir}", highlight=False)

@@ -120,14 +120,14 @@ def _fit_predict(method: str, config: TrainConfig, seed: int, Xtr, ytr, spk_tr, 
     if spec.kind == "pca_svm":
         est = PCASVM(random_state=seed).fit(Xtr, ytr, spk_tr)
         return est.predict(Xte), pickle.dumps(est)
-    from sercross.experiments.runs import _torch_bytes
+    from sercross.experiments.runs import torch_bytes
     from sercross.methods import NetworkEstimator
 
     # The network without adaptation reads no target: its "target" is its own training fold, so nothing of the
     # held-out speakers reaches fit.
     est = NetworkEstimator(spec, config, spec.alpha or DEFAULT_ALPHA, random_state=seed)
     est.fit(Xtr, ytr, Xtr, n_classes=n_classes)
-    return est.predict(Xte), _torch_bytes(est)
+    return est.predict(Xte), torch_bytes(est)
 
 
 def run_incorpus(cache: Path, table: FeatureTable, classes: Sequence[str], method: str, tag: str,

@@ -161,10 +161,11 @@ def _fit_network(pair: Pair, spec: MethodSpec, config: TrainConfig, alpha: tuple
     if est.config_.precision == "bf16":
         # Where the run was trained: emulated bf16 gives the same kind of numbers, but its wall time means nothing.
         extra["bf16_native"] = native_bf16().precision == "bf16"
-    return est, history, ("model.pt", _torch_bytes(est)), extra
+    return est, history, ("model.pt", torch_bytes(est)), extra
 
 
-def _torch_bytes(est) -> bytes:
+def torch_bytes(est) -> bytes:
+    """model.pt of a fitted network: its weights and what rebuilds it (:func:`.run_files.load_estimator`)."""
     import torch
 
     buf = io.BytesIO()

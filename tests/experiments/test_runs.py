@@ -1,4 +1,4 @@
-"""Run folders: artifacts, determinism, stale or interrupted artifacts, awkward data."""
+"""Run folders (runs, run_files, run_status): artifacts, determinism, stale or interrupted artifacts, awkward data."""
 
 import csv
 import dataclasses

@@ -78,6 +78,17 @@ def test_reference_is_stored_like_a_run_and_reused(method, tmp_path):
     assert json.loads((again / "config.json").read_text())["fold_model_sha1"] == cfg["fold_model_sha1"]
 
 
+def test_a_method_the_seed_does_not_change_has_one_reference_for_every_seed(tmp_path):
+    t = table(4)
+    classes = ("anger", "sadness", "fear")
+    first = run_incorpus(tmp_path, t, classes, "pca_svm", "demo", CFG, seed=0)
+    before = (first / "config.json").stat().st_mtime_ns
+    assert run_incorpus(tmp_path, t, classes, "pca_svm", "demo", CFG, seed=3) == first  # as its cross-corpus runs
+    assert (first / "config.json").stat().st_mtime_ns == before
+    net = run_incorpus(tmp_path, t, classes, "only_cls", "demo", CFG, seed=3)
+    assert net.name == "demo-seed3"  # a seeded method: a reference of its own per seed
+
+
 def test_held_out_speakers_do_not_reach_training(tmp_path):
     """Changing the held-out speaker's features changes no fold model but that speaker's own fold's predictions."""
     t = table(3)

@@ -132,8 +132,13 @@ def _fit_predict(method: str, config: TrainConfig, seed: int, Xtr, ytr, spk_tr, 
 
 def run_incorpus(cache: Path, table: FeatureTable, classes: Sequence[str], method: str, tag: str,
                  config: TrainConfig, seed: int, force: bool = False) -> Path:
-    """The in-corpus reference of ``method`` on ``table`` restricted to ``classes``; reused when it is current."""
+    """The in-corpus reference of ``method`` on ``table`` restricted to ``classes``; reused when it is current.
+
+    A method the seed does not change (``MethodSpec.seeded`` false: pca_svm) has one reference, seed 0's, that
+    serves every seed, as its cross-corpus runs do (:meth:`sercross.experiments.Recipe.run_seed`).
+    """
     _check(table, classes, method)
+    seed = seed if get_method(method).seeded else 0
     classes = tuple(classes)
     # One torch thread unless told otherwise: the thread count changes the last bits, so it must not depend on
     # the machine (the same command gives the same numbers).

@@ -329,3 +329,16 @@ def test_the_authors_network_reloads(rng, tmp_path):
     rdir = train_run(tmp_path, p, "tlmlda", "demo", cfg, seed=0)
     before = json.loads((rdir / "metrics.json").read_text())
     assert evaluate_run(rdir, p)["war"] == before["war"]
+
+
+def test_a_shallow_run_stored_before_its_pca_cap_was_a_setting_is_stale(rng, tmp_path):
+    # Runs made before the cap existed had none, and those made after it had it in code only: neither can be told
+    # apart from a run of today's settings, so both are trained again.
+    p = make_pair(rng)
+    rdir = train_run(tmp_path, p, "sk_linear_ot", "demo", CFG, seed=0)
+    assert _state(rdir, p, "sk_linear_ot") == "finished"
+    path = rdir / "config.json"
+    doc = json.loads(path.read_text())
+    del doc["shallow"]["pca_samples_per_component"]
+    path.write_text(json.dumps(doc))
+    assert _state(rdir, p, "sk_linear_ot").startswith("scored or searched with other settings")

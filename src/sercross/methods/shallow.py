@@ -32,7 +32,17 @@ class ShallowSettings:
     max_iter: int = 3000
     subspace_components: int = 50  # subspace alignment (Fernando et al. 2013)
     pca_components: int = 100  # before the OT mappings: optimal transport in 1582-d is slow and no better
+    # ... and at most one component per this many utterances of the smaller domain (see _pca)
+    pca_samples_per_component: int = 2
     kmm_gamma: str = "1/d"  # RBF width of kernel mean matching: 1 / number of features
+
+    def __post_init__(self) -> None:
+        from sercross.methods.validation import check_choice, check_number
+
+        check_number("ShallowSettings", "C", self.C, low=0, low_open=True)
+        for name in ("max_iter", "subspace_components", "pca_components", "pca_samples_per_component"):
+            check_number("ShallowSettings", name, getattr(self, name), integer=True, low=1)
+        check_choice("ShallowSettings", "kmm_gamma", self.kmm_gamma, ("1/d",))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,7 +61,7 @@ def _pca(s: ShallowSettings, most: int, seed: int):
     # The OT mappings estimate each domain's covariance in the reduced space: with fewer samples than twice the
     # dimensions it is near-singular and the Bures mapping's square root fails (seen on 20-utterance corpora).
     # Real corpora (hundreds of utterances) keep pca_components.
-    return PCA(n_components=max(1, min(s.pca_components, most // 2)), random_state=seed)
+    return PCA(n_components=max(1, min(s.pca_components, most // s.pca_samples_per_component)), random_state=seed)
 
 
 # Adapter name -> the skada steps between the standardisation and the classifier, given skada, the settings, the

@@ -186,3 +186,13 @@ def test_precision_bf16_in_a_file_by_set_or_by_the_flag_is_the_same_run(cache, t
     # train and evaluate build their run from the same flags
     flag = RecipeFlags("tiny", epochs=1, precision="bf16").recipe("only_cls", "IS10")
     assert flag == RecipeFlags("tiny", epochs=1, sets=("precision=bf16",)).recipe("only_cls", "IS10") == recipes[0]
+
+
+def test_in_corpus_is_a_key_of_experiment_files():
+    from sercross.infra import toml_loads
+
+    exp = experiment_from_doc({"name": "x", "in_corpus": True})
+    assert exp.in_corpus and toml_loads(exp.to_toml())["in_corpus"] is True
+    assert "in_corpus" not in toml_loads(experiment_from_doc({"name": "plain"}).to_toml())  # files as before
+    with pytest.raises(SercrossError, match="in_corpus = 'yes' is not true or false"):
+        experiment_from_doc({"name": "x", "in_corpus": "yes"})

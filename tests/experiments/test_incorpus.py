@@ -126,6 +126,11 @@ def test_benchmark_shows_the_ceiling_and_the_gap(tmp_path, monkeypatch):
                                    "--methods", "only_cls", "--seeds", "1", "--preset", "tiny", "--in-corpus",
                                    "--jobs", "1", "--name", "b"])
     assert res.exit_code == 0, res.output
+    stored = cache / "benchmarks" / "b" / "experiment.toml"
+    assert "in_corpus = true" in stored.read_text()  # stored with the experiment: it runs again as is
+    (cache / "benchmarks" / "b" / "in_corpus.csv").unlink()
+    again = CliRunner().invoke(app, ["--cache", str(cache), "run", str(stored), "--jobs", "1"])
+    assert again.exit_code == 0 and (cache / "benchmarks" / "b" / "in_corpus.csv").is_file(), again.output
     doc = json.loads((cache / "benchmarks" / "b" / "tables.json").read_text())
     ref = doc["in_corpus"]
     scheme = "synth_src→synth_tgt"

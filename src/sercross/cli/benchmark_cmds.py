@@ -4,6 +4,7 @@ in parallel, aggregated into tables that are rewritten as runs finish."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from itertools import permutations
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def benchmark(
             named = ", ".join("--" + o.replace("_", "-") for o in given)
             raise SercrossError(f"--config takes the grid from the file; {named} cannot be given with it",
                                 hint="write them in the file, or change one with --set")
-        _run_experiment(s, _load(config, list(flags.sets), name, s.cache), jobs, scheduler, in_corpus)
+        _run_experiment(s, _load(config, list(flags.sets), name, s.cache, in_corpus), jobs, scheduler)
         return
     from sercross.experiments import experiment_from_flags, recipes_for
 
@@ -86,7 +87,7 @@ def benchmark(
     if all_pairs and not scheme_list:
         raise SercrossError(f"nothing to run: no corpus has {features} features in {s.cache}",
                             hint="extract the corpora first (`sercross extract NAME --root PATH`)")
-    _run_experiment(s, exp, jobs, scheduler, in_corpus)
+    _run_experiment(s, replace(exp, in_corpus=in_corpus), jobs, scheduler)
 
 
 def run(
@@ -107,19 +108,21 @@ def run(
     docs/experiments.md.
     """
     s = settings(ctx)
-    _run_experiment(s, _load(file, set_, name, s.cache), jobs, scheduler, in_corpus)
+    _run_experiment(s, _load(file, set_, name, s.cache, in_corpus), jobs, scheduler)
 
 
-def _load(path: Path, sets: list[str] | None, name: str | None, cache: Path):
+def _load(path: Path, sets: list[str] | None, name: str | None, cache: Path, in_corpus: bool = False):
+    """The experiment file with --set and --name applied; --in-corpus adds the ceilings (stored with it)."""
     from sercross.experiments import load_experiment
     from sercross.experiments.experiment import TOP_KEYS
     from sercross.experiments.recipes import SETTINGS
 
     overrides = parse_sets(sets, known=[k for k in TOP_KEYS if k != "settings"] + list(SETTINGS))
-    return load_experiment(path, overrides, name, cache)
+    exp = load_experiment(path, overrides, name, cache)
+    return replace(exp, in_corpus=True) if in_corpus else exp
 
 
-def _run_experiment(s, exp, jobs, scheduler, in_corpus: bool = False) -> None:
+def _run_experiment(s, exp, jobs, scheduler) -> None:
     """Plan the experiment's grid, store the experiment, train what is missing, write and show the results."""
     from sercross.experiments import benchmark_dir, write_benchmark
     from sercross.infra import atomic_write_text
@@ -131,7 +134,7 @@ def _run_experiment(s, exp, jobs, scheduler, in_corpus: bool = False) -> None:
     write_benchmark(s.cache, exp.name, plan)  # the tables of what is finished already
     outcome = _run_with_progress(plan, jobs, scheduler, lambda results: write_benchmark(s.cache, exp.name, plan,
                                                                                         results))
-    if not _write_and_show(s, plan, outcome, exp.name, t0, in_corpus):
+    if not _write_and_show(s, plan, outcome, exp.name, t0, exp.in_corpus):
         raise typer.Exit(1)
 
 

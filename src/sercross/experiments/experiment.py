@@ -21,8 +21,8 @@ from sercross.features import DEFAULT_FEATURE_SET
 from sercross.infra import SercrossError, toml_dumps
 from sercross.methods import METHODS, PAPER_METHODS
 
-TOP_KEYS = ("name", "description", "corpora", "schemes", "classes", "target_set", "features", "preset", "presets",
-            "seeds", "settings", "methods")
+TOP_KEYS = ("name", "description", "corpora", "schemes", "classes", "target_set", "in_corpus", "features", "preset",
+            "presets", "seeds", "settings", "methods")
 METHOD_KEYS = ("method", "label", "preset")
 DEFAULT = "default"  # in ``classes``: each pair's default class set
 ALL = "all"  # ``schemes = "all"``: every ordered pair of ``corpora``
@@ -59,6 +59,7 @@ class Experiment:
     class_sets: tuple[tuple[str, ...] | None, ...] = (None,)
     target_sets: tuple[str, ...] = ("shared",)  # which target utterances the methods see (each a pair of its own)
     loco: bool = False  # with ``corpora`` and no ``schemes``: the leave-one-corpus-out schemes instead of every pair
+    in_corpus: bool = False  # also each column's in-corpus ceiling (as ``benchmark --in-corpus``)
     features: str = DEFAULT_FEATURE_SET
     presets: tuple[str, ...] = ("paper",)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -128,6 +129,8 @@ class Experiment:
         doc["classes"] = [DEFAULT if c is None else list(c) for c in self.class_sets]
         if self.target_sets != ("shared",):  # the default is left out: files written before it stay the same
             doc["target_set"] = list(self.target_sets)
+        if self.in_corpus:  # likewise left out when false
+            doc["in_corpus"] = True
         doc["features"] = self.features
         doc["presets"] = list(self.presets)
         doc["seeds"] = list(self.seeds)

@@ -87,6 +87,7 @@ def experiment_from_doc(doc: Mapping, origin: str = "", base: Path | None = None
         class_sets=_class_sets(doc.get("classes", [DEFAULT]), manifests, where),
         target_sets=target_sets,
         loco=schemes == LOCO,
+        in_corpus=_flag(doc.get("in_corpus", False), "in_corpus", where),
         features=features,
         presets=presets,
         seeds=_seeds(doc.get("seeds", 5), where),
@@ -158,6 +159,12 @@ def _corpora(value: object, base: Path | None, where: str, cache: Path | None) -
     if len(set(names)) != len(names):
         raise SercrossError(f"{where}corpora lists a corpus twice", hint="name each corpus once")
     return tuple(names), manifests
+
+
+def _flag(value: object, key: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SercrossError(f"{where}{key} = {value!r} is not true or false", hint=f"write {key} = true or false")
+    return value
 
 
 def _target_sets(value: object, where: str) -> tuple[str, ...]:

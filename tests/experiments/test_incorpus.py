@@ -143,3 +143,16 @@ def test_benchmark_shows_the_ceiling_and_the_gap(tmp_path, monkeypatch):
     assert "In-corpus ceiling" in md and "pca_svm (in-corpus)" in md
     assert (cache / "runs" / "synth_tgt__synth_tgt~anger+calm+fear+sadness").is_dir() is False
     assert (cache / "runs" / "synth_tgt__synth_tgt").is_dir()  # the scheme's classes: all of the target's
+
+
+def test_evaluate_on_a_reference_folder_shows_its_folds(tmp_path):
+    from typer.testing import CliRunner
+
+    from sercross.cli import app
+
+    out = run_incorpus(tmp_path, table(4), ("anger", "sadness", "fear"), "only_cls", "demo", CFG, seed=0)
+    m = json.loads((out / "metrics.json").read_text())
+    r = CliRunner().invoke(app, ["--cache", str(tmp_path), "evaluate", str(out)], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "corp→corp (in-corpus)" in r.output and "leave-one-speaker-out" in r.output
+    assert f"{100 * m['war']:.2f}" in r.output and "mean over folds" in r.output

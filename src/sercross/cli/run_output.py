@@ -70,3 +70,24 @@ def show_metrics(rdir: Path) -> None:
                 out.print(f"[yellow]warning:[/] the {side} corpus has no speaker information, so its inputs were "
                           "only scaled per corpus (give its manifest a speaker rule or column)")
     out.print(f"run folder: {rdir}", highlight=False)
+
+
+def show_incorpus(rdir: Path) -> None:
+    """An in-corpus reference's stored metrics: WAR and UAR as the mean over its folds, each fold, the pooled
+    confusion (it is scored when made, by `sercross incorpus` or `benchmark --in-corpus`)."""
+    from sercross.infra import read_json
+
+    m = read_json(rdir / "metrics.json")
+    title = (f"{m['scheme']}  {m['method']}  {m['preset']}  seed {m['seed']}  ({m['folds_protocol']}; "
+             f"{len(m['classes'])} classes, chance {100 / len(m['classes']):.2f} %)")
+    t = Table(title=escape(title), header_style="bold")
+    for col in ("fold", "held-out speakers", "utterances", "WAR %", "UAR %"):
+        t.add_column(col, justify="left" if col == "held-out speakers" else "right")
+    for f in m["per_fold"]:
+        t.add_row(str(f["fold"]), escape(", ".join(f["test_speakers"])), str(f["n_test"]), f"{100 * f['war']:.2f}",
+                  f"{100 * f['uar']:.2f}")
+    t.add_row("mean", "", str(m["n"]), f"{100 * m['war']:.2f}", f"{100 * m['uar']:.2f}", style="bold")
+    out.print(t)
+    out.print(confusion_table(m["pooled"]))
+    out.print(f"in-corpus reference: WAR and UAR are the mean over folds, the confusion pools every held-out "
+              f"prediction; run folder: {rdir}", highlight=False)

@@ -23,7 +23,7 @@ from sercross.cli.options import (
 )
 from sercross.cli.parsing import parse_classes
 from sercross.cli.recipe_flags import RecipeFlags, with_recipe_flags
-from sercross.cli.run_output import show_metrics, train_with_progress
+from sercross.cli.run_output import show_incorpus, show_metrics, train_with_progress
 from sercross.infra import SercrossError
 
 
@@ -177,11 +177,14 @@ def evaluate(
     rewritten.
     """
     from sercross.experiments import evaluate_run, load_pair, read_run_config
+    from sercross.experiments.incorpus import INCORPUS_LABEL
 
     s = for_corpora(settings(ctx), source, target)
     if run is None:
         run = _find_run(s, source, target, method, flags, seed, classes, features, target_set)
     cfg = read_run_config(run)
+    if cfg.get("protocol") == INCORPUS_LABEL:  # scored when it was made: nothing to evaluate again
+        return show_incorpus(run)
     if not _writable(run):
         if not (run / "metrics.json").is_file():
             raise SercrossError(f"cannot write to {run}, and the run has no stored metrics.json to show",

@@ -20,6 +20,7 @@ import numpy as np
 from sercross import __version__
 from sercross.experiments import report_command, run_command
 from sercross.infra import SercrossError
+from sercross.report.ceilings import ceiling_blocks
 from sercross.report.figure_data import (
     FIGURE2_METHODS,
     TSNE_SEED,
@@ -109,7 +110,7 @@ def report_blocks(selection: Selection, w: FigureWriter, tsne: bool = True, run_
     if selection.skipped:
         head.append(Heading(3, "Run folders left out"))
         head.append(Table(["folder", "reason"], [[f"`{p}`", why] for p, why in selection.skipped]))
-    return head + body
+    return head + ceiling_blocks(runs, selection.ceilings) + body
 
 
 def scheme_section(w: FigureWriter, runs: list[Run], single: bool, tsne: bool, aggregate: bool,
@@ -132,7 +133,7 @@ def _metrics(runs: list[Run], aggregate: bool) -> list[Block]:
     first = runs[0]
     blocks: list[Block] = [
         Heading(2, f"{first.scheme}  ({', '.join(first.classes)})"),
-        Paragraph(f"Source (labelled, training) corpus: {first.source}; target (scored) corpus: {first.target}; "
+        Paragraph(f"{_protocol(first)} Target (scored) corpus: {first.target}; "
                   f"{first.metrics.get('n', '?')} target utterances. WAR = accuracy (the paper's metric), "
                   "UAR = mean recall over classes; values in %, reported epoch: the last. "
                   f"Chance level with {len(first.classes)} classes: {chance(first.classes)} for the recall of each "
@@ -145,6 +146,20 @@ def _metrics(runs: list[Run], aggregate: bool) -> list[Block]:
                             frozenset(i - 1 for i in SUMMARY_NUMERIC)))
     blocks.append(run_table(runs))
     return blocks
+
+
+def _protocol(run: Run) -> str:
+    """The protocol of a scheme's numbers, in words: its sources, and which target utterances the methods saw."""
+    sources = run.source.split("+")
+    if len(sources) > 1:
+        text = (f"Protocol: several sources, the union of {', '.join(sources)} (each min-max scaled on its own) is the "
+                "labelled source domain.")
+    else:
+        text = f"Protocol: one source. Source (labelled, training) corpus: {run.source}."
+    if run.target_set == "all":
+        return text + (" Target set all: every target utterance entered training unlabelled, whatever its class; "
+                       "the scheme's classes are scored.")
+    return text + " Target set shared (the paper's): the target utterances of the scheme's classes, unlabelled."
 
 
 def run_table(runs: Sequence[Run]) -> Table:

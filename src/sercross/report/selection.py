@@ -109,6 +109,7 @@ class Selection:
     runs: list[Run]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (folder, reason)
     kind: str = "runs"  # "run" | "scheme" | "benchmark" | "runs" (any list)
+    ceilings: list[dict] = field(default_factory=list)  # a benchmark's in-corpus references (in_corpus.csv rows)
 
     @property
     def single(self) -> bool:
@@ -197,8 +198,11 @@ def select_benchmark(cache: Path, name: str, preset: str | None = None) -> Selec
     if not runs:
         raise SercrossError(f"benchmark {name!r} lists no finished run", hint=f"see {results}")
     title = f"benchmark {name}" + (f", preset {preset}" if preset else "")
+    from sercross.report.ceilings import read_ceilings
+
     return Selection(f"benchmark-{name}" + (f"-{preset}" if preset else ""), title,
-                     f"the runs listed in {results}", sort_runs(runs), skipped, kind="benchmark")
+                     f"the runs listed in {results}", sort_runs(runs), skipped, kind="benchmark",
+                     ceilings=read_ceilings(bdir))
 
 
 def _benchmark_runs(rows: list[dict], cache: Path, bdir: Path, results: Path) -> tuple[list[Run], list]:

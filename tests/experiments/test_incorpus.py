@@ -89,6 +89,15 @@ def test_a_method_the_seed_does_not_change_has_one_reference_for_every_seed(tmp_
     assert net.name == "demo-seed3"  # a seeded method: a reference of its own per seed
 
 
+def test_the_class_set_not_its_order_makes_a_reference(tmp_path):
+    t = table(4)
+    first = run_incorpus(tmp_path, t, ("sadness", "anger", "fear"), "only_cls", "demo", CFG, seed=0)
+    before = (first / "config.json").stat().st_mtime_ns
+    assert run_incorpus(tmp_path, t, ("anger", "fear", "sadness"), "only_cls", "demo", CFG, seed=0) == first
+    assert (first / "config.json").stat().st_mtime_ns == before  # reused, not computed again in another order
+    assert json.loads((first / "metrics.json").read_text())["classes"] == ["anger", "fear", "sadness"]
+
+
 def test_held_out_speakers_do_not_reach_training(tmp_path):
     """Changing the held-out speaker's features changes no fold model but that speaker's own fold's predictions."""
     t = table(3)

@@ -139,7 +139,10 @@ def run_incorpus(cache: Path, table: FeatureTable, classes: Sequence[str], metho
     """
     _check(table, classes, method)
     seed = seed if get_method(method).seeded else 0
-    classes = tuple(classes)
+    # The class set makes a reference, not its order (a paper scheme lists its classes in Table 2's order, a
+    # leave-one-corpus-out scheme in canonical order): sorted, as in the reference's folder name, so that both
+    # find the same reference instead of recomputing it in turn.
+    classes = tuple(sorted(classes))
     # One torch thread unless told otherwise: the thread count changes the last bits, so it must not depend on
     # the machine (the same command gives the same numbers).
     config = get_method(method).configure(replace(config, threads=config.threads or 1))

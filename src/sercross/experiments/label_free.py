@@ -21,7 +21,9 @@ SCORE_SETTINGS = ScoreSettings()
 
 
 def write_label_free(out: Path, model_sha1: str, est, pair: Pair, Xs: np.ndarray, Xt: np.ndarray,
-                      rv: float | None) -> dict:
+                     rv: float | None) -> dict:
+    """Compute and store scores.json of the fitted ``est`` (``Xt``: the unlabelled target it trained on; ``rv``:
+    its reverse-validation UAR, already computed by training); returns the document."""
     doc = {"model_sha1": model_sha1, "settings": SCORE_SETTINGS.to_dict(),
            "scores": label_free_scores(est, Xs, pair.ys, Xt, len(pair.classes), rv=rv),
            "target_predictions": [int(k) for k in est.predict(Xt)]}

@@ -1,8 +1,9 @@
 """Whether a run folder holds a finished run of what is asked for, or why it is stale.
 
 A run is current when its pair, method definition, training config and the settings outside both that decide its
-results (PCA+SVM's grid, the shallow methods' hyper-parameters, reverse validation's) are those asked for now; a
-field a run lacks counts with the value runs had before the field existed.
+results (PCA+SVM's grid, the shallow methods' hyper-parameters, reverse validation's) are those asked for now. A
+field a run lacks counts with the value runs had before the field existed where that value is known
+(``ADDED_TRAIN_FIELDS``, ``ADDED_SPEC_KEYS``, ``_BEFORE_SETTINGS``); elsewhere the run is stale.
 """
 
 from __future__ import annotations

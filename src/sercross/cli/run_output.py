@@ -11,12 +11,17 @@ from sercross.cli.common import PlainLog, err, out
 from sercross.infra import confusion_table, metrics_table, progress_bar
 
 
+_WHAT = {"pca_svm": "PCA + SVM, source cross-validation", "shallow": "a skada adapter and a logistic regression"}
+
+
 def train_with_progress(cache, p, spec, tag, cfg, seed, recipe: dict | None = None) -> Path:
+    """train_run with a progress bar over the epochs of a network (plain lines without a terminal), a spinner
+    for the other methods; returns the run folder."""
     from sercross.experiments import train_run
 
     desc = f"train {spec.name} {p.key.label} seed {seed}"
     if spec.kind != "network":
-        with err.status(desc + " (PCA + SVM, source cross-validation)"):
+        with err.status(f"{desc} ({_WHAT.get(spec.kind, spec.kind)})"):
             return train_run(cache, p, spec, tag, cfg, seed, recipe=recipe)
     epochs = spec.configure(cfg).epochs
     log = None if err.is_terminal else PlainLog(epochs)  # a log file or a pipe: plain lines, not a redrawn bar
@@ -33,6 +38,7 @@ def train_with_progress(cache, p, spec, tag, cfg, seed, recipe: dict | None = No
 
 
 def show_metrics(rdir: Path) -> None:
+    """A run's metrics (or, on an unlabelled target, its predicted classes), warnings and facts."""
     from sercross.experiments.evaluation import run_warnings
     from sercross.infra import read_json
 

@@ -10,7 +10,6 @@ from rich.table import Table
 from sercross.cli.common import PlainLog, err, out
 from sercross.infra import confusion_table, metrics_table, progress_bar
 
-
 _WHAT = {"pca_svm": "PCA + SVM, source cross-validation", "shallow": "a skada adapter and a logistic regression"}
 
 

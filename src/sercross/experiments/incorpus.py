@@ -135,10 +135,10 @@ def run_incorpus(cache: Path, table: FeatureTable, classes: Sequence[str], metho
     """The in-corpus reference of ``method`` on ``table`` restricted to ``classes``; reused when it is current.
 
     A method the seed does not change (``MethodSpec.seeded`` false: pca_svm) has one reference, seed 0's, that
-    serves every seed, as its cross-corpus runs do (:meth:`sercross.experiments.Recipe.run_seed`).
+    serves every seed, as its cross-corpus runs do (:meth:`sercross.methods.MethodSpec.run_seed`).
     """
     _check(table, classes, method)
-    seed = seed if get_method(method).seeded else 0
+    seed = get_method(method).run_seed(seed)
     # The class set makes a reference, not its order (a paper scheme lists its classes in Table 2's order, a
     # leave-one-corpus-out scheme in canonical order): sorted, as in the reference's folder name, so that both
     # find the same reference instead of recomputing it in turn.

@@ -172,7 +172,7 @@ class Recipe:
 
     def run_seed(self, seed: int) -> int:
         """The seed a run of this recipe is trained with: ``seed``, or 0 for a method the seed does not change."""
-        return int(seed) if self.seeded else 0
+        return get_method(self.method).run_seed(seed)
 
 
 def _same(a: object, b: object) -> bool:

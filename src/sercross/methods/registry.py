@@ -111,6 +111,11 @@ class MethodSpec:
         """The preset's config with this method's own settings applied."""
         return replace(config, **self.overrides) if self.overrides else config
 
+    def run_seed(self, seed: int) -> int:
+        """The seed a run of this method is trained with: ``seed``, or 0 when the seed does not change it (one run,
+        seed 0's, serves every seed)."""
+        return int(seed) if self.seeded else 0
+
 
 # TLMLDA+'s options; each can be switched on alone (they are TrainConfig fields or the weighting).
 PLUS_OPTIONS = {"ramp": True, "bn_mode": "joint", "adabn": True}

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from sercross.infra import read_csv
+from sercross.report.document import mean_sd
 from sercross.report.render import Block, Heading, Paragraph, Table
 from sercross.report.selection import Run
 
@@ -22,11 +23,6 @@ def read_ceilings(bdir: Path) -> list[dict]:
     if not path.is_file():
         return []
     return [r for r in read_csv(path) if r.get("status") == "done" and r.get("war") not in (None, "")]
-
-
-def _mean_sd(values: Sequence[float]) -> str:
-    a = 100 * np.asarray(values, dtype=float)
-    return f"{a.mean():.2f} ± {a.std(ddof=1):.2f}" if len(a) > 1 else f"{a.mean():.2f}"
 
 
 def ceiling_blocks(runs: Sequence[Run], ceilings: Sequence[dict]) -> list[Block]:
@@ -47,8 +43,8 @@ def ceiling_blocks(runs: Sequence[Run], ceilings: Sequence[dict]) -> list[Block]
         ref = {m: refs.get((name, m)) for m in ("only_cls", "pca_svm")}
         best = max((float(np.mean(v)) for v in ref.values() if v), default=None)
         gap = "n/a" if best is None else f"{100 * (float(np.mean(wars)) - best):+.2f}"
-        rows.append([shown[name], method, _mean_sd(wars),
-                     *(_mean_sd(v) if v else "n/a" for v in ref.values()), gap])
+        rows.append([shown[name], method, mean_sd(wars),
+                     *(mean_sd(v) if v else "n/a" for v in ref.values()), gap])
     return [
         Heading(2, "In-corpus ceilings and cross-corpus gaps"),
         Paragraph("Protocol of the ceilings: in-corpus, speaker-independent cross-validation inside each column's "

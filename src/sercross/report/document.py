@@ -20,7 +20,6 @@ import numpy as np
 from sercross import __version__
 from sercross.experiments import report_command, run_command
 from sercross.infra import SercrossError
-from sercross.report.ceilings import ceiling_blocks
 from sercross.report.figure_data import (
     FIGURE2_METHODS,
     TSNE_SEED,
@@ -110,6 +109,8 @@ def report_blocks(selection: Selection, w: FigureWriter, tsne: bool = True, run_
     if selection.skipped:
         head.append(Heading(3, "Run folders left out"))
         head.append(Table(["folder", "reason"], [[f"`{p}`", why] for p, why in selection.skipped]))
+    from sercross.report.ceilings import ceiling_blocks  # it formats cells with this module's mean_sd
+
     return head + ceiling_blocks(runs, selection.ceilings) + body
 
 

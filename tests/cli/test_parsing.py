@@ -114,3 +114,27 @@ def test_set_reads_values_as_toml_and_refuses_unknown_settings():
         parsing.parse_sets(["rmap=true"])
     with pytest.raises(SercrossError, match="not NAME=VALUE"):
         parsing.parse_sets(["ramp"])
+
+
+def test_cache_written_after_the_command_is_moved_before_it():
+    from sercross.cli.parsing import hoist_cache_option
+
+    assert hoist_cache_option(["extract", "berlin", "--cache", "/c", "-j", "2"]) == [
+        "--cache", "/c", "extract", "berlin", "-j", "2"]
+    assert hoist_cache_option(["train", "--cache=/c", "--source", "B"]) == ["--cache=/c", "train", "--source", "B"]
+    assert hoist_cache_option(["--cache", "/c", "report"]) == ["--cache", "/c", "report"]
+    # nothing after --, and a --cache without its value is left for click to refuse
+    assert hoist_cache_option(["predict", "--", "--cache", "/c"]) == ["predict", "--", "--cache", "/c"]
+    assert hoist_cache_option(["extract", "--cache"]) == ["extract", "--cache"]
+
+
+def test_the_entry_point_accepts_cache_after_the_command(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from sercross.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["sercross", "corpora", "list", "--cache", str(tmp_path / "c")])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 0
+    assert str(tmp_path / "c") in capsys.readouterr().out.replace("\n", "")

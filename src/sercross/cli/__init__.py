@@ -65,4 +65,8 @@ app.add_typer(corpora_app, name="corpora")
 
 
 def main() -> None:
-    app()
+    import sys
+
+    from sercross.cli.parsing import hoist_cache_option
+
+    app(args=hoist_cache_option(sys.argv[1:]), prog_name="sercross")

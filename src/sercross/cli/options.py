@@ -81,7 +81,7 @@ def _methods_help() -> str:
 CacheOpt = Annotated[Path | None, typer.Option(
     "--cache", envvar="SERCROSS_CACHE", show_envvar=True,
     help="Cache folder for features, pairs, runs, benchmarks and reports. Default: ~/.cache/sercross "
-    "(`sercross demo`: the cache/ folder inside its --out folder).",
+    "(`sercross demo`: the cache/ folder inside its --out folder). Before or after the command.",
 )]
 VerboseOpt = Annotated[bool, typer.Option(
     "--verbose", "-v",

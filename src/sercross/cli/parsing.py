@@ -210,3 +210,26 @@ def parse_sets(items: Iterable[str] | None, known: Iterable[str] | None = None) 
                                 hint=f"settings: {', '.join(known)}")
         out[name] = parse_value(value)
     return out
+
+
+def hoist_cache_option(argv: list[str]) -> list[str]:
+    """``argv`` with every ``--cache PATH`` (or ``--cache=PATH``) written after the command moved before it.
+
+    ``--cache`` belongs to ``sercross`` itself, and click accepts it only before the command; users write it after
+    (``sercross extract berlin --cache X``) as often as before, and no command has an option of that name. Nothing
+    after ``--`` is touched; a ``--cache`` without a value is left for click to refuse.
+    """
+    argv = list(argv)
+    end = argv.index("--") if "--" in argv else len(argv)
+    moved, rest, i = [], [], 0
+    while i < end:
+        arg = argv[i]
+        if arg.startswith("--cache="):
+            moved.append(arg)
+        elif arg == "--cache" and i + 1 < end:
+            moved += argv[i:i + 2]
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return moved + rest + argv[end:]

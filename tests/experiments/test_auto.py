@@ -83,3 +83,47 @@ def test_the_pick_reads_no_target_label(tmp_path):
                       doc["confounding"], doc["pool"]))
     assert picks[0] == picks[1]
     assert picks[0][4] == ["only_cls", "logreg"]  # gate 0: the speaker-normalised candidate left out
+
+
+@pytest.mark.slow  # trains 3 small runs
+def test_an_averaging_rule_scores_the_mean_of_its_members_probabilities(tmp_path):
+    import numpy as np
+
+    from sercross.infra import SercrossError, read_csv
+
+    cache = tmp_path / "cache"
+    write_features(cache, "demo_a", seed=1)
+    write_features(cache, "demo_b", seed=2)
+    rule = SelectionRule(("only_cls", "logreg", "sk_coral"), ("rv",), average=None)
+    plan = plan_benchmark(cache, [("demo_a", "demo_b")], methods=["auto"], seeds=[0], preset="tiny", rule=rule)
+    outcome = run_benchmark(plan, jobs=1)
+    (result,) = select_all(plan)
+    doc = json.loads((result.run_dir / SELECTION_FILE).read_text())
+    assert sorted(doc["members"]) == sorted(rule.candidates) and doc["pick"] == "mean of all 3"
+    rows = {r["method"]: r for r in collect_results(plan, outcome)}
+    tables = {m: read_csv(plan.candidate_dirs(plan.selections[0])[m] / "predictions.csv") for m in rule.candidates}
+    classes = [k[2:] for k in tables["logreg"][0] if k.startswith("p_")]
+    mean = np.mean([[[float(r[f"p_{c}"]) for c in classes] for r in t] for t in tables.values()], axis=0)
+    truth = [classes.index(r["true"]) for r in tables["logreg"]]
+    assert rows["auto"]["war"] == pytest.approx(float(np.mean(mean.argmax(axis=1) == truth)))
+    assert rows["auto"]["picked"] == doc["pick"] and rows["auto"]["status"] == "selected"
+    written = read_csv(result.run_dir / "predictions.csv")
+    assert np.allclose([[float(r[f"p_{c}"]) for c in classes] for r in written], mean, atol=1e-6)
+    with pytest.raises(SercrossError, match="averages 3 candidate runs"):
+        load_estimator(result.run_dir)
+    # predict on new recordings averages the members too: the target's own features give the run's predictions
+    from sercross.experiments.pairs import load_pair
+    from sercross.experiments.predict import _model_outputs
+    from sercross.experiments.resolve import add_target_scaling
+    from sercross.experiments.run_files import read_run_config
+    from sercross.features import load_features
+
+    pair = load_pair(cache, "demo_a", "demo_b", "IS10")
+    table = load_features(cache, "demo_b", "IS10")
+    if pair.target_scaling is None:
+        assert add_target_scaling(cache, pair, table)
+    row = {u.file: i for i, u in enumerate(table.utterances)}
+    X = table.X[[row[f] for f in pair.target_files]]
+    pred, proba, _ = _model_outputs(result.run_dir, read_run_config(result.run_dir), pair, X, pair.target_speakers)
+    assert [classes[k] for k in pred] == [r["predicted"] for r in written]
+    assert np.allclose(proba, mean, atol=1e-5)

@@ -66,3 +66,20 @@ def test_a_gated_rule_leaves_speaker_normalised_candidates_out_only_above_its_th
     assert "speaker_gate" not in SelectionRule(("a", "b")).to_dict()  # older records stay equal
     with pytest.raises(SercrossError):
         SelectionRule(("a", "b"), speaker_gate=1.5)
+
+
+def test_an_averaging_rule_names_its_best_ranked_members_and_records_average_only_when_set():
+    scores = {"a": {"rv": 0.5}, "b": {"rv": 0.7}, "c": {"rv": 0.6}}
+    one = apply_rule(SelectionRule(("a", "b", "c")), scores)
+    assert one.members == ("b",) and one.label == "b"
+    two = apply_rule(SelectionRule(("a", "b", "c"), average=2), scores)
+    assert (two.method, two.members, two.label) == ("b", ("b", "c"), "mean of 2: b+c")
+    every = apply_rule(SelectionRule(("a", "b", "c"), average=None), scores)
+    assert every.members == ("b", "c", "a") and every.label == "mean of all 3"
+    assert apply_rule(SelectionRule(("a", "b", "c"), average=9), scores).members == ("b", "c", "a")
+    assert "average" not in SelectionRule(("a", "b")).to_dict()
+    assert SelectionRule(("a", "b"), average=None).to_dict()["average"] is None
+    assert "mean of all 2" in SelectionRule(("a", "b"), average=None).describe()
+    for bad in (0, True, 1.5):
+        with pytest.raises(SercrossError, match="average"):
+            SelectionRule(("a", "b"), average=bad)

@@ -68,8 +68,16 @@ def _show_selection(result) -> None:
     for name in rule["scores"]:
         t.add_column(name, justify="right")
     t.add_column("", justify="left")
+    members = doc.get("members") or [doc["pick"]]
     for m, c in doc["candidates"].items():
-        mark = "picked" if m == doc["pick"] else ("runner-up" if m == doc.get("runner_up") else "")
+        mark = _mark(m, members, doc.get("runner_up"))
         vals = [c["label_free"].get(name) for name in rule["scores"]]
         t.add_row(m, *("n/a" if v is None else f"{v:.4f}" for v in vals), mark)
     out.print(t)
+
+
+def _mark(method: str, members: list[str], runner_up: str | None) -> str:
+    """A candidate's note in the table: picked (or averaged, when the rule averages several), or the runner-up."""
+    if method in members:
+        return "picked" if len(members) == 1 else "averaged"
+    return "runner-up" if len(members) == 1 and method == runner_up else ""

@@ -20,7 +20,7 @@ from sercross import CACHE_VERSION, __version__
 from sercross.experiments.label_free import run_label_free
 from sercross.experiments.pairs import Pair
 from sercross.experiments.recipes import Recipe
-from sercross.infra import atomic_write_bytes, atomic_write_json, read_json
+from sercross.infra import SercrossError, atomic_write_bytes, atomic_write_json, read_json
 from sercross.selection import (
     DEFAULT_RULE,
     SelectionRule,
@@ -84,8 +84,8 @@ def select_for_pair(pair: Pair, recipe: Recipe, out: Path, dirs: dict[str, Path]
     predictions = {m: np.asarray(v["target_predictions"]) for m, v in label_free.items()}
     conf = pair_confounding(pair, predictions)
     pick = apply_rule(rule, {m: v["scores"] for m, v in label_free.items()}, predictions, conf["max"])
-    _write_auto(out, recipe, seed, rule, dirs, pick, conf)
-    return AutoResult(pair.name, seed, out, pick.method, pick.runner_up, reused=False)
+    _write_auto(out, pair, recipe, seed, rule, dirs, pick, conf)
+    return AutoResult(pair.name, seed, out, pick.label, pick.runner_up, reused=False)
 
 
 def pair_confounding(pair: Pair, predictions: dict[str, np.ndarray]) -> dict[str, float | None]:
@@ -96,7 +96,7 @@ def pair_confounding(pair: Pair, predictions: dict[str, np.ndarray]) -> dict[str
     return speaker_confounding(pair.source_speakers, pair.ys, pair.target_speakers, votes)
 
 
-def _write_auto(out: Path, recipe: Recipe, seed: int, rule: SelectionRule, dirs: dict[str, Path], pick,
+def _write_auto(out: Path, pair: Pair, recipe: Recipe, seed: int, rule: SelectionRule, dirs: dict[str, Path], pick,
                 conf: dict) -> None:
     """selection.json, then the pick's predictions, metrics and config (config.json last: then it is finished)."""
     picked = dirs[pick.method]
@@ -105,21 +105,46 @@ def _write_auto(out: Path, recipe: Recipe, seed: int, rule: SelectionRule, dirs:
         "cache_version": CACHE_VERSION, "sercross_version": __version__, "rule": rule.to_dict(),
         "candidates": {m: {"run_dir": str(d), "model_sha1": read_json(d / "config.json").get("model_sha1"),
                            "label_free": pick.table[m]} for m, d in dirs.items()},
-        "pick": pick.method, "pick_rank": pick.rank, "runner_up": pick.runner_up,
+        "pick": pick.label, "pick_rank": pick.rank, "runner_up": pick.runner_up,
         "runner_up_rank": pick.runner_up_rank, "confounding": conf, "pool": list(pick.pool),
-        "note": "chosen without target labels (label-free scores only)",
+        "members": list(pick.members), "note": "chosen without target labels (label-free scores only)",
     }
     for name in ("config.json", "metrics.json"):  # an interrupted write never looks finished
         (out / name).unlink(missing_ok=True)
     atomic_write_json(out / SELECTION_FILE, selection)
-    atomic_write_bytes(out / "predictions.csv", (picked / "predictions.csv").read_bytes())
-    metrics = {**read_json(picked / "metrics.json"), "method": AUTO, "picked": pick.method, "seed": seed}
-    atomic_write_json(out / "metrics.json", metrics)
+    about = {"method": AUTO, "picked": pick.label, "seed": seed}
+    if len(pick.members) > 1:
+        _write_mean(out, pair, [dirs[m] for m in pick.members], preset=recipe.tag, **about)
+        where = {"member_run_dirs": [str(dirs[m]) for m in pick.members]}
+    else:
+        atomic_write_bytes(out / "predictions.csv", (picked / "predictions.csv").read_bytes())
+        atomic_write_json(out / "metrics.json", {**read_json(picked / "metrics.json"), **about})
+        where = {"picked_run_dir": str(picked)}
+    what = f"averaged {', '.join(pick.members)}" if len(pick.members) > 1 else f"picked {pick.label}"
     atomic_write_json(out / "config.json", {
-        **cfg, "method": AUTO, "picked": pick.method, "picked_run_dir": str(picked), "preset": recipe.tag,
-        "seed": seed, "recipe": recipe.to_dict(),
-        "method_description": f"label-free selection among {len(dirs)} candidates; picked {pick.method}",
+        **cfg, **about, **where, "preset": recipe.tag, "recipe": recipe.to_dict(),
+        "method_description": f"label-free selection among {len(dirs)} candidates; {what}",
     })
+
+
+def _write_mean(out: Path, pair: Pair, members: list[Path], **about) -> None:
+    """predictions.csv and metrics.json of the members' mean target class probabilities (their predictions.csv)."""
+    from sercross.experiments.evaluation import write_scored
+    from sercross.infra import read_csv
+
+    probs, files = [], None
+    for d in members:
+        rows = read_csv(d / "predictions.csv")
+        names = [r["file"] for r in rows]
+        if files is not None and names != files:
+            raise RuntimeError(f"auto: the predictions in {d} list other target files than {members[0]}")
+        files = names
+        if rows and any(f"p_{c}" not in rows[0] for c in pair.classes):
+            raise SercrossError(f"auto: the run in {d} stored no class probabilities, so it cannot be averaged",
+                                hint="leave it out of the rule's candidates, or use a rule with average = 1")
+        probs.append([[float(r[f"p_{c}"]) for c in pair.classes] for r in rows])
+    mean = np.mean(np.asarray(probs, dtype=np.float64), axis=0)
+    write_scored(out, pair, mean.argmax(axis=1), mean, **about)
 
 
 def select_all(plan, on_result: Callable[[AutoResult], None] | None = None,

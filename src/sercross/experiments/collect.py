@@ -108,9 +108,10 @@ def _selection_row(rdir: Path) -> dict:
     if not (rdir / "metrics.json").is_file():
         return {"status": "missing", "error": "not selected (a candidate run failed or is missing)"}
     doc = read_json(rdir / SELECTION_FILE)
-    row = _finished_row(rdir, doc["pick"])
+    first = (doc.get("members") or [doc["pick"]])[0]  # an average: the scores are those of its best-ranked member
+    row = _finished_row(rdir, first)
     row.pop("oracle_war", None), row.pop("oracle_epoch", None)  # the picked run's oracle is not auto's
-    return {**row, **stored_scores(Path(doc["candidates"][doc["pick"]]["run_dir"])), "status": "selected",
+    return {**row, **stored_scores(Path(doc["candidates"][first]["run_dir"])), "status": "selected",
             "picked": doc["pick"], "runner_up": doc.get("runner_up")}
 
 

@@ -33,21 +33,24 @@ def evaluate_run(out: Path, pair: Pair, estimator=None, target_inputs: np.ndarra
         )
     est = estimator if estimator is not None else load_estimator(out)
     Xt = target_inputs if target_inputs is not None else run_inputs(cfg, pair)[1]
-    pred = np.asarray(est.predict(Xt))
+    return write_scored(out, pair, np.asarray(est.predict(Xt)), probabilities(est, Xt),
+                        method=cfg["method"], preset=cfg["preset"], seed=cfg["seed"])
+
+
+def write_scored(out: Path, pair: Pair, pred: np.ndarray, proba: np.ndarray | None, **about) -> dict:
+    """metrics.json (``about``: method, preset, seed, …) and predictions.csv of target predictions ``pred`` (class
+    indices) with their class probabilities ``proba``. Target labels only score."""
     speakers = pair.target_speakers or [""] * len(pred)
     if pair.labelled:
         metrics = score(pair.yt, pred, pair.classes)
         metrics["per_speaker"] = per_speaker(pair.yt, pred, speakers, pair.classes)
     else:
         metrics = predicted_only(pred, pair.classes)
-    metrics.update(
-        scheme=pair.name, method=cfg["method"], preset=cfg["preset"], seed=cfg["seed"],
-        epoch="last", evaluated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )
+    metrics.update(scheme=pair.name, **about, epoch="last",
+                   evaluated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     atomic_write_json(out / "metrics.json", metrics)
     truth = [pair.classes[t] if t >= 0 else "" for t in pair.yt]
-    write_predictions(out / "predictions.csv", pair.target_files, speakers, truth, pred, pair.classes,
-                      probabilities(est, Xt))
+    write_predictions(out / "predictions.csv", pair.target_files, speakers, truth, pred, pair.classes, proba)
     return metrics
 
 

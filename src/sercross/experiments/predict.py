@@ -49,7 +49,7 @@ def predict_folder(cache: Path, run: Path, root: Path, extract: Callable, manife
     ``<cache>/predictions/<folder>__<run>.csv``). ``extract(manifest, root, cache)`` extracts the folder's
     features into ``cache`` (the CLI passes one that shows progress)."""
     from sercross.experiments.resolve import add_target_scaling
-    from sercross.experiments.run_files import load_estimator, read_run_config
+    from sercross.experiments.run_files import read_run_config
 
     run = Path(run)
     cfg = read_run_config(run)
@@ -67,13 +67,11 @@ def predict_folder(cache: Path, run: Path, root: Path, extract: Callable, manife
     extract(manifest, Path(root), sub)
     table = load_features(sub, manifest.name, feature_set)
     speakers = [u.speaker for u in table.utterances]
-    X, groups = _inputs(cfg, pair, table.X, speakers)
-    est = load_estimator(run)
-    pred = np.asarray(est.predict(X))
+    pred, proba, groups = _model_outputs(run, cfg, pair, table.X, speakers)
     classes = pair.classes
     truth = [u.emotion if u.emotion in classes else "" for u in table.utterances]
     out = Path(out) if out is not None else default_out(cache, run, root)
-    write_predictions(out, [u.file for u in table.utterances], speakers, truth, pred, classes, probabilities(est, X))
+    write_predictions(out, [u.file for u in table.utterances], speakers, truth, pred, classes, proba)
     counts = {c: int((pred == k).sum()) for k, c in enumerate(classes)}
     scored = [i for i, t in enumerate(truth) if t]
     metrics = None
@@ -81,6 +79,28 @@ def predict_folder(cache: Path, run: Path, root: Path, extract: Callable, manife
         y = np.array([classes.index(truth[i]) for i in scored])
         metrics = score(y, pred[scored], classes)
     return Prediction(out, len(pred), counts, metrics, groups)
+
+
+def _model_outputs(run: Path, cfg: dict, pair: Pair, X: np.ndarray, speakers: list[str]):
+    """``(predicted class, class probabilities or None, speaker groups)`` of the run's model on new features; an
+    ``auto`` run that averages several candidates averages their probabilities, each on its own inputs."""
+    from sercross.experiments.run_files import load_estimator, read_run_config
+
+    members = cfg.get("member_run_dirs") if cfg.get("method") == "auto" else None
+    if not members:
+        inputs, groups = _inputs(cfg, pair, X, speakers)
+        est = load_estimator(run)
+        return np.asarray(est.predict(inputs)), probabilities(est, inputs), groups
+    probs, groups = [], None
+    for d in map(Path, members):
+        inputs, g = _inputs(read_run_config(d), pair, X, speakers)
+        groups = groups if g is None else g
+        p = probabilities(load_estimator(d), inputs)
+        if p is None:
+            raise SercrossError(f"the run {d} averaged by {run} gives no class probabilities")
+        probs.append(p)
+    mean = np.mean(probs, axis=0)
+    return mean.argmax(axis=1), mean, groups
 
 
 def _inputs(cfg: dict, pair: Pair, X: np.ndarray, speakers: list[str]) -> tuple[np.ndarray, int | None]:

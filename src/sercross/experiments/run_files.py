@@ -21,6 +21,9 @@ def load_estimator(out: Path):
     """Rebuild the fitted estimator of a run folder."""
     cfg = read_run_config(out)
     if cfg.get("method") == "auto":  # an auto folder names the candidate run it picked
+        if "picked_run_dir" not in cfg:
+            raise SercrossError(f"{out} averages {len(cfg.get('member_run_dirs') or [])} candidate runs: it has no "
+                                "single model", hint="its members are listed in member_run_dirs of its config.json")
         return load_estimator(Path(cfg["picked_run_dir"]))
     path = out / cfg["model_file"]
     data = path.read_bytes() if path.is_file() else b""

@@ -5,8 +5,9 @@ of their ranks) and picks the best; ties go to the candidate listed first. Besid
 :mod:`sercross.selection.scorers`, a rule may use ``consensus``: how often a candidate's target predictions agree
 with the majority vote of all candidates (disagreement with an ensemble as a sign of error: Chen et al.,
 "Detecting errors and estimating accuracy on unlabeled data with self-training ensembles", NeurIPS 2021). No
-rule reads a target label. Which rule ``auto`` uses was chosen by leave-one-corpus-out over the development pairs
-(``bench/selection.md``).
+rule reads a target label. A rule may also average: the mean target class probabilities of its k best-ranked
+candidates, or of its whole pool, instead of one candidate's. Which rule ``auto`` uses was chosen by
+leave-one-corpus-out over the development pairs (``bench/selection.md``, ``bench/selection_ensemble.md``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class SelectionRule:
     # Candidates on speaker-normalised inputs are left out when the pair's speaker-class confounding (selection.
     # confounding: max of source and estimated target) exceeds this; None: never.
     speaker_gate: float | None = None
+    # How many of the best-ranked candidates of the pool are averaged (mean target class probabilities): 1 picks one
+    # run; None averages the whole pool, whatever the scores (they still rank it, for the record).
+    average: int | None = 1
 
     def __post_init__(self) -> None:
         for name in ("candidates", "scores"):
@@ -47,18 +51,29 @@ class SelectionRule:
                                     hint=f"one of {', '.join(RULE_SCORES)}")
         if self.speaker_gate is not None and not 0 <= self.speaker_gate <= 1:
             raise SercrossError(f"speaker_gate must be in [0, 1] or None, got {self.speaker_gate!r}")
+        if self.average is not None and (isinstance(self.average, bool) or not isinstance(self.average, int)
+                                         or self.average < 1):
+            raise SercrossError(f"average must be a whole number ≥ 1 or None (the whole pool), got {self.average!r}")
 
     def to_dict(self) -> dict:
-        # speaker_gate only when set: rules recorded before it existed stay equal to today's ungated rules
-        doc = {k: list(v) for k, v in asdict(self).items() if k != "speaker_gate"}
-        return doc if self.speaker_gate is None else {**doc, "speaker_gate": self.speaker_gate}
+        # speaker_gate and average only when not their defaults: rules recorded before they existed stay equal to
+        # today's rules that do the same
+        doc = {k: list(v) for k, v in asdict(self).items() if k in ("candidates", "scores")}
+        if self.speaker_gate is not None:
+            doc["speaker_gate"] = self.speaker_gate
+        if self.average != 1:
+            doc["average"] = self.average
+        return doc
 
     def gated(self, confounding: float | None) -> bool:
         """Whether the speaker-normalised candidates are left out for a pair with this confounding."""
         return self.speaker_gate is not None and confounding is not None and confounding > self.speaker_gate
 
     def describe(self) -> str:
-        words = f"the best {' + '.join(self.scores)} among {len(self.candidates)} candidates"
+        ranked = ' + '.join(self.scores)
+        words = (f"the best {ranked} among {len(self.candidates)} candidates" if self.average == 1 else
+                 f"the mean of all {len(self.candidates)} candidates" if self.average is None else
+                 f"the mean of the {self.average} best by {ranked} among {len(self.candidates)} candidates")
         if self.speaker_gate is not None:
             words += f" (without speaker normalisation where speaker-class NMI > {self.speaker_gate:g})"
         return words
@@ -72,6 +87,17 @@ class Pick:
     runner_up_rank: float | None
     table: dict  # candidate -> {score: value} as used, for the record
     pool: tuple[str, ...] = ()  # the candidates ranked (all, or those left by the speaker gate)
+    members: tuple[str, ...] = ()  # the candidates averaged, best-ranked first (a rule with average 1: the pick)
+
+    @property
+    def label(self) -> str:
+        """What was chosen, for tables: the candidate, ``mean of N: a+b+…`` for an average of some candidates, or
+        ``mean of all N`` when the whole pool is averaged."""
+        if len(self.members) <= 1:
+            return self.method
+        if set(self.members) == set(self.pool):
+            return f"mean of all {len(self.members)}"
+        return f"mean of {len(self.members)}: {'+'.join(self.members)}"
 
 
 def consensus(predictions: Mapping[str, np.ndarray]) -> dict[str, float]:
@@ -120,7 +146,9 @@ def apply_rule(rule: SelectionRule, scores: Mapping[str, Mapping[str, float | No
     ranks = np.mean([_ranks([table[m].get(s) for m in pool]) for s in rule.scores], axis=0)
     order = sorted(range(len(pool)), key=lambda i: (ranks[i], i))
     first, second = order[0], order[1]
-    return Pick(pool[first], float(ranks[first]), pool[second], float(ranks[second]), table, tuple(pool))
+    k = len(pool) if rule.average is None else min(rule.average, len(pool))
+    return Pick(pool[first], float(ranks[first]), pool[second], float(ranks[second]), table, tuple(pool),
+                tuple(pool[i] for i in order[:k]))
 
 
 # What ``--method auto`` trains and how it picks: the candidates and the rule chosen on the 24 development pairs

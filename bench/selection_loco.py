@@ -110,7 +110,10 @@ def rule_name(rule) -> str:
         return f"always {rule[1]}"
     gate = "" if rule.speaker_gate is None else f", gate {rule.speaker_gate:g}"
     pool = "" if len(rule.candidates) == len(CANDIDATES) else f" among {', '.join(rule.candidates)}"
-    return f"best {' + '.join(rule.scores)}{pool}{gate}"
+    if rule.average is None:
+        return f"mean of all candidates{pool}{gate}"
+    what = "best" if rule.average == 1 else f"mean of the {rule.average} best by"
+    return f"{what} {' + '.join(rule.scores)}{pool}{gate}"
 
 
 def pick(rule, case: Case) -> str:

@@ -333,7 +333,9 @@ def test_train_auto_trains_the_candidates_says_its_cost_and_shows_the_pick(corpo
     assert r.exit_code == 0, r.output
     assert "17 candidate runs" in r.output and "TLMLDA+ runs of compute" in r.output
     doc = json.loads((cache / "runs" / "demo_a__demo_b" / "auto" / "demo_e1-seed0" / "selection.json").read_text())
-    assert doc["pick"] in doc["candidates"] and re.search(rf"{doc['pick']}\s.*picked", r.output)
+    # the default rule averages: every candidate of the pool, marked as such
+    assert set(doc["members"]) == set(doc["pool"]) and doc["pick"] == f"mean of all {len(doc['pool'])}"
+    assert re.search(rf"{doc['members'][0]}\s.*averaged", r.output) and doc["pick"] in r.output
     r = invoke("--cache", cache, "train", "-s", "demo_a", "-t", "demo_b", "-m", "auto", "--preset", "demo",
                "--epochs", 1)
     assert r.exit_code == 0 and "17 finished already, 0 to train" in r.output

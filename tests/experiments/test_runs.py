@@ -40,6 +40,11 @@ def test_run_folder_has_every_artifact_and_is_deterministic(rng, tmp_path):
     assert (a / "model.pt").read_bytes() == (b / "model.pt").read_bytes()
     cfg = json.loads((a / "config.json").read_text())
     assert cfg["reported_epoch"] == "last" and cfg["seed"] == 4 and cfg["peak_rss_mb"] > 0
+    import numpy
+    import torch
+
+    # the libraries that can change the numbers are recorded with them
+    assert cfg["libraries"]["numpy"] == numpy.__version__ and cfg["libraries"]["torch"] == torch.__version__
     # a reloaded model predicts what the trained one did
     est = load_estimator(a)
     rows = list(csv.DictReader(open(a / "predictions.csv")))

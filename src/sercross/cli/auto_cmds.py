@@ -62,7 +62,7 @@ def _show_selection(result) -> None:
 
     doc = read_json(result.run_dir / SELECTION_FILE)
     rule = doc["rule"]
-    t = Table(title=f"auto {result.scheme} seed {result.seed}: candidates ranked by "
+    t = Table(title=f"auto {result.scheme} seed {result.seed}: {doc['pick']}; candidates ranked by "
               f"{' + '.join(rule['scores'])} (no target label)", header_style="bold")
     t.add_column("candidate")
     for name in rule["scores"]:

@@ -212,7 +212,8 @@ def _select(plan) -> None:
     from sercross.experiments import select_all
 
     def on_result(r) -> None:
-        how = "recorded earlier" if r.reused else f"runner-up {r.runner_up}"
+        how = ("recorded earlier" if r.reused else f"runner-up {r.runner_up}" if len(r.members) <= 1
+               else "an average: no runner-up")
         err.print(f"auto {r.scheme} seed {r.seed}: picked {r.pick} ({how})", highlight=False)
 
     if plan.selections:

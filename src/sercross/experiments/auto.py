@@ -50,6 +50,7 @@ class AutoResult:
     pick: str
     runner_up: str | None
     reused: bool
+    members: tuple[str, ...] = ()  # the candidates averaged (a rule that averages), else the pick alone
 
 
 def auto_is_current(out: Path, rule: SelectionRule, candidate_dirs: dict[str, Path]) -> bool:
@@ -75,7 +76,8 @@ def select_for_pair(pair: Pair, recipe: Recipe, out: Path, dirs: dict[str, Path]
         raise RuntimeError(f"auto on {pair.name} seed {seed}: candidate run(s) not finished: {', '.join(unfinished)}")
     if auto_is_current(out, rule, dirs):
         doc = read_json(out / SELECTION_FILE)
-        return AutoResult(pair.name, seed, out, doc["pick"], doc.get("runner_up"), reused=True)
+        return AutoResult(pair.name, seed, out, doc["pick"], doc.get("runner_up"), reused=True,
+                          members=tuple(doc.get("members") or [doc["pick"]]))
     label_free = {}
     for m, d in dirs.items():
         if on_scoring is not None and not (d / "scores.json").is_file():
@@ -85,7 +87,7 @@ def select_for_pair(pair: Pair, recipe: Recipe, out: Path, dirs: dict[str, Path]
     conf = pair_confounding(pair, predictions)
     pick = apply_rule(rule, {m: v["scores"] for m, v in label_free.items()}, predictions, conf["max"])
     _write_auto(out, pair, recipe, seed, rule, dirs, pick, conf)
-    return AutoResult(pair.name, seed, out, pick.label, pick.runner_up, reused=False)
+    return AutoResult(pair.name, seed, out, pick.label, pick.runner_up, reused=False, members=pick.members)
 
 
 def pair_confounding(pair: Pair, predictions: dict[str, np.ndarray]) -> dict[str, float | None]:

@@ -22,7 +22,14 @@ from sercross import CACHE_VERSION, __version__
 from sercross.experiments.label_free import write_label_free
 from sercross.experiments.pairs import Pair, pair_inputs
 from sercross.experiments.run_status import SCORER, SHALLOW, baseline, run_settings
-from sercross.infra import SercrossError, atomic_write_bytes, atomic_write_csv, atomic_write_json, sha1_bytes
+from sercross.infra import (
+    SercrossError,
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_json,
+    library_versions,
+    sha1_bytes,
+)
 from sercross.methods import MethodSpec, TrainConfig, alpha_for, get_method, native_bf16, war
 from sercross.selection import reverse_validation_of
 
@@ -109,6 +116,7 @@ def _config_doc(pair: Pair, spec: MethodSpec, how: dict, model: dict, recipe: di
         **run_settings(spec),
         **model,
         "peak_rss_mb": round(peak_mb, 1),  # of the whole process, as far as this run got
+        "libraries": library_versions(),  # another version may give other numbers from the same seed
         "reported_epoch": "last",
         **({"recipe": recipe} if recipe else {}),
         **extra,

@@ -83,7 +83,7 @@ def selection_md(section: dict, label) -> list[str]:
            f"The pick is made without target labels; the **oracle** column is the candidate with the best target "
            f"WAR ({section['oracle_note']}). Regret = oracle WAR − auto WAR, mean over seeds. The default rule was "
            "chosen on sercross's development pairs (docs/selection.md): on those pairs these numbers are "
-           "in-sample; bench/selection.md has the leave-one-corpus-out estimate.", "",
+           "in-sample; bench/selection_ensemble.md has the leave-one-corpus-out estimate.", "",
            "| scheme | auto picked | auto WAR | auto UAR | oracle best (evaluation only) | oracle WAR | regret |",
            "|---|---|---:|---:|---|---:|---:|"]
     for scheme, s in section["schemes"].items():

@@ -18,7 +18,7 @@ _EXPORTS = {
     "map_chunks": "executor", "open_executor": "executor", "resolve_scheduler": "executor",
     "LocalExecutor": "processes",
     "Executor": "tasks", "TaskFailed": "tasks", "WorkerDied": "tasks",
-    "sha1_bytes": "system", "sha1_file": "system", "usable_cpus": "system",
+    "sha1_bytes": "system", "sha1_file": "system", "usable_cpus": "system", "library_versions": "system",
     "TOMLDecodeError": "toml", "toml_dumps": "toml", "toml_loads": "toml",
     "confusion_table": "ui", "consoles": "ui", "hms": "ui", "metrics_table": "ui", "progress_bar": "ui",
 }

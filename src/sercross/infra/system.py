@@ -30,3 +30,21 @@ def sha1_bytes(*parts: bytes) -> str:
     for part in parts:
         h.update(part)
     return h.hexdigest()
+
+
+# The libraries whose version can change a run's numbers (the same seed on another scikit-learn, skada or POT gave
+# other shallow results on the development pairs: bench/selection_ensemble.md).
+RESULT_LIBRARIES = ("numpy", "scipy", "scikit-learn", "torch", "skada", "POT", "opensmile")
+
+
+def library_versions(names: tuple[str, ...] = RESULT_LIBRARIES) -> dict[str, str | None]:
+    """``{distribution: installed version}`` (None: not installed), to record beside a run's results."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out

@@ -194,8 +194,9 @@ METHODS: dict[str, MethodSpec] = {
         # Ours and its ablations, each without one option (docs/methods.md, "TLMLDA+").
         *_plus_family(),
         *_shallow_family(),
-        MethodSpec("auto", "label-free selection: trains the candidates of sercross.selection.DEFAULT_RULE (network "
-                   "and shallow methods) and picks one per pair and seed by their label-free scores, without a "
+        MethodSpec("auto", "label-free decision: trains the candidates of sercross.selection.DEFAULT_RULE (network "
+                   "and shallow methods) and, per pair and seed, averages their target class probabilities (the "
+                   "speaker-normalised ones left out where speakers and emotions look confounded), without a "
                    "target label", kind="auto", group="selection", terms=(False, False, False, False, False)),
     )
 }

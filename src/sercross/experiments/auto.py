@@ -1,11 +1,13 @@
-"""``auto``: train a rule's candidates as ordinary runs, read their label-free scores, and record the pick.
+"""``auto``: train a rule's candidates as ordinary runs, read their label-free scores, and record the decision.
 
-``auto`` is not a model of its own: for each pair and seed it names one of the candidate runs. Its folder
+``auto`` trains no model of its own: for each pair and seed it names one of the candidate runs, or (a rule that
+averages, the default) the candidates whose mean target class probabilities it predicts with. Its folder
 (``<cache>/runs/<scheme>/auto/<tag>-seed<k>/``) holds ``selection.json`` (the rule, every candidate's scores, the
-pick, its rank and the runner-up), and ``config.json``, ``metrics.json`` and ``predictions.csv`` of the pick, so
-that it reads like any run. The candidates stay ordinary cached runs: reused, resumable, trained in parallel
-by the benchmark machinery. An ``auto`` folder is up to date when the rule and every candidate's model are the
-ones it recorded; otherwise the selection is made again (a few seconds: nothing is trained for it).
+pick or the members averaged, the rank and the runner-up), and ``config.json``, ``metrics.json`` and
+``predictions.csv`` of the decision, so that it reads like any run. The candidates stay ordinary cached runs:
+reused, resumable, trained in parallel by the benchmark machinery. An ``auto`` folder is up to date when the rule
+and every candidate's model are the ones it recorded; otherwise the decision is made again (a few seconds: nothing
+is trained for it).
 """
 
 from __future__ import annotations

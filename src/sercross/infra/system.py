@@ -33,7 +33,7 @@ def sha1_bytes(*parts: bytes) -> str:
 
 
 # The libraries whose version can change a run's numbers (the same seed on another scikit-learn, skada or POT gave
-# other shallow results on the development pairs: bench/selection_ensemble.md).
+# other shallow results on the development pairs: docs/selection.md).
 RESULT_LIBRARIES = ("numpy", "scipy", "scikit-learn", "torch", "skada", "POT", "opensmile")
 
 

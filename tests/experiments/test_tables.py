@@ -158,3 +158,16 @@ def test_collapsed_runs_are_named_in_the_notes():
     collapsed = [n for n in notes if "collapsed" in n]
     assert collapsed == ["dsan on B→C: 2 of 3 seeds predict one class for the whole target (collapsed; its WAR is "
                          "then that class's share of the target)"]
+
+
+def test_a_wide_grid_is_split_into_tables_that_fit_and_lose_no_cell(doc):
+    from sercross.experiments.render import rich_tables
+
+    n = len(doc["columns"])
+    assert len(rich_tables(doc, "war", 1000)) == 1
+    narrow = rich_tables(doc, "war", 60)
+    assert len(narrow) > 1 and sum(len(t.columns) - 1 for t in narrow) == n  # each column once, method in each
+    for t in narrow:
+        console = Console(record=True, width=60)
+        console.print(t)
+        assert "…" not in console.export_text()  # nothing cut to an ellipsis

@@ -236,14 +236,15 @@ def _references(plan) -> list[dict]:
 
 def _write_and_show(s, plan, outcome, name: str, t0: float, in_corpus: bool = False) -> bool:
     """Write results.csv and the tables, print them and what failed; False if a run failed or is missing."""
-    from sercross.experiments import rich_table, write_benchmark
+    from sercross.experiments import rich_tables, write_benchmark
 
     _complete_scores(plan)
     _select(plan)
     refs = _references(plan) if in_corpus else None
     rows, doc, paths = write_benchmark(s.cache, name, plan, outcome, refs)
-    out.print(rich_table(doc, "war"))
-    out.print(rich_table(doc, "uar"))
+    for metric in ("war", "uar"):
+        for table in rich_tables(doc, metric, out.width):
+            out.print(table)
     bad = [r for r in rows if r["status"] in ("failed", "missing")] + [r for r in refs or () if r["status"] != "done"]
     for r in bad:
         err.print(f"[red]{r['status']}[/] {escape(r['method'])} {escape(r['scheme'])} seed {r['seed']}: "

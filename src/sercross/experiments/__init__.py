@@ -29,7 +29,7 @@ _EXPORTS = {
     "MIN_SHARED_CLASSES": "plan", "Plan": "plan", "RunSpec": "plan", "plan_benchmark": "plan", "plan_grid": "plan",
     "recipes_for": "plan",
     "Recipe": "recipes", "SETTINGS": "recipes", "check_setting_name": "recipes", "setting_text": "recipes",
-    "render_markdown": "render", "rich_table": "render", "write_tables": "render",
+    "render_markdown": "render", "rich_table": "render", "rich_tables": "render", "write_tables": "render",
     "corpus_name": "resolve", "features_or_extract": "resolve", "pair_for": "resolve",
     "evaluate_run": "evaluation", "write_predictions": "evaluation",
     "load_estimator": "run_files", "read_run_config": "run_files", "run_inputs": "run_files",

@@ -259,30 +259,49 @@ def write_tables(out_dir: Path, doc: dict) -> dict[str, Path]:
     return paths
 
 
-def rich_table(doc: dict, metric: str):
-    """One rich table of a metric with every method (the Table 3 group, a rule, then the Table 4 group)."""
+def rich_table(doc: dict, metric: str, keep: Sequence[int] | None = None):
+    """One rich table of a metric with every method (the Table 3 group, a rule, then the Table 4 group); ``keep``:
+    the indices of the columns shown (default: all)."""
     from rich.markup import escape
     from rich.table import Table
 
     groups = doc["tables"][metric]
     seeds = len(doc["grid"]["seeds"])
-    t = Table(title=f"{METRIC_TITLES[metric]} % on the target: mean ± std over {seeds} seed(s), last epoch",
+    columns = doc["columns"]
+    keep = list(range(len(columns)) if keep is None else keep)
+    part = "" if len(keep) == len(columns) else f" (columns {keep[0] + 1}–{keep[-1] + 1} of {len(columns)})"
+    t = Table(title=f"{METRIC_TITLES[metric]} % on the target: mean ± std over {seeds} seed(s), last epoch{part}",
               header_style="bold")
     t.add_column("method")
-    for c in doc["columns"]:
-        t.add_column(escape(c["label"]), justify="right")
+    for i in keep:
+        t.add_column(escape(columns[i]["label"]), justify="right")
     shown: set[str] = set()
     for group in groups.values():
         ms = [m for m in group["methods"] if m not in shown]
         for i, m in enumerate(ms):
             shown.add(m)
-            cells = [format_cell(group["cells"][m][c["scheme"]], c["scheme"]) for c in doc["columns"]]
+            cells = [format_cell(group["cells"][m][columns[k]["scheme"]], columns[k]["scheme"]) for k in keep]
             t.add_row(escape(m), *cells, end_section=(i == len(ms) - 1))
     ref = doc.get("in_corpus")
     if ref:
         for m in ref["methods"]:
-            cells = [format_cell(ref["cells"][metric][m][c["scheme"]], c["scheme"]) for c in doc["columns"]]
+            cells = [format_cell(ref["cells"][metric][m][columns[k]["scheme"]], columns[k]["scheme"]) for k in keep]
             t.add_row(escape(f"{m} (in-corpus ceiling)"), *cells, style="dim")
         t.rows[-1].end_section = True
-    t.add_row("chance (1/classes)", *chance_cells(doc), style="dim")
+    chance = chance_cells(doc)
+    t.add_row("chance (1/classes)", *(chance[k] for k in keep), style="dim")
     return t
+
+
+CELL_WIDTH = 16  # "30.51 ± 1.23" with the table's padding and rule
+
+
+def rich_tables(doc: dict, metric: str, width: int) -> list:
+    """:func:`rich_table` split into tables that each fit ``width`` characters, the scheme columns in groups and the
+    method column in every one (a grid of 24 schemes in one table cuts every cell to an ellipsis)."""
+    names = [m for g in doc["tables"][metric].values() for m in g["methods"]]
+    names += [f"{m} (in-corpus ceiling)" for m in (doc.get("in_corpus") or {}).get("methods", [])]
+    first = max(len(n) for n in [*names, "chance (1/classes)"]) + 4
+    n = len(doc["columns"])
+    per = max(1, (width - first) // CELL_WIDTH)
+    return [rich_table(doc, metric, range(i, min(i + per, n))) for i in range(0, n, per)]

@@ -33,7 +33,7 @@ from selection_loco import (
 )
 
 from sercross.experiments import load_pair
-from sercross.selection import DEFAULT_RULE, SelectionRule, apply_rule
+from sercross.selection import DEFAULT_RULE, SelectionRule, apply_rule, combine_outputs
 
 
 def load_probabilities(cache: Path, cases, candidates, tag: str) -> dict:
@@ -79,8 +79,7 @@ class Evaluator:
             if isinstance(rule, SelectionRule) and rule.average != 1:
                 truth, probs = self.probs[id(case)]
                 members = apply_rule(rule, case.scores, case.predictions, case.confounding["max"]).members
-                mean = np.mean([probs[m] for m in members], axis=0)
-                self.memo[key] = _scores(truth, mean.argmax(axis=1))
+                self.memo[key] = _scores(truth, combine_outputs([probs[m] for m in members], rule.combine)[0])
             else:
                 m = pick(rule, case)
                 self.memo[key] = (case.war[m], case.uar[m])
@@ -96,10 +95,12 @@ def families(candidates) -> dict[str, list]:
     fixed = [("fixed", m) for m in candidates]
     select = [SelectionRule(every, combo, g) for combo in SCORE_COMBOS for g in GATES]
     mean_all = [SelectionRule(every, ("rv",), g, None) for g in GATES]
+    vote_all = [SelectionRule(every, ("rv",), g, None, "vote") for g in GATES]
     top_rv = [SelectionRule(every, ("rv",), g, k) for k in (3, 5, 8) for g in GATES]
     top_k = [SelectionRule(every, combo, g, k) for combo in SCORE_COMBOS for k in (3, 5, 8) for g in GATES]
-    return {"fixed": fixed, "select": fixed + select, "mean of all": mean_all, "mean of all or top-k by rv":
-            mean_all + top_rv, "ensemble": fixed + mean_all + top_k, "both": fixed + select + mean_all + top_k}
+    return {"fixed": fixed, "select": fixed + select, "mean of all": mean_all, "mean or vote of all":
+            mean_all + vote_all, "mean of all or top-k by rv": mean_all + top_rv, "ensemble": fixed + mean_all + top_k,
+            "both": fixed + select + mean_all + top_k}
 
 
 def loco(cache, cases, ev: Evaluator, family: list) -> tuple[dict, list]:
@@ -159,6 +160,7 @@ def main() -> None:
         fold_lines += [f"| {fam} | {g} | {r} |" for g, r in folds]
     every = tuple(candidates)
     for r in [SelectionRule(every, ("rv",), None, None), SelectionRule(every, ("rv",), 0.3, None),
+              SelectionRule(every, ("rv",), 0.3, None, "vote"),
               SelectionRule(every, ("rv",), 0.3, 5), SelectionRule(every, ("rv", "iws"), 0.3, 5),
               SelectionRule(every, ("rv", "iws"), 0.3)]:
         row(f"always: {describe(r)}", lambda c, r=r: ev.value(r, c))

@@ -111,8 +111,8 @@ def rule_name(rule) -> str:
     gate = "" if rule.speaker_gate is None else f", gate {rule.speaker_gate:g}"
     pool = "" if len(rule.candidates) == len(CANDIDATES) else f" among {', '.join(rule.candidates)}"
     if rule.average is None:
-        return f"mean of all candidates{pool}{gate}"
-    what = "best" if rule.average == 1 else f"mean of the {rule.average} best by"
+        return f"{rule.combine} of all candidates{pool}{gate}"
+    what = "best" if rule.average == 1 else f"{rule.combine} of the {rule.average} best by"
     return f"{what} {' + '.join(rule.scores)}{pool}{gate}"
 
 

@@ -86,7 +86,8 @@ def test_the_pick_reads_no_target_label(tmp_path):
 
 
 @pytest.mark.slow  # trains 3 small runs
-def test_an_averaging_rule_scores_the_mean_of_its_members_probabilities(tmp_path):
+@pytest.mark.parametrize("combine", ["mean", "vote"])
+def test_an_averaging_rule_scores_the_mean_of_its_members_probabilities(tmp_path, combine):
     import numpy as np
 
     from sercross.infra import SercrossError, read_csv
@@ -94,18 +95,25 @@ def test_an_averaging_rule_scores_the_mean_of_its_members_probabilities(tmp_path
     cache = tmp_path / "cache"
     write_features(cache, "demo_a", seed=1)
     write_features(cache, "demo_b", seed=2)
-    rule = SelectionRule(("only_cls", "logreg", "sk_coral"), ("rv",), average=None)
+    rule = SelectionRule(("only_cls", "logreg", "sk_coral"), ("rv",), average=None, combine=combine)
     plan = plan_benchmark(cache, [("demo_a", "demo_b")], methods=["auto"], seeds=[0], preset="tiny", rule=rule)
     outcome = run_benchmark(plan, jobs=1)
     (result,) = select_all(plan)
     doc = json.loads((result.run_dir / SELECTION_FILE).read_text())
-    assert sorted(doc["members"]) == sorted(rule.candidates) and doc["pick"] == "mean of all 3"
+    assert sorted(doc["members"]) == sorted(rule.candidates) and doc["pick"] == f"{combine} of all 3"
     rows = {r["method"]: r for r in collect_results(plan, outcome)}
     tables = {m: read_csv(plan.candidate_dirs(plan.selections[0])[m] / "predictions.csv") for m in rule.candidates}
     classes = [k[2:] for k in tables["logreg"][0] if k.startswith("p_")]
-    mean = np.mean([[[float(r[f"p_{c}"]) for c in classes] for r in t] for t in tables.values()], axis=0)
+    each = np.array([[[float(r[f"p_{c}"]) for c in classes] for r in t] for t in tables.values()])
+    mean = each.mean(axis=0)
+    if combine == "vote":  # each member's class counted, ties to the higher mean probability
+        votes = np.stack([(p.argmax(axis=1)[:, None] == np.arange(len(classes))) for p in each]).sum(axis=0)
+        decided = [max(range(len(classes)), key=lambda k, i=i: (votes[i, k], mean[i, k])) for i in range(len(mean))]
+        mean = votes / len(each)
+    else:
+        decided = mean.argmax(axis=1)
     truth = [classes.index(r["true"]) for r in tables["logreg"]]
-    assert rows["auto"]["war"] == pytest.approx(float(np.mean(mean.argmax(axis=1) == truth)))
+    assert rows["auto"]["war"] == pytest.approx(float(np.mean(np.asarray(decided) == truth)))
     assert rows["auto"]["picked"] == doc["pick"] and rows["auto"]["status"] == "selected"
     written = read_csv(result.run_dir / "predictions.csv")
     assert np.allclose([[float(r[f"p_{c}"]) for c in classes] for r in written], mean, atol=1e-6)
@@ -125,5 +133,5 @@ def test_an_averaging_rule_scores_the_mean_of_its_members_probabilities(tmp_path
     row = {u.file: i for i, u in enumerate(table.utterances)}
     X = table.X[[row[f] for f in pair.target_files]]
     pred, proba, _ = _model_outputs(result.run_dir, read_run_config(result.run_dir), pair, X, pair.target_speakers)
-    assert [classes[k] for k in pred] == [r["predicted"] for r in written]
+    assert [classes[k] for k in pred] == [r["predicted"] for r in written] == [classes[k] for k in decided]
     assert np.allclose(proba, mean, atol=1e-5)

@@ -83,3 +83,22 @@ def test_an_averaging_rule_names_its_best_ranked_members_and_records_average_onl
     for bad in (0, True, 1.5):
         with pytest.raises(SercrossError, match="average"):
             SelectionRule(("a", "b"), average=bad)
+
+
+def test_candidates_combine_by_mean_probability_or_by_vote_with_ties_to_the_higher_mean():
+    from sercross.selection import combine_outputs
+
+    a = np.array([[0.6, 0.4], [0.9, 0.1]])
+    b = np.array([[0.4, 0.6], [0.45, 0.55]])
+    c = np.array([[0.3, 0.7], [0.6, 0.4]])
+    pred, mean = combine_outputs([a, b, c])
+    assert pred.tolist() == [1, 0] and np.allclose(mean[1], [0.65, 0.35])
+    pred, shares = combine_outputs([a, b, c], "vote")
+    assert pred.tolist() == [1, 0] and np.allclose(shares, [[1 / 3, 2 / 3], [2 / 3, 1 / 3]])
+    pred, _ = combine_outputs([a, b], "vote")  # one vote each: the higher mean probability decides
+    assert pred.tolist() == [0, 0]
+    rule = SelectionRule(("a", "b", "c"), average=None, combine="vote")
+    assert apply_rule(rule, {m: {"rv": 0.1} for m in "abc"}).label == "vote of all 3"
+    assert rule.to_dict()["combine"] == "vote" and "combine" not in SelectionRule(("a", "b")).to_dict()
+    with pytest.raises(SercrossError, match="did you mean 'vote'"):
+        SelectionRule(("a", "b"), combine="vot")

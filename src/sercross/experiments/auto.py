@@ -27,6 +27,7 @@ from sercross.selection import (
     DEFAULT_RULE,
     SelectionRule,
     apply_rule,
+    combine_outputs,
     majority_vote,
     speaker_confounding,
     speaker_normalised,
@@ -118,21 +119,22 @@ def _write_auto(out: Path, pair: Pair, recipe: Recipe, seed: int, rule: Selectio
     atomic_write_json(out / SELECTION_FILE, selection)
     about = {"method": AUTO, "picked": pick.label, "seed": seed}
     if len(pick.members) > 1:
-        _write_mean(out, pair, [dirs[m] for m in pick.members], preset=recipe.tag, **about)
-        where = {"member_run_dirs": [str(dirs[m]) for m in pick.members]}
+        _write_combined(out, pair, [dirs[m] for m in pick.members], pick.combine, preset=recipe.tag, **about)
+        where = {"member_run_dirs": [str(dirs[m]) for m in pick.members], "combine": pick.combine}
     else:
         atomic_write_bytes(out / "predictions.csv", (picked / "predictions.csv").read_bytes())
         atomic_write_json(out / "metrics.json", {**read_json(picked / "metrics.json"), **about})
         where = {"picked_run_dir": str(picked)}
-    what = f"averaged {', '.join(pick.members)}" if len(pick.members) > 1 else f"picked {pick.label}"
+    what = f"{pick.label} ({', '.join(pick.members)})" if len(pick.members) > 1 else f"picked {pick.label}"
     atomic_write_json(out / "config.json", {
         **cfg, **about, **where, "preset": recipe.tag, "recipe": recipe.to_dict(),
         "method_description": f"label-free selection among {len(dirs)} candidates; {what}",
     })
 
 
-def _write_mean(out: Path, pair: Pair, members: list[Path], **about) -> None:
-    """predictions.csv and metrics.json of the members' mean target class probabilities (their predictions.csv)."""
+def _write_combined(out: Path, pair: Pair, members: list[Path], how: str, **about) -> None:
+    """predictions.csv and metrics.json of the members' target class probabilities (their predictions.csv),
+    combined ``how`` (:func:`sercross.selection.combine_outputs`)."""
     from sercross.experiments.evaluation import write_scored
     from sercross.infra import read_csv
 
@@ -147,8 +149,7 @@ def _write_mean(out: Path, pair: Pair, members: list[Path], **about) -> None:
             raise SercrossError(f"auto: the run in {d} stored no class probabilities, so it cannot be averaged",
                                 hint="leave it out of the rule's candidates, or use a rule with average = 1")
         probs.append([[float(r[f"p_{c}"]) for c in pair.classes] for r in rows])
-    mean = np.mean(np.asarray(probs, dtype=np.float64), axis=0)
-    write_scored(out, pair, mean.argmax(axis=1), mean, **about)
+    write_scored(out, pair, *combine_outputs(probs, how), **about)
 
 
 def select_all(plan, on_result: Callable[[AutoResult], None] | None = None,

@@ -83,7 +83,7 @@ def predict_folder(cache: Path, run: Path, root: Path, extract: Callable, manife
 
 def _model_outputs(run: Path, cfg: dict, pair: Pair, X: np.ndarray, speakers: list[str]):
     """``(predicted class, class probabilities or None, speaker groups)`` of the run's model on new features; an
-    ``auto`` run that averages several candidates averages their probabilities, each on its own inputs."""
+    ``auto`` run that combines several candidates combines their probabilities as it did, each on its own inputs."""
     from sercross.experiments.run_files import load_estimator, read_run_config
 
     members = cfg.get("member_run_dirs") if cfg.get("method") == "auto" else None
@@ -99,8 +99,9 @@ def _model_outputs(run: Path, cfg: dict, pair: Pair, X: np.ndarray, speakers: li
         if p is None:
             raise SercrossError(f"the run {d} averaged by {run} gives no class probabilities")
         probs.append(p)
-    mean = np.mean(probs, axis=0)
-    return mean.argmax(axis=1), mean, groups
+    from sercross.selection import combine_outputs
+
+    return (*combine_outputs(probs, cfg.get("combine", "mean")), groups)
 
 
 def _inputs(cfg: dict, pair: Pair, X: np.ndarray, speakers: list[str]) -> tuple[np.ndarray, int | None]:

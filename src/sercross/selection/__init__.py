@@ -8,7 +8,7 @@ _EXPORTS = {
     "ReverseValidation": "reverse", "reverse_validation": "reverse", "reverse_validation_of": "reverse",
     "SCORES": "scorers", "ScoreSettings": "scorers", "label_free_scores": "scorers",
     "DEFAULT_RULE": "rules", "RULE_SCORES": "rules", "Pick": "rules", "SelectionRule": "rules",
-    "apply_rule": "rules", "consensus": "rules", "speaker_normalised": "rules",
+    "apply_rule": "rules", "combine_outputs": "rules", "consensus": "rules", "speaker_normalised": "rules",
     "speaker_confounding": "confounding", "majority_vote": "confounding", "speaker_class_nmi": "confounding",
 }
 __all__ = sorted(_EXPORTS)

@@ -22,6 +22,7 @@ from sercross.selection.confounding import majority_vote
 from sercross.selection.scorers import SCORES
 
 RULE_SCORES = (*SCORES, "consensus")
+COMBINE = ("mean", "vote")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class SelectionRule:
     # How many of the best-ranked candidates of the pool are averaged (mean target class probabilities): 1 picks one
     # run; None averages the whole pool, whatever the scores (they still rank it, for the record).
     average: int | None = 1
+    # How the averaged candidates decide: "mean" of their class probabilities, or "vote" (each candidate's class;
+    # ties go to the higher mean probability).
+    combine: str = "mean"
 
     def __post_init__(self) -> None:
         for name in ("candidates", "scores"):
@@ -54,6 +58,9 @@ class SelectionRule:
         if self.average is not None and (isinstance(self.average, bool) or not isinstance(self.average, int)
                                          or self.average < 1):
             raise SercrossError(f"average must be a whole number ≥ 1 or None (the whole pool), got {self.average!r}")
+        if self.combine not in COMBINE:
+            raise SercrossError(f"unknown way to combine candidates {self.combine!r}"
+                                f"{did_you_mean(self.combine, COMBINE)}", hint=f"one of {', '.join(COMBINE)}")
 
     def to_dict(self) -> dict:
         # speaker_gate and average only when not their defaults: rules recorded before they existed stay equal to
@@ -63,6 +70,8 @@ class SelectionRule:
             doc["speaker_gate"] = self.speaker_gate
         if self.average != 1:
             doc["average"] = self.average
+        if self.combine != "mean":
+            doc["combine"] = self.combine
         return doc
 
     def gated(self, confounding: float | None) -> bool:
@@ -70,10 +79,10 @@ class SelectionRule:
         return self.speaker_gate is not None and confounding is not None and confounding > self.speaker_gate
 
     def describe(self) -> str:
-        ranked = ' + '.join(self.scores)
+        ranked, how = ' + '.join(self.scores), self.combine
         words = (f"the best {ranked} among {len(self.candidates)} candidates" if self.average == 1 else
-                 f"the mean of all {len(self.candidates)} candidates" if self.average is None else
-                 f"the mean of the {self.average} best by {ranked} among {len(self.candidates)} candidates")
+                 f"the {how} of all {len(self.candidates)} candidates" if self.average is None else
+                 f"the {how} of the {self.average} best by {ranked} among {len(self.candidates)} candidates")
         if self.speaker_gate is not None:
             words += f" (without speaker normalisation where speaker-class NMI > {self.speaker_gate:g})"
         return words
@@ -88,16 +97,17 @@ class Pick:
     table: dict  # candidate -> {score: value} as used, for the record
     pool: tuple[str, ...] = ()  # the candidates ranked (all, or those left by the speaker gate)
     members: tuple[str, ...] = ()  # the candidates averaged, best-ranked first (a rule with average 1: the pick)
+    combine: str = "mean"  # how the members decide (the rule's combine)
 
     @property
     def label(self) -> str:
         """What was chosen, for tables: the candidate, ``mean of N: a+b+…`` for an average of some candidates, or
-        ``mean of all N`` when the whole pool is averaged."""
+        ``mean of all N`` when the whole pool is averaged (``vote of …`` for a vote)."""
         if len(self.members) <= 1:
             return self.method
         if set(self.members) == set(self.pool):
-            return f"mean of all {len(self.members)}"
-        return f"mean of {len(self.members)}: {'+'.join(self.members)}"
+            return f"{self.combine} of all {len(self.members)}"
+        return f"{self.combine} of {len(self.members)}: {'+'.join(self.members)}"
 
 
 def consensus(predictions: Mapping[str, np.ndarray]) -> dict[str, float]:
@@ -148,7 +158,24 @@ def apply_rule(rule: SelectionRule, scores: Mapping[str, Mapping[str, float | No
     first, second = order[0], order[1]
     k = len(pool) if rule.average is None else min(rule.average, len(pool))
     return Pick(pool[first], float(ranks[first]), pool[second], float(ranks[second]), table, tuple(pool),
-                tuple(pool[i] for i in order[:k]))
+                tuple(pool[i] for i in order[:k]), rule.combine)
+
+
+def combine_outputs(probabilities: Sequence[np.ndarray], how: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+    """``(class per utterance, class scores)`` of several candidates' class probabilities (each utterances ×
+    classes): their mean, or with ``"vote"`` each class's share of the candidates' votes (ties: the class with the
+    higher mean probability)."""
+    stack = np.asarray(probabilities, dtype=np.float64)
+    mean = stack.mean(axis=0)
+    if how == "mean":
+        return mean.argmax(axis=1), mean
+    if how != "vote":
+        raise SercrossError(f"unknown way to combine candidates {how!r}", hint=f"one of {', '.join(COMBINE)}")
+    counts = np.zeros_like(mean)
+    for p in stack:
+        counts[np.arange(len(p)), p.argmax(axis=1)] += 1
+    # half a mean probability is at most 0.5, less than one vote: it only breaks ties of the count
+    return (counts + 0.5 * mean).argmax(axis=1), counts / len(stack)
 
 
 # What ``--method auto`` trains and how it decides, chosen on the 24 development pairs (12 ordered pairs of EmoDB,

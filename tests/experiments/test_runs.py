@@ -45,6 +45,7 @@ def test_run_folder_has_every_artifact_and_is_deterministic(rng, tmp_path):
 
     # the libraries that can change the numbers are recorded with them
     assert cfg["libraries"]["numpy"] == numpy.__version__ and cfg["libraries"]["torch"] == torch.__version__
+    assert any(b.startswith("openblas") or b.startswith("mkl") for b in cfg["blas"]), cfg["blas"]
     # a reloaded model predicts what the trained one did
     est = load_estimator(a)
     rows = list(csv.DictReader(open(a / "predictions.csv")))

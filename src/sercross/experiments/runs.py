@@ -27,6 +27,7 @@ from sercross.infra import (
     atomic_write_bytes,
     atomic_write_csv,
     atomic_write_json,
+    blas_backends,
     library_versions,
     sha1_bytes,
 )
@@ -117,6 +118,7 @@ def _config_doc(pair: Pair, spec: MethodSpec, how: dict, model: dict, recipe: di
         **model,
         "peak_rss_mb": round(peak_mb, 1),  # of the whole process, as far as this run got
         "libraries": library_versions(),  # another version may give other numbers from the same seed
+        "blas": blas_backends(),  # so may another BLAS kernel (another CPU)
         "reported_epoch": "last",
         **({"recipe": recipe} if recipe else {}),
         **extra,

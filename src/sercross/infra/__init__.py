@@ -19,6 +19,7 @@ _EXPORTS = {
     "LocalExecutor": "processes",
     "Executor": "tasks", "TaskFailed": "tasks", "WorkerDied": "tasks",
     "sha1_bytes": "system", "sha1_file": "system", "usable_cpus": "system", "library_versions": "system",
+    "blas_backends": "system",
     "TOMLDecodeError": "toml", "toml_dumps": "toml", "toml_loads": "toml",
     "confusion_table": "ui", "consoles": "ui", "hms": "ui", "metrics_table": "ui", "progress_bar": "ui",
 }

@@ -32,8 +32,8 @@ def sha1_bytes(*parts: bytes) -> str:
     return h.hexdigest()
 
 
-# The libraries whose version can change a run's numbers (the same seed on another scikit-learn, skada or POT gave
-# other shallow results on the development pairs: docs/selection.md).
+# The libraries whose version can change a run's numbers. (The same seed and the same versions on another machine
+# also gave other shallow results on the development pairs, docs/selection.md: hence blas_backends as well.)
 RESULT_LIBRARIES = ("numpy", "scipy", "scikit-learn", "torch", "skada", "POT", "opensmile")
 
 
@@ -48,3 +48,21 @@ def library_versions(names: tuple[str, ...] = RESULT_LIBRARIES) -> dict[str, str
         except PackageNotFoundError:
             out[name] = None
     return out
+
+
+def blas_backends() -> list[str]:
+    """The BLAS and OpenMP libraries numpy and scipy call, as ``"openblas 0.3.30 Haswell, 2 threads"``.
+
+    Which kernel a BLAS picks for this CPU (its "architecture") changes the order of floating-point sums, and on an
+    ill-conditioned problem (a linear OT map fitted on speaker-normalised features) that changes the result: recorded
+    beside a run's numbers so that two machines' runs can be told apart. Empty when threadpoolctl is missing.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        return []
+    out = []
+    for lib in threadpool_info():
+        parts = [lib.get("internal_api"), lib.get("version"), lib.get("architecture")]
+        out.append(" ".join(str(p) for p in parts if p) + f", {lib.get('num_threads')} threads")
+    return sorted(set(out))

@@ -179,7 +179,7 @@ def combine_outputs(probabilities: Sequence[np.ndarray], how: str = "mean") -> t
 
 
 # What ``--method auto`` trains and how it decides, chosen on the 24 development pairs (12 ordered pairs of EmoDB,
-# CASIA, EMOVO and RAVDESS and 12 with a speaker-confounded variant; fast preset, seed 0): the mean of every
+# CASIA, EMOVO and RAVDESS and 12 with a speaker-confounded variant; fast preset, seeds 0-2): the mean of every
 # candidate's target class probabilities, the speaker-normalised candidates left out where the pair's speaker-class
 # confounding exceeds 0.3. Out of sample (leave-one-corpus-out) this family of rules beat picking one candidate by
 # label-free scores (bench/selection_ensemble.md); rv still ranks the candidates, for the record.

@@ -38,6 +38,18 @@ def confound_plan(speakers: list[str], classes: list[str], k: int, seed: int = 0
             for j, spk in enumerate(order)}
 
 
+def shared_classes(table, others) -> list[str]:
+    """The classes of ``table`` that occur in at least one of the tables ``others``, in canonical order."""
+    shared = set().union(*(set(o.emotions) for o in others))
+    return [e for e in CANONICAL_EMOTIONS if e in shared and e in set(table.emotions)]
+
+
+def confound_rows(table, classes: list[str], k: int, seed: int = 0) -> tuple[dict[str, tuple[str, ...]], list[int]]:
+    """The plan (speaker -> the emotions it keeps) and the rows of ``table`` it keeps."""
+    plan = confound_plan(sorted({u.speaker for u in table.utterances}), classes, k, seed)
+    return plan, [i for i, u in enumerate(table.utterances) if u.emotion in plan[u.speaker]]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, required=True)
@@ -47,13 +59,9 @@ def main() -> None:
     ap.add_argument("--features", default="IS10")
     args = ap.parse_args()
     table = load_features(args.cache, args.corpus, args.features)
-    shared: set[str] = set()
-    for other in args.others.split(","):
-        shared |= set(load_features(args.cache, other.strip(), args.features).emotions)
-    classes = [e for e in CANONICAL_EMOTIONS if e in shared and e in set(table.emotions)]
-    speakers = sorted({u.speaker for u in table.utterances})
-    plan = confound_plan(speakers, classes, args.k)
-    keep = [i for i, u in enumerate(table.utterances) if u.emotion in plan[u.speaker]]
+    classes = shared_classes(table, [load_features(args.cache, o.strip(), args.features)
+                                     for o in args.others.split(",")])
+    plan, keep = confound_rows(table, classes, args.k)
     name = f"{table.corpus}_conf{args.k}"
     recipe = {"derived_from": table.corpus, "source_fingerprint": table.meta.get("fingerprint"),
               "recipe": f"bench/confound.py --k {args.k} --others {args.others}",
@@ -61,7 +69,7 @@ def main() -> None:
     write_derived_table(args.cache, name, table, keep, recipe)
     counts = {c: sum(1 for i in keep if table.utterances[i].emotion == c) for c in classes}
     per_class = {c: sorted(s for s, e in plan.items() if c in e) for c in classes}
-    print(f"{name}: {len(keep)} of {len(table.utterances)} utterances, {len(speakers)} speakers, k={args.k}")
+    print(f"{name}: {len(keep)} of {len(table.utterances)} utterances, {len(plan)} speakers, k={args.k}")
     for c in classes:
         print(f"  {c:10s} {counts[c]:4d} utterances from {len(per_class[c])} speaker(s): {', '.join(per_class[c])}")
     print(f"written to {features_dir(args.cache, name, args.features)}")

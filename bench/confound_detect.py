@@ -27,11 +27,12 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+from confound import confound_rows, shared_classes
 
-from sercross.corpora import CANONICAL_EMOTIONS
 from sercross.experiments.pairs import build_pair
 from sercross.experiments.scaling import speaker_standardize
 from sercross.features import load_features
+from sercross.selection import speaker_normalised
 from sercross.selection.confounding import speaker_class_nmi
 
 BASE = ("berlin", "casia", "emovo", "ravdess")
@@ -43,10 +44,10 @@ def omega_squared(Z: np.ndarray, groups: np.ndarray) -> float:
     k, n = len(labels), len(Z)
     if k < 2 or n <= k:
         return float("nan")
+    counts = np.bincount(inv, minlength=k)
     out = []
     for z in Z.T:
         mean = z.mean()
-        counts = np.bincount(inv, minlength=k)
         means = np.bincount(inv, weights=z, minlength=k) / counts
         ssb = float((counts * (means - mean) ** 2).sum())
         sst = float(((z - mean) ** 2).sum())
@@ -56,9 +57,8 @@ def omega_squared(Z: np.ndarray, groups: np.ndarray) -> float:
 
 
 def zscore(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, np.float64)
-    sd = X.std(axis=0)
-    return (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    """Every feature standardised over the corpus (speaker_standardize with a single group)."""
+    return speaker_standardize(X, np.zeros(len(X), dtype=int))
 
 
 def emotion_directions(Xs: np.ndarray, ys: np.ndarray, speakers) -> object:
@@ -88,14 +88,7 @@ def estimates(pair, lda) -> dict[str, float]:
 
 def confounded(table, classes: list[str], k: int, seed: int):
     """A subset of ``table``: each speaker keeps ``k`` of ``classes`` (bench/confound.py's plan, with ``seed``)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("confound", Path(__file__).with_name("confound.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    speakers = sorted({u.speaker for u in table.utterances})
-    plan = mod.confound_plan(speakers, classes, k, seed)
-    keep = [i for i, u in enumerate(table.utterances) if u.emotion in plan[u.speaker]]
+    _, keep = confound_rows(table, classes, k, seed)
     return dataclasses.replace(table, corpus=f"{table.corpus}_conf{k}s{seed}", X=table.X[keep],
                                utterances=[table.utterances[i] for i in keep])
 
@@ -103,8 +96,7 @@ def confounded(table, classes: list[str], k: int, seed: int):
 def targets(tables: dict, plans: list[tuple[str, int, int]]) -> list:
     out = [tables[c] for c in BASE]
     for corpus, k, seed in plans:
-        others = set().union(*(set(tables[o].emotions) for o in BASE if o != corpus))
-        classes = [e for e in CANONICAL_EMOTIONS if e in others and e in set(tables[corpus].emotions)]
+        classes = shared_classes(tables[corpus], [tables[o] for o in BASE if o != corpus])
         out.append(confounded(tables[corpus], classes, k, seed))
     return out
 
@@ -167,7 +159,8 @@ def from_predictions(cache: Path) -> str:
     from sklearn.metrics import cohen_kappa_score as kappa
 
     cases, _ = load_cases(cache, default_schemes(), [0], list(CANDIDATES), "fast")
-    plain = [m for m in CANDIDATES if not m.endswith("_spk") and m != "tlmlda_plus"]
+    spk = speaker_normalised(list(CANDIDATES))
+    plain = [m for m in CANDIDATES if m not in spk]
     lines = ["## Estimates from the candidates' target predictions (24 development pairs, seed 0)", "",
              "| pair | NMI source (labels) | NMI target (labels, evaluation only) | NMI target (vote; auto's) | "
              "twin agreement / plain agreement | WAR gain of speaker normalisation (twins' mean) |",
